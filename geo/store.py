@@ -1,0 +1,70 @@
+"""Engines, migrations and the data version of the PostGIS store."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, Engine
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """An engine for the store; ``pool_pre_ping`` survives a restarted private cluster."""
+    return create_engine(url, pool_pre_ping=True, future=True, **kwargs)
+
+
+def _alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(files("geo").joinpath("migrations")))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` (Alembic)."""
+    config = _alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema down to ``revision`` ("base" removes every table)."""
+    config = _alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    script = ScriptDirectory.from_config(_alembic_config("postgresql://"))
+    return script.get_current_head()
+
+
+def bump_data_version(conn: Connection) -> int:
+    """Mark the data as changed (ETags and caches follow); return the new version."""
+    return conn.execute(text(
+        "UPDATE data_version SET version = version + 1, changed_at = now() RETURNING version"
+    )).scalar_one()
+
+
+def data_version(conn: Connection) -> int:
+    return conn.execute(text("SELECT version FROM data_version")).scalar_one()
+
+
+def record_audit(conn: Connection, actor: str, action: str, target: str, detail: str) -> None:
+    """Write one line of the audit log (``detail`` is JSON text)."""
+    conn.execute(
+        text("INSERT INTO audit_log (actor, action, target, detail) "
+             "VALUES (:actor, :action, :target, CAST(:detail AS jsonb))"),
+        {"actor": actor, "action": action, "target": target, "detail": detail},
+    )

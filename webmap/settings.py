@@ -1,0 +1,94 @@
+"""Every setting of the service: one table, from which the README's table is made.
+
+Order of precedence: these defaults, then environment variables ``RISKMAP_<NAME>``
+(and plain ``DATABASE_URL``, which wins over ``RISKMAP_DATABASE_URL``), then the
+mapping given to ``create_app(test_config)``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "RISKMAP_"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bool(value: str) -> bool:
+    if value.strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.strip().lower() in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a yes/no value: {value!r}")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", None,
+            "SQLAlchemy URL of the PostGIS database. Unset: a private cluster is started in "
+            "DB_DIR. The plain DATABASE_URL variable wins over RISKMAP_DATABASE_URL."),
+    Setting("DB_DIR", str(PROJECT_ROOT / ".riskmap"),
+            "Folder of the private PostgreSQL cluster (data, socket, log); git-ignored."),
+    Setting("DB_PORT", 54329,
+            "Port number of the private cluster. It listens on a Unix socket only, so this "
+            "only names the socket and never clashes with a PostgreSQL on 5432.", int),
+    Setting("DB_OS_USER", "postgres",
+            "Unprivileged system user that runs the private cluster when the service runs as "
+            "root (PostgreSQL refuses to run as root)."),
+    Setting("DB_UNSAFE_FAST", False,
+            "Run the private cluster without fsync: faster tests and demos, unsafe for real "
+            "data.", _bool),
+    Setting("SECRET_KEY", None,
+            "Key that signs sessions and CSRF tokens. Unset: a random key per process (sessions "
+            "end at restart). Set a long random value in production."),
+    Setting("CITY", "530100",
+            "GB/T 2260 code of the city the service shows by default (530100 is Kunming)."),
+    Setting("HOST", "127.0.0.1", "Address `riskmap serve` listens on."),
+    Setting("PORT", 5000, "Port `riskmap serve` listens on.", int),
+)
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def defaults() -> dict[str, Any]:
+    return {s.name: s.default for s in SETTINGS}
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Settings given as environment variables, parsed to their types.
+
+    >>> from_environment({"RISKMAP_DB_PORT": "6000", "DATABASE_URL": "postgresql://x/y"})
+    {'DB_PORT': 6000, 'DATABASE_URL': 'postgresql://x/y'}
+    """
+    environ = os.environ if environ is None else environ
+    found: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(ENV_PREFIX + setting.name)
+        if raw is not None:
+            try:
+                found[setting.name] = setting.parse(raw)
+            except ValueError as exc:
+                raise ValueError(f"{ENV_PREFIX}{setting.name}: {exc}") from exc
+    if environ.get("DATABASE_URL"):
+        found["DATABASE_URL"] = environ["DATABASE_URL"]
+    return found
+
+
+def markdown_table() -> str:
+    """The README's table of settings."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for s in SETTINGS:
+        default = "(unset)" if s.default is None else f"`{s.default}`"
+        if s.name == "DB_DIR":
+            default = "`<project>/.riskmap`"
+        lines.append(f"| `{ENV_PREFIX}{s.name}` | {default} | {s.help} |")
+    return "\n".join(lines)
