@@ -1,0 +1,13 @@
+# The IDI Risk Map service, for docker-compose.yml (the database is the postgis/postgis image).
+FROM python:3.11-slim
+ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY geo ./geo
+COPY loaders ./loaders
+COPY layers ./layers
+COPY webmap ./webmap
+RUN pip install ".[deploy]" && useradd --system --home /app riskmap
+USER riskmap
+EXPOSE 8000
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "webmap:create_app()"]

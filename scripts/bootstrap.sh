@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Set up everything IDI Risk Map needs on a Debian/Ubuntu machine, then run it.
+#   bash scripts/bootstrap.sh map    # demo risk map of Kunming on http://127.0.0.1:5000/
+#   bash scripts/bootstrap.sh test   # the whole test suite (extra arguments go to pytest)
+# Needs root or sudo only to install missing system packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-map}"
+shift || true
+
+say() { printf '\033[1;34m[bootstrap]\033[0m %s\n' "$*"; }
+sudo_cmd=""
+[ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+
+apt_install() {
+  say "installing system packages: $*"
+  if [ -z "${apt_updated:-}" ]; then $sudo_cmd apt-get update -qq; apt_updated=1; fi
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+system_packages() {
+  local missing=()
+  command -v python3 >/dev/null || missing+=(python3)
+  python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+  # PostGIS must match the PostgreSQL major version the system has.
+  local version
+  version=$(ls /usr/lib/postgresql | sort -n | tail -1)
+  [ -f "/usr/share/postgresql/$version/extension/postgis.control" ] \
+    || apt_install "postgresql-$version-postgis-3"
+}
+
+python_env() {
+  local stamp=.venv/.installed
+  local want
+  want=$(sha1sum pyproject.toml | cut -d' ' -f1)
+  [ -x .venv/bin/python ] || { say "creating .venv"; python3 -m venv .venv; }
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "installing Python packages from PyPI into .venv"
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -e ".[test]"
+    echo "$want" > "$stamp"
+  fi
+}
+
+system_packages
+python_env
+export PATH="$PWD/.venv/bin:$PATH"
+
+case "$mode" in
+  map)
+    city="${RISKMAP_CITY:-530100}"
+    riskmap db up
+    riskmap load districts --city "$city"
+    riskmap demo --city "$city"
+    exec riskmap serve "$@"
+    ;;
+  test)
+    export RISKMAP_DB_UNSAFE_FAST="${RISKMAP_DB_UNSAFE_FAST:-1}"
+    exec python -m pytest "$@"
+    ;;
+  *)
+    echo "usage: bash scripts/bootstrap.sh map|test [args]" >&2
+    exit 2
+    ;;
+esac
