@@ -175,7 +175,9 @@ def demo_command(city, seed, projects, as_of) -> None:
 @click.option("--port", default=None, type=int, help="Port to listen on (default: PORT setting).")
 @with_appcontext
 def serve(host: str | None, port: int | None) -> None:
-    """Serve the risk map (threaded server; in production use gunicorn, see the README)."""
+    """Serve the risk map with waitress (multi-threaded; fine on an intranet)."""
+    from waitress import serve as waitress_serve
+
     app = current_app._get_current_object()
     engine = _migrated_engine()
     with engine.connect() as conn:
@@ -183,7 +185,7 @@ def serve(host: str | None, port: int | None) -> None:
     host, port = host or app.config["HOST"], port or app.config["PORT"]
     click.echo(f"IDI 风险地图 risk map: http://{host}:{port}/  "
                f"({projects} projects in the store; Ctrl+C stops)")
-    app.run(host=host, port=port, threaded=True, use_reloader=False, load_dotenv=False)
+    waitress_serve(app, host=host, port=port, threads=8, ident="riskmap")
 
 
 @main.command("settings")

@@ -75,7 +75,15 @@ CREATE TABLE claim (
   CHECK (decision IS DISTINCT FROM 'rejected' OR (decision_reason IS NOT NULL AND paid_amount_yuan = 0)),
   CHECK (exclusion IS NULL OR decision IS DISTINCT FROM 'accepted'),
   CHECK (agreed_on IS NULL OR decision = 'accepted'),
-  CHECK (refusal_notified_on IS NULL OR decision = 'rejected')
+  CHECK (refusal_notified_on IS NULL OR decision = 'rejected'),
+  CHECK (settled_on IS NULL OR agreed_on IS NOT NULL),
+  -- the status says where the claim is; the decision must agree with it
+  CHECK (CASE
+    WHEN status IN ('reported', 'surveyed') THEN decision IS NULL
+    WHEN status = 'rejected' THEN decision = 'rejected'
+    ELSE decision = 'accepted' END),
+  CHECK (status NOT IN ('settled', 'closed') OR settled_on IS NOT NULL),
+  CHECK (status <> 'agreed' OR agreed_on IS NOT NULL)
 );
 CREATE INDEX claim_policy_idx ON claim (policy_id);
 CREATE INDEX claim_reported_idx ON claim (reported_on);
@@ -129,3 +137,42 @@ CREATE TABLE data_version (
   changed_at timestamptz NOT NULL DEFAULT now()
 );
 INSERT INTO data_version DEFAULT VALUES;
+
+-- An organisation keeps its kind while anything refers to it in a role of that kind.
+CREATE FUNCTION keep_organisation_kind() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM project WHERE OLD.id IN (developer_id, contractor_id, designer_id,
+                                                    surveyor_id, supervisor_id))
+     OR EXISTS (SELECT 1 FROM policy WHERE OLD.id IN (lead_insurer_id, tis_id))
+     OR EXISTS (SELECT 1 FROM policy_share WHERE insurer_id = OLD.id)
+     OR EXISTS (SELECT 1 FROM reinsurance_share WHERE reinsurer_id = OLD.id)
+     OR EXISTS (SELECT 1 FROM inspection WHERE tis_id = OLD.id)
+     OR EXISTS (SELECT 1 FROM report WHERE tis_id = OLD.id)
+     OR EXISTS (SELECT 1 FROM claim WHERE repairer_id = OLD.id)
+     OR EXISTS (SELECT 1 FROM app_user WHERE organisation_id = OLD.id) THEN
+    RAISE EXCEPTION 'organisation % (%) is in use as a %: its kind cannot become %',
+      OLD.id, OLD.name, OLD.kind, NEW.kind USING ERRCODE = 'check_violation';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER organisation_kind_in_use BEFORE UPDATE OF kind ON organisation
+  FOR EACH ROW WHEN (OLD.kind IS DISTINCT FROM NEW.kind) EXECUTE FUNCTION keep_organisation_kind();
+
+-- Users of an insurer, TIS or party act for an organisation of that kind.
+CREATE FUNCTION check_user_organisation() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  org_kind text;
+BEGIN
+  -- a missing organisation is the CHECK's to report
+  IF NEW.role IN ('insurer', 'tis', 'developer', 'contractor', 'supervisor')
+     AND NEW.organisation_id IS NOT NULL THEN
+    SELECT kind INTO org_kind FROM organisation WHERE id = NEW.organisation_id;
+    IF org_kind IS DISTINCT FROM NEW.role THEN
+      RAISE EXCEPTION 'user %: a % user must belong to a %, not a %',
+        NEW.username, NEW.role, NEW.role, org_kind USING ERRCODE = 'check_violation';
+    END IF;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER app_user_organisation_kind BEFORE INSERT OR UPDATE ON app_user
+  FOR EACH ROW EXECUTE FUNCTION check_user_organisation();

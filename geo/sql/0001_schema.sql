@@ -64,7 +64,7 @@ CREATE TABLE organisation (
   name text NOT NULL UNIQUE CHECK (name <> ''),
   short_name text,
   kind text NOT NULL REFERENCES organisation_kind,
-  uscc char(18) UNIQUE CHECK (is_uscc(uscc)),
+  uscc char(18) UNIQUE CHECK (uscc IS NULL OR is_uscc(uscc)),  -- foreign reinsurers have none
   claim_hotline text,
   created_at timestamptz NOT NULL DEFAULT now()
 );
@@ -175,17 +175,15 @@ CREATE TRIGGER reinsurance_share_kind BEFORE INSERT OR UPDATE ON reinsurance_sha
   EXECUTE FUNCTION check_organisation_kind('reinsurer_id', 'reinsurer');
 
 -- Checked at commit, so a policy and its shares can be written in any order.
-CREATE FUNCTION check_policy_shares() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION check_policy_share_totals(pid int) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-  pid int := COALESCE((to_jsonb(NEW) ->> 'policy_id')::int, (to_jsonb(NEW) ->> 'id')::int,
-                      (to_jsonb(OLD) ->> 'policy_id')::int);
   lead int;
   co_total numeric;
   lead_share_insurer int;
   ceded numeric;
 BEGIN
   SELECT lead_insurer_id INTO lead FROM policy WHERE id = pid;
-  IF NOT FOUND THEN RETURN NULL; END IF;  -- policy deleted in this transaction
+  IF NOT FOUND THEN RETURN; END IF;  -- policy deleted in this transaction
   SELECT COALESCE(sum(share), 0), max(insurer_id) FILTER (WHERE is_lead)
     INTO co_total, lead_share_insurer FROM policy_share WHERE policy_id = pid;
   IF co_total <> 1 THEN
@@ -201,13 +199,25 @@ BEGIN
     RAISE EXCEPTION 'policy %: reinsurance cedes % %%, more than 100 %%', pid, ceded * 100
       USING ERRCODE = 'check_violation';
   END IF;
+END $$;
+
+-- A share moved to another policy changes the totals of both policies.
+CREATE FUNCTION check_policy_shares() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  new_pid int := COALESCE((to_jsonb(NEW) ->> 'policy_id')::int, (to_jsonb(NEW) ->> 'id')::int);
+  old_pid int := COALESCE((to_jsonb(OLD) ->> 'policy_id')::int, (to_jsonb(OLD) ->> 'id')::int);
+BEGIN
+  IF new_pid IS NOT NULL THEN PERFORM check_policy_share_totals(new_pid); END IF;
+  IF old_pid IS DISTINCT FROM new_pid AND old_pid IS NOT NULL THEN
+    PERFORM check_policy_share_totals(old_pid);
+  END IF;
   RETURN NULL;
 END $$;
 CREATE CONSTRAINT TRIGGER policy_shares_total AFTER INSERT OR UPDATE ON policy
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION check_policy_shares();
 CREATE CONSTRAINT TRIGGER policy_share_total AFTER INSERT OR UPDATE OR DELETE ON policy_share
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION check_policy_shares();
-CREATE CONSTRAINT TRIGGER reinsurance_share_total AFTER INSERT OR UPDATE ON reinsurance_share
+CREATE CONSTRAINT TRIGGER reinsurance_share_total AFTER INSERT OR UPDATE OR DELETE ON reinsurance_share
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION check_policy_shares();
 
 CREATE TABLE coverage_section (
@@ -254,19 +264,24 @@ END $$;
 CREATE TRIGGER coverage_section_period BEFORE INSERT OR UPDATE ON coverage_section
   FOR EACH ROW EXECUTE FUNCTION check_coverage_period();
 
--- Completion acceptance (re)dates the basic cover of every policy on the project.
+-- Completion acceptance (re)dates the basic cover of every policy on the project; so does
+-- moving a policy to another project.
 CREATE FUNCTION redate_coverage() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   UPDATE coverage_section cs
-     SET starts_on = (NEW.completion_date + make_interval(years => r.value))::date,
+     SET starts_on = (p.completion_date + make_interval(years => r.value))::date,
          -- two steps, as in check_coverage_period, so 29 February lands on the same day
-         ends_on = ((NEW.completion_date + make_interval(years => r.value))::date
+         ends_on = ((p.completion_date + make_interval(years => r.value))::date
                     + make_interval(years => k.period_years))::date
-    FROM policy po, coverage_section_kind k, programme_rule r
-   WHERE po.project_id = NEW.id AND cs.policy_id = po.id AND k.code = cs.section
+    FROM policy po, project p, coverage_section_kind k, programme_rule r
+   WHERE (CASE TG_TABLE_NAME WHEN 'project' THEN po.project_id ELSE po.id END) = NEW.id
+     AND p.id = po.project_id AND cs.policy_id = po.id AND k.code = cs.section
      AND k.period_years IS NOT NULL AND r.name = 'liability_start_years';
   RETURN NULL;
 END $$;
 CREATE TRIGGER project_completion_redates_coverage AFTER UPDATE OF completion_date ON project
   FOR EACH ROW WHEN (OLD.completion_date IS DISTINCT FROM NEW.completion_date)
+  EXECUTE FUNCTION redate_coverage();
+CREATE TRIGGER policy_move_redates_coverage AFTER UPDATE OF project_id ON policy
+  FOR EACH ROW WHEN (OLD.project_id IS DISTINCT FROM NEW.project_id)
   EXECUTE FUNCTION redate_coverage();
