@@ -1,12 +1,18 @@
 # The IDI Risk Map service, for docker-compose.yml (the database is the postgis/postgis image).
+FROM node:20-slim AS assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
 FROM python:3.11-slim
-ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1
+ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 RISKMAP_ASSETS_DIR=/app/node_modules
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY geo ./geo
 COPY loaders ./loaders
 COPY layers ./layers
 COPY webmap ./webmap
+COPY --from=assets /assets/node_modules ./node_modules
 RUN pip install ".[deploy]" && useradd --system --home /app riskmap
 USER riskmap
 EXPOSE 8000

@@ -48,6 +48,16 @@ DECISION_DAYS_COMPLEX = 30
 SETTLEMENT_DAYS = 7
 REFUSAL_NOTICE_DAYS = 3
 
+# The rules the store's triggers and the layers' SQL read from table programme_rule.
+RULES_IN_STORE = (
+    ("liability_start_years", LIABILITY_START_YEARS, "保险责任自竣工验收合格两年之日起算"),
+    ("survey_days", SURVEY_DAYS, "收到索赔申请后二日内现场查勘"),
+    ("decision_days", DECISION_DAYS, "七日内作出核定"),
+    ("decision_days_complex", DECISION_DAYS_COMPLEX, "情形复杂的三十日内作出核定"),
+    ("settlement_days", SETTLEMENT_DAYS, "达成赔偿协议之日起七日内履行维修或赔偿义务"),
+    ("refusal_notice_days", REFUSAL_NOTICE_DAYS, "作出核定之日起三日内发出不予赔偿通知书"),
+)
+
 # 四（三）: causes that are never the insurer's liability.
 EXCLUSIONS = {
     "owner_fault": "房屋所有权人或使用人责任",

@@ -21,6 +21,12 @@ apt_install() {
 system_packages() {
   local missing=()
   command -v python3 >/dev/null || missing+=(python3)
+  command -v npm >/dev/null || missing+=(nodejs npm)
+  if [ "$mode" = test ]; then
+    # the browser tests drive Debian's Chromium; the CJK font renders Chinese in screenshots
+    command -v chromium >/dev/null || missing+=(chromium)
+    fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing+=(fonts-noto-cjk)
+  fi
   python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
@@ -44,8 +50,17 @@ python_env() {
   fi
 }
 
+web_assets() {
+  # Leaflet and its plugins, served by the service itself (no CDN at run time)
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "installing Leaflet and plugins from npm into node_modules"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
 system_packages
 python_env
+web_assets
 export PATH="$PWD/.venv/bin:$PATH"
 
 case "$mode" in

@@ -1,4 +1,4 @@
-"""The overview page a regulator opens first: every district with its programme numbers."""
+"""The district table: every district with its programme numbers."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_overview_function_matches_an_independent_count(kunming):
 
 
 def test_index_lists_every_district_with_its_numbers(client, kunming):
-    page = client.get("/")
+    page = client.get("/districts")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     for name in ("五华区", "盘龙区", "寻甸回族彝族自治县", "安宁市"):
@@ -47,7 +47,7 @@ def test_names_from_the_data_are_escaped(make_database):
             {"name": "<script>alert(1)</script>区"})
     app = create_app({"TESTING": True,
                       "DATABASE_URL": engine.url.render_as_string(hide_password=False)})
-    html = app.test_client().get("/").get_data(as_text=True)
+    html = app.test_client().get("/districts").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;区" in html
     assert "<script>alert(1)" not in html
 

@@ -53,6 +53,17 @@ SETTINGS: tuple[Setting, ...] = (
             "end at restart). Set a long random value in production."),
     Setting("CITY", "530100",
             "GB/T 2260 code of the city the service shows by default (530100 is Kunming)."),
+    Setting("ASSETS_DIR", str(PROJECT_ROOT / "node_modules"),
+            "Folder of the npm packages (Leaflet and plugins) the service serves itself; "
+            "filled by `npm ci` at set-up. Nothing is loaded from a CDN."),
+    Setting("BASEMAP", "none",
+            "Basemap under the layers: `none` (default; works with no network), `tianditu` "
+            "(needs TIANDITU_KEY and access to tianditu.gov.cn) or `xyz` (BASEMAP_URL)."),
+    Setting("BASEMAP_URL", "",
+            "XYZ tile URL template for BASEMAP=xyz, e.g. an internal tile server "
+            "`http://tiles.intranet/{z}/{x}/{y}.png`."),
+    Setting("BASEMAP_ATTRIBUTION", "", "Attribution shown for BASEMAP=xyz."),
+    Setting("TIANDITU_KEY", "", "Key (tk) of the Tianditu (天地图) service for BASEMAP=tianditu."),
     Setting("HOST", "127.0.0.1", "Address `riskmap serve` listens on."),
     Setting("PORT", 5000, "Port `riskmap serve` listens on.", int),
 )

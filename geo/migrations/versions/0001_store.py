@@ -66,8 +66,8 @@ def upgrade() -> None:
         {"code": s.code, "name_zh": s.name_zh, "period_years": s.period_years,
          "is_rider": s.is_rider} for s in programme.COVERAGE_SECTIONS])
     _seed("programme_rule", [
-        {"name": "liability_start_years", "value": programme.LIABILITY_START_YEARS,
-         "note": "保险责任自竣工验收合格两年之日起算"}])
+        {"name": name, "value": value, "note": note}
+        for name, value, note in programme.RULES_IN_STORE])
     _seed("app_role", _labels(ROLES))
 
 

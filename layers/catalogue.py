@@ -1,0 +1,132 @@
+"""The layer catalogue: every map layer defined once.
+
+Pages, APIs and reports read this catalogue. A district layer's metric is a SQL
+expression over the base aggregates of ``sql/district_metrics.sql``; the
+expressions are the code's own text, never the user's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from branca.utilities import color_brewer
+
+GROUPS = {
+    "premium": "承保", "risk": "风险", "claims": "理赔", "projects": "项目",
+    "heat": "热力", "concentration": "集中度",
+}
+INTERNAL_ROLES = ("regulator", "insurer", "tis", "developer", "contractor", "supervisor",
+                  "planner", "admin")
+DATE_BASIS = {"policy": "保单签发日期", "risk_event": "风险事件发现日期", "claim": "报案日期"}
+NO_DATA_COLOUR = "#d9d9d9"
+
+
+@dataclass(frozen=True)
+class Layer:
+    id: str
+    title_zh: str
+    title_en: str
+    group: str
+    kind: str                      # district | heat | points
+    unit: str = ""
+    metric_sql: str = ""           # district layers: expression over district_metrics columns
+    classification: str = "quantiles"   # quantiles | natural_breaks | fixed
+    breaks: tuple[float, ...] = ()      # upper bounds for "fixed"
+    ramp: str = "Blues"                 # ColorBrewer scheme
+    reverse: bool = False               # low values are the bad ones
+    decimals: int = 0
+    date_basis: str = "policy"
+    visible_to: tuple[str, ...] = INTERNAL_ROLES
+    publishable: bool = False
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def colours(self, k: int = 5) -> list[str]:
+        colours = color_brewer(self.ramp, n=max(k, 3))[: max(k, 3)]
+        return list(reversed(colours)) if self.reverse else colours
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id, "title_zh": self.title_zh, "title_en": self.title_en,
+            "group": self.group, "group_zh": GROUPS[self.group], "kind": self.kind,
+            "unit": self.unit, "classification": self.classification,
+            "date_basis": self.date_basis, "date_basis_zh": DATE_BASIS.get(self.date_basis, ""),
+            "publishable": self.publishable, "description": self.description,
+        }
+
+
+def _district(id_, zh, en, group, unit, sql, **kw) -> Layer:
+    return Layer(id_, zh, en, group, "district", unit, sql, **kw)
+
+
+PREMIUM = (
+    _district("premium_total", "总保费", "Total premium", "premium", "万元",
+              "premium_yuan / 10000.0", decimals=1, publishable=True),
+    _district("premium_per_m2", "单方保费", "Premium per m²", "premium", "元/m²",
+              "premium_yuan / NULLIF(insured_area_m2, 0)", decimals=1, publishable=True),
+    _district("average_rate", "平均费率", "Average premium rate", "premium", "%",
+              "premium_yuan / NULLIF(construction_cost_yuan, 0) * 100", decimals=2,
+              publishable=True, description="保费合计 ÷ 建安造价合计"),
+    _district("sum_insured", "保险金额", "Sum insured", "premium", "万元",
+              "sum_insured_yuan / 10000.0", decimals=0, publishable=True),
+    _district("insured_area", "承保面积", "Insured floor area", "premium", "万m²",
+              "insured_area_m2 / 10000.0", decimals=1, publishable=True),
+    _district("projects", "承保项目数", "Insured projects", "premium", "个", "projects",
+              publishable=True),
+    _district("cost_per_m2", "平均建安造价", "Average construction cost per m²", "premium",
+              "元/m²", "construction_cost_yuan / NULLIF(insured_area_m2, 0)", ramp="Greens",
+              publishable=True),
+)
+RISK = (
+    _district("risk_events", "风险事件数", "Risk events", "risk", "件", "risk_events",
+              ramp="Oranges", date_basis="risk_event", publishable=True),
+    _district("severe_risk_events", "严重风险事件", "Severe risk events", "risk", "件",
+              "severe_risk_events", ramp="Reds", date_basis="risk_event", publishable=True),
+    _district("open_risk_events", "未销项风险事件", "Open risk events", "risk", "件",
+              "open_risk_events", ramp="Reds", date_basis="risk_event", publishable=True),
+    _district("rectification_rate", "整改率", "Rectification rate", "risk", "%",
+              "closed_risk_events * 100.0 / NULLIF(risk_events, 0)", classification="fixed",
+              breaks=(80, 90, 95, 98, 100), ramp="RdYlGn", decimals=1,
+              date_basis="risk_event", publishable=True, description="已销项 ÷ 风险事件数"),
+    _district("risk_events_per_10k_m2", "每万平方米风险事件", "Risk events per 10,000 m²",
+              "risk", "件/万m²", "risk_events * 10000.0 / NULLIF(floor_area_m2, 0)",
+              ramp="Oranges", decimals=2, date_basis="risk_event", publishable=True),
+)
+CLAIMS = (
+    _district("claims", "理赔案件数", "Claims", "claims", "件", "claims", ramp="Purples",
+              date_basis="claim", publishable=True),
+    _district("paid", "赔付金额", "Amount paid", "claims", "万元", "paid_yuan / 10000.0",
+              ramp="Purples", decimals=1, date_basis="claim", publishable=True),
+    _district("claims_per_1000_units", "千户报案率", "Claims per 1,000 units", "claims",
+              "件/千户", "claims * 1000.0 / NULLIF(units, 0)", ramp="Purples", decimals=1,
+              date_basis="claim", publishable=True),
+    _district("loss_ratio", "赔付率", "Loss ratio", "claims", "%",
+              "paid_yuan * 100.0 / NULLIF(earned_premium_yuan, 0)", classification="fixed",
+              breaks=(20, 40, 60, 80, 100), ramp="YlOrRd", decimals=1, date_basis="claim",
+              publishable=True,
+              description="赔付金额 ÷ 已赚保费（按十年主体结构责任期均匀赚取）"),
+    _district("deadline_breaches", "超时案件", "Deadline breaches", "claims", "件",
+              "deadline_breaches", ramp="Reds", date_basis="claim",
+              description="查勘超过2日、核定超过7日（复杂30日）、协议后7日未履行、拒赔通知超过3日"),
+)
+OTHER = (
+    Layer("heat_risk_events", "风险事件热力", "Risk event heat", "heat", "heat",
+          ramp="YlOrRd", date_basis="risk_event",
+          description="按严重程度加权（一般1、较重3、严重9）"),
+    Layer("heat_claims", "理赔热力", "Claim heat", "heat", "heat", ramp="Purples",
+          date_basis="claim", description="按赔付金额加权"),
+    Layer("projects", "项目分布", "Insured projects", "projects", "points", unit="个"),
+)
+
+LAYERS: tuple[Layer, ...] = PREMIUM + RISK + CLAIMS + OTHER
+BY_ID = {layer.id: layer for layer in LAYERS}
+DISTRICT_LAYERS = tuple(layer for layer in LAYERS if layer.kind == "district")
+DEFAULT_LAYER = "premium_total"
+
+
+def get(layer_id: str) -> Layer:
+    """The layer with this id; KeyError names it otherwise."""
+    try:
+        return BY_ID[layer_id]
+    except KeyError:
+        raise KeyError(f"no layer {layer_id!r}") from None

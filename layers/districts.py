@@ -1,0 +1,96 @@
+"""District layers: each district's metric, class and colour, and a district's summary."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from layers import catalogue, classify
+from layers.filters import Filters
+from layers.sql import read_sql
+
+# Boundaries are simplified to ~50 m for the map: plenty at city scale, far fewer bytes.
+SIMPLIFY_DEGREES = 0.0005
+
+
+def _metrics_sql(with_geometry: bool) -> str:
+    columns = ", ".join(f"({layer.metric_sql}) AS {layer.id}"
+                        for layer in catalogue.DISTRICT_LAYERS)
+    geometry = (f", ST_AsGeoJSON(ST_SimplifyPreserveTopology(d.boundary, {SIMPLIFY_DEGREES}), 5)"
+                " AS geometry" if with_geometry else "")
+    # the expressions are the catalogue's own text; values stay bound parameters
+    select = f"SELECT b.*, {columns}{geometry} FROM district_base b "  # noqa: S608
+    return (read_sql("scope.sql") + read_sql("district_metrics.sql") + select
+            + "JOIN district d ON d.code = b.code ORDER BY b.code")
+
+
+def _plain(value):
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def district_metrics(conn: Connection, city: str, filters: Filters,
+                     with_geometry: bool = False) -> list[dict]:
+    """Every district of the city with its base aggregates and every district layer's value."""
+    rows = conn.execute(text(_metrics_sql(with_geometry)), {**filters.params(), "city": city})
+    out = []
+    for row in rows:
+        item = {key: _plain(value) for key, value in row._mapping.items()}
+        item["code"] = item["code"].strip()
+        out.append(item)
+    return out
+
+
+def district_layer(conn: Connection, layer_id: str, city: str, filters: Filters) -> dict:
+    """A GeoJSON FeatureCollection of the city's districts for one layer, with its legend."""
+    layer = catalogue.get(layer_id)
+    if layer.kind != "district":
+        raise KeyError(f"layer {layer_id!r} is not a district layer")
+    rows = district_metrics(conn, city, filters, with_geometry=True)
+    values = [row[layer.id] for row in rows]
+    breaks = classify.class_breaks(layer, values)
+    legend = classify.legend(layer, breaks)
+    features = []
+    for row, value in zip(rows, values, strict=True):
+        klass = classify.class_of(value, breaks)
+        features.append({
+            "type": "Feature", "id": row["code"],
+            "geometry": json.loads(row["geometry"]),
+            "properties": {
+                "code": row["code"], "name": row["name"], "value": value,
+                "value_text": "无数据" if value is None else f"{value:,.{layer.decimals}f}",
+                "class": klass,
+                "colour": catalogue.NO_DATA_COLOUR if klass is None else legend["colours"][klass],
+            },
+        })
+    return {"type": "FeatureCollection", "layer": layer.as_json(), "legend": legend,
+            "filters": filters.query(), "features": features}
+
+
+def city_averages(rows: list[dict]) -> dict[str, float | None]:
+    """The mean over the city's districts of each district layer's value."""
+    out: dict[str, float | None] = {}
+    for layer in catalogue.DISTRICT_LAYERS:
+        values = [r[layer.id] for r in rows if r[layer.id] is not None]
+        out[layer.id] = sum(values) / len(values) if values else None
+    return out
+
+
+def district_summary(conn: Connection, code: str, city: str, filters: Filters) -> dict | None:
+    """Key numbers of one district beside the city average, and its riskiest projects."""
+    rows = district_metrics(conn, city, filters)
+    mine = next((r for r in rows if r["code"] == code), None)
+    if mine is None:
+        return None
+    averages = city_averages(rows)
+    indicators = [{
+        "id": layer.id, "title": layer.title_zh, "unit": layer.unit, "group": layer.group,
+        "value": mine[layer.id], "city_average": averages[layer.id], "decimals": layer.decimals,
+    } for layer in catalogue.DISTRICT_LAYERS]
+    top = conn.execute(text(read_sql("scope.sql") + read_sql("district_top_projects.sql")),
+                       {**filters.params(), "code": code, "limit": 10})
+    return {"code": code, "name": mine["name"], "indicators": indicators,
+            "top_projects": [{k: _plain(v) for k, v in r._mapping.items()} for r in top],
+            "filters": filters.query()}

@@ -1,0 +1,111 @@
+"""The filters every layer takes: period, insurer, TIS, district and project stage.
+
+Filters travel in the URL (``?period=2024&insurer=3``) so that a view can be
+shared; `Filters.from_args` parses them and `Filters.params` gives the bound
+parameters every layer's SQL expects (NULL meaning "no filter").
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+from geo import codes, programme
+
+_PERIOD = re.compile(r"^(\d{4})(?:-(?:Q([1-4])|(\d{2})))?$")
+
+
+class FilterError(ValueError):
+    """A filter value the user can correct; the message names the parameter."""
+
+
+def parse_period(text: str) -> tuple[dt.date, dt.date]:
+    """First and last day of a year, quarter or month.
+
+    >>> parse_period("2024")
+    (datetime.date(2024, 1, 1), datetime.date(2024, 12, 31))
+    >>> parse_period("2024-Q2")
+    (datetime.date(2024, 4, 1), datetime.date(2024, 6, 30))
+    >>> parse_period("2024-02")
+    (datetime.date(2024, 2, 1), datetime.date(2024, 2, 29))
+    """
+    match = _PERIOD.match(text.strip())
+    if not match:
+        raise FilterError(f"period={text!r}: use a year (2024), a quarter (2024-Q2) "
+                          "or a month (2024-05)")
+    year, quarter, month = int(match[1]), match[2], match[3]
+    if quarter:
+        first_month, last_month = 3 * int(quarter) - 2, 3 * int(quarter)
+    elif month:
+        if not 1 <= int(month) <= 12:
+            raise FilterError(f"period={text!r}: month must be 01–12")
+        first_month = last_month = int(month)
+    else:
+        first_month, last_month = 1, 12
+    last_day = calendar.monthrange(year, last_month)[1]
+    return dt.date(year, first_month, 1), dt.date(year, last_month, last_day)
+
+
+def _date(name: str, value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise FilterError(f"{name}={value!r}: use a date like 2024-05-01") from exc
+
+
+def _int(name: str, value: str) -> int:
+    if not (value.isascii() and value.isdigit() and 0 < int(value) < 2**31):
+        raise FilterError(f"{name}={value!r}: expected an organisation id (a number)")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Filters:
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    insurer: int | None = None
+    tis: int | None = None
+    district: str | None = None
+    stage: str | None = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> Filters:
+        """Filters from URL arguments; unknown arguments are ignored, bad values refused.
+
+        >>> Filters.from_args({"period": "2024-Q1", "insurer": "3"}).params()["date_to"]
+        datetime.date(2024, 3, 31)
+        """
+        date_from = date_to = None
+        if args.get("period"):
+            date_from, date_to = parse_period(args["period"])
+        if args.get("from"):
+            date_from = _date("from", args["from"])
+        if args.get("to"):
+            date_to = _date("to", args["to"])
+        if date_from and date_to and date_from > date_to:
+            raise FilterError("from is after to")
+        district = args.get("district") or None
+        if district is not None and not codes.is_gb2260(district):
+            raise FilterError(f"district={district!r}: expected a six-digit GB/T 2260 code")
+        stage = args.get("stage") or None
+        if stage is not None and stage not in programme.PROJECT_STAGES:
+            raise FilterError(f"stage={stage!r}: one of {', '.join(programme.PROJECT_STAGES)}")
+        return cls(
+            date_from=date_from, date_to=date_to,
+            insurer=_int("insurer", args["insurer"]) if args.get("insurer") else None,
+            tis=_int("tis", args["tis"]) if args.get("tis") else None,
+            district=district, stage=stage,
+        )
+
+    def params(self) -> dict:
+        """Bound parameters for the layers' SQL."""
+        return asdict(self)
+
+    def query(self) -> dict[str, str]:
+        """The filters as URL arguments (for links that keep the view)."""
+        out = {"from": self.date_from, "to": self.date_to, "insurer": self.insurer,
+               "tis": self.tis, "district": self.district, "stage": self.stage}
+        return {k: str(v) for k, v in out.items() if v is not None}

@@ -1,0 +1,86 @@
+-- Base aggregates per district, after scope.sql. The catalogue's metric expressions
+-- (layers/catalogue.py) are computed over these columns.
+-- Period: policy issue date (premium), risk event found (risk), claim reported (claims).
+, rule AS (
+  SELECT max(value) FILTER (WHERE name = 'survey_days') AS survey_days,
+         max(value) FILTER (WHERE name = 'decision_days') AS decision_days,
+         max(value) FILTER (WHERE name = 'decision_days_complex') AS decision_days_complex,
+         max(value) FILTER (WHERE name = 'settlement_days') AS settlement_days,
+         max(value) FILTER (WHERE name = 'refusal_notice_days') AS refusal_notice_days
+  FROM programme_rule
+), written AS (
+  SELECT p.district_code, count(DISTINCT p.id) AS projects,
+         sum(p.gross_floor_area_m2) AS insured_area_m2,
+         sum(p.construction_cost_yuan) AS construction_cost_yuan,
+         sum(sp.premium_yuan) AS premium_yuan, sum(sp.sum_insured_yuan) AS sum_insured_yuan
+  FROM scoped_policy sp JOIN project p ON p.id = sp.project_id
+  WHERE (CAST(:date_from AS date) IS NULL OR sp.issue_date >= :date_from)
+    AND (CAST(:date_to AS date) IS NULL OR sp.issue_date <= :date_to)
+  GROUP BY p.district_code
+), exposure AS (
+  SELECT district_code, sum(gross_floor_area_m2) AS floor_area_m2, sum(units) AS units
+  FROM scoped_project GROUP BY district_code
+), risk AS (
+  SELECT p.district_code, count(*) AS risk_events,
+         count(*) FILTER (WHERE e.severity = 'severe') AS severe_risk_events,
+         count(*) FILTER (WHERE e.status <> 'closed') AS open_risk_events,
+         count(*) FILTER (WHERE e.status = 'closed') AS closed_risk_events
+  FROM risk_event e JOIN scoped_project p ON p.id = e.project_id
+  WHERE (CAST(:date_from AS date) IS NULL OR e.found_on >= :date_from)
+    AND (CAST(:date_to AS date) IS NULL OR e.found_on <= :date_to)
+  GROUP BY p.district_code
+), claim_rows AS (
+  SELECT p.district_code, c.paid_amount_yuan,
+         -- a step still waiting is measured up to today
+         (COALESCE(c.surveyed_on, current_date) - c.reported_on > r.survey_days
+          OR COALESCE(c.decided_on, current_date) - c.reported_on >
+             CASE WHEN c.is_complex THEN r.decision_days_complex ELSE r.decision_days END
+          OR (c.agreed_on IS NOT NULL
+              AND COALESCE(c.settled_on, current_date) - c.agreed_on > r.settlement_days)
+          OR (c.decision = 'rejected'
+              AND COALESCE(c.refusal_notified_on, current_date) - c.decided_on
+                  > r.refusal_notice_days)) AS breached
+  FROM claim c JOIN scoped_policy sp ON sp.id = c.policy_id
+  JOIN project p ON p.id = sp.project_id CROSS JOIN rule r
+  WHERE (CAST(:date_from AS date) IS NULL OR c.reported_on >= :date_from)
+    AND (CAST(:date_to AS date) IS NULL OR c.reported_on <= :date_to)
+), claims AS (
+  SELECT district_code, count(*) AS claims, sum(paid_amount_yuan) AS paid_yuan,
+         count(*) FILTER (WHERE breached) AS deadline_breaches
+  FROM claim_rows GROUP BY district_code
+), earned AS (
+  -- premium earns evenly over the 10-year structure cover, counted inside the period
+  SELECT p.district_code, sum(sp.premium_yuan * GREATEST(0,
+           LEAST(cs.ends_on, COALESCE(CAST(:date_to AS date), current_date) + 1)
+           - GREATEST(cs.starts_on, COALESCE(CAST(:date_from AS date), cs.starts_on)))
+         / (cs.ends_on - cs.starts_on)::numeric) AS earned_premium_yuan
+  FROM scoped_policy sp JOIN project p ON p.id = sp.project_id
+  JOIN coverage_section cs ON cs.policy_id = sp.id AND cs.section = 'structure'
+  WHERE cs.starts_on IS NOT NULL
+  GROUP BY p.district_code
+), district_base AS (
+  SELECT d.code, d.name, d.city_code,
+         COALESCE(w.projects, 0) AS projects,
+         COALESCE(w.insured_area_m2, 0) AS insured_area_m2,
+         COALESCE(w.construction_cost_yuan, 0) AS construction_cost_yuan,
+         COALESCE(w.premium_yuan, 0) AS premium_yuan,
+         COALESCE(w.sum_insured_yuan, 0) AS sum_insured_yuan,
+         COALESCE(x.floor_area_m2, 0) AS floor_area_m2,
+         COALESCE(x.units, 0) AS units,
+         COALESCE(r.risk_events, 0) AS risk_events,
+         COALESCE(r.severe_risk_events, 0) AS severe_risk_events,
+         COALESCE(r.open_risk_events, 0) AS open_risk_events,
+         COALESCE(r.closed_risk_events, 0) AS closed_risk_events,
+         COALESCE(c.claims, 0) AS claims,
+         COALESCE(c.paid_yuan, 0) AS paid_yuan,
+         COALESCE(c.deadline_breaches, 0) AS deadline_breaches,
+         COALESCE(e.earned_premium_yuan, 0) AS earned_premium_yuan
+  FROM district d
+  LEFT JOIN written w ON w.district_code = d.code
+  LEFT JOIN exposure x ON x.district_code = d.code
+  LEFT JOIN risk r ON r.district_code = d.code
+  LEFT JOIN claims c ON c.district_code = d.code
+  LEFT JOIN earned e ON e.district_code = d.code
+  WHERE d.city_code = :city
+    AND (CAST(:district AS text) IS NULL OR d.code = :district)
+)

@@ -1,0 +1,12 @@
+-- Continues scope.sql for the map layers that place projects: the scoped policies issued in
+-- the period [:date_from, :date_to] (either end may be NULL), and the projects with any.
+, period_policy AS (
+  SELECT sp.id, sp.project_id
+  FROM scoped_policy sp
+  WHERE (CAST(:date_from AS date) IS NULL OR sp.issue_date >= :date_from)
+    AND (CAST(:date_to AS date) IS NULL OR sp.issue_date <= :date_to)
+), period_project AS (
+  SELECT p.*
+  FROM scoped_project p
+  WHERE EXISTS (SELECT 1 FROM period_policy pp WHERE pp.project_id = p.id)
+)

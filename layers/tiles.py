@@ -1,0 +1,101 @@
+"""Vector tiles of the projects in scope, built by PostGIS, and their TileJSON.
+
+Below `POINT_ZOOM` a tile holds grid cells ("project_clusters") rather than points, so that
+a tile of the whole city stays small however many projects the programme has; from
+`POINT_ZOOM` on it holds one point per project ("projects") with what a popup shows.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from layers.filters import Filters
+from layers.sql import read_sql
+
+POINT_ZOOM = 12
+MAX_ZOOM = 22  # the deepest tile address accepted
+TILEJSON_MAXZOOM = 18  # clients overzoom past this: points need no more detail
+EXTENT = 4096  # MVT coordinate units across a tile
+BUFFER = 256  # points this close outside the tile are drawn by it too
+GRID = 16  # cluster cells across a tile: about 16 px each on a 256-px tile
+
+# (name, type, description) of each layer's attributes, for TileJSON.
+PROJECT_FIELDS = (
+    ("id", "Number", "project id"),
+    ("name", "String", "project name"),
+    ("permit_no", "String", "construction permit number (报建号)"),
+    ("community", "String", "residential community (小区)"),
+    ("stage", "String", "construction stage (Chinese)"),
+    ("district", "String", "district name"),
+    ("insurers", "String", "insurers, lead first, joined with 、"),
+    ("open_risk_events", "Number", "risk events not yet closed"),
+    ("claims", "Number", "claims on the project's policies in scope"),
+)
+CLUSTER_FIELDS = (
+    ("count", "Number", "projects in the cell"),
+    ("floor_area_m2", "Number", "their gross floor area in m²"),
+    ("open_risk_events", "Number", "their risk events not yet closed"),
+)
+
+
+def is_tile(z: int, x: int, y: int) -> bool:
+    """Whether z/x/y addresses a tile (zoom 0 to MAX_ZOOM)."""
+    return 0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z
+
+
+def project_tile(conn: Connection, z: int, x: int, y: int, filters: Filters) -> bytes:
+    """The Mapbox Vector Tile z/x/y of the projects in scope; b"" when it has none."""
+    if not is_tile(z, x, y):
+        raise ValueError(f"no tile {z}/{x}/{y}")
+    layer = "project_tile.sql" if z >= POINT_ZOOM else "project_clusters.sql"
+    sql = read_sql("scope.sql") + read_sql("period_project.sql") + read_sql(layer)
+    params = {**filters.params(), "z": z, "x": x, "y": y, "extent": EXTENT,
+              "buffer": BUFFER, "grid": GRID,
+              # the buffer as a share of the tile, plus a little for the 4326 round trip
+              "margin": BUFFER / EXTENT + 0.01}
+    tile = conn.execute(text(sql), params).scalar_one()
+    return bytes(tile or b"")
+
+
+def project_bounds(conn: Connection, filters: Filters) -> list[float] | None:
+    """[west, south, east, north] of the projects in scope, None when there are none."""
+    sql = read_sql("scope.sql") + read_sql("period_project.sql") + read_sql("project_bounds.sql")
+    row = conn.execute(text(sql), filters.params()).one()
+    return None if row.west is None else [row.west, row.south, row.east, row.north]
+
+
+def _vector_layer(layer_id: str, description: str, minzoom: int, maxzoom: int,
+                  fields: tuple) -> dict:
+    return {"id": layer_id, "description": description, "minzoom": minzoom,
+            "maxzoom": maxzoom, "fields": {name: f"{kind}: {what}" for name, kind, what in fields}}
+
+
+def tilejson(conn: Connection, tiles_url: str, filters: Filters) -> dict:
+    """TileJSON 3.0.0 of the project tiles under ``tiles_url`` (…/tiles/projects).
+
+    The tile URLs carry the filters, so the map shows the same scope as the request.
+    """
+    query = urlencode(filters.query())
+    template = f"{tiles_url.rstrip('/')}/{{z}}/{{x}}/{{y}}.mvt" + (f"?{query}" if query else "")
+    bounds = project_bounds(conn, filters) or [-180.0, -85.051129, 180.0, 85.051129]
+    west, south, east, north = bounds
+    return {
+        "tilejson": "3.0.0",
+        "name": "IDI projects",
+        "description": "Insured residential projects (住宅工程质量潜在缺陷保险)",
+        "scheme": "xyz",
+        "tiles": [template],
+        "minzoom": 0,
+        "maxzoom": TILEJSON_MAXZOOM,
+        "bounds": bounds,
+        "center": [(west + east) / 2, (south + north) / 2, POINT_ZOOM - 2],
+        "vector_layers": [
+            _vector_layer("project_clusters", "projects aggregated on a grid", 0,
+                          POINT_ZOOM - 1, CLUSTER_FIELDS),
+            _vector_layer("projects", "one point per project", POINT_ZOOM,
+                          TILEJSON_MAXZOOM, PROJECT_FIELDS),
+        ],
+    }

@@ -1,0 +1,205 @@
+"""District layers: every metric against an independent computation, filters, classes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+import pytest
+from sqlalchemy import text
+
+from geo import programme
+from layers import catalogue, classify
+from layers.districts import district_layer, district_metrics
+from layers.filters import FilterError, Filters
+
+CITY = "530100"
+LIVE = "po.status NOT IN ('returned', 'cancelled')"
+
+
+def _by_district(conn, sql: str, **params) -> dict[str, float]:
+    rows = conn.execute(text(sql), params).all()
+    return defaultdict(float, {code.strip(): float(value or 0) for code, value in rows})
+
+
+def _ratio(a: dict, b: dict, code: str, scale: float = 1.0):
+    return a[code] / b[code] * scale if b[code] else None
+
+
+def independent_metrics(conn) -> dict[str, dict[str, float | None]]:
+    """Each metric the plain way: one simple query per quantity, ratios in Python."""
+    policies = f"FROM policy po JOIN project p ON p.id = po.project_id WHERE {LIVE}"
+    premium = _by_district(conn, f"SELECT p.district_code, sum(po.premium_yuan) {policies} GROUP BY 1")
+    insured = _by_district(conn, f"SELECT p.district_code, sum(po.sum_insured_yuan) {policies} GROUP BY 1")
+    area = _by_district(conn, f"SELECT p.district_code, sum(p.gross_floor_area_m2) {policies} GROUP BY 1")
+    cost = _by_district(conn, f"SELECT p.district_code, sum(p.construction_cost_yuan) {policies} GROUP BY 1")
+    count = _by_district(conn, f"SELECT p.district_code, count(DISTINCT p.id) {policies} GROUP BY 1")
+    insured_projects = (f"FROM project p WHERE EXISTS (SELECT 1 FROM policy po "
+                        f"WHERE po.project_id = p.id AND {LIVE})")
+    floor = _by_district(conn, f"SELECT district_code, sum(gross_floor_area_m2) {insured_projects} GROUP BY 1")
+    units = _by_district(conn, f"SELECT district_code, sum(units) {insured_projects} GROUP BY 1")
+    events = "FROM risk_event e JOIN project p ON p.id = e.project_id"
+    risk = _by_district(conn, f"SELECT p.district_code, count(*) {events} GROUP BY 1")
+    severe = _by_district(conn, f"SELECT p.district_code, count(*) {events} WHERE e.severity = 'severe' GROUP BY 1")
+    open_ = _by_district(conn, f"SELECT p.district_code, count(*) {events} WHERE e.status <> 'closed' GROUP BY 1")
+    claims_from = "FROM claim c JOIN policy po ON po.id = c.policy_id JOIN project p ON p.id = po.project_id"
+    claims = _by_district(conn, f"SELECT p.district_code, count(*) {claims_from} GROUP BY 1")
+    paid = _by_district(conn, f"SELECT p.district_code, sum(c.paid_amount_yuan) {claims_from} GROUP BY 1")
+    return {
+        "premium_total": {c: premium[c] / 1e4 for c in _codes(conn)},
+        "premium_per_m2": {c: _ratio(premium, area, c) for c in _codes(conn)},
+        "average_rate": {c: _ratio(premium, cost, c, 100) for c in _codes(conn)},
+        "sum_insured": {c: insured[c] / 1e4 for c in _codes(conn)},
+        "insured_area": {c: area[c] / 1e4 for c in _codes(conn)},
+        "projects": {c: count[c] for c in _codes(conn)},
+        "cost_per_m2": {c: _ratio(cost, area, c) for c in _codes(conn)},
+        "risk_events": {c: risk[c] for c in _codes(conn)},
+        "severe_risk_events": {c: severe[c] for c in _codes(conn)},
+        "open_risk_events": {c: open_[c] for c in _codes(conn)},
+        "rectification_rate": {c: _ratio({c: risk[c] - open_[c]}, risk, c, 100) for c in _codes(conn)},
+        "risk_events_per_10k_m2": {c: _ratio(risk, floor, c, 1e4) for c in _codes(conn)},
+        "claims": {c: claims[c] for c in _codes(conn)},
+        "paid": {c: paid[c] / 1e4 for c in _codes(conn)},
+        "claims_per_1000_units": {c: _ratio(claims, units, c, 1000) for c in _codes(conn)},
+        "loss_ratio": {c: _ratio(paid, _earned(conn), c, 100) for c in _codes(conn)},
+        "deadline_breaches": _breaches(conn),
+    }
+
+
+def _codes(conn) -> list[str]:
+    return [c.strip() for c in conn.execute(text(
+        "SELECT code FROM district WHERE city_code = :c"), {"c": CITY}).scalars()]
+
+
+def _earned(conn) -> dict[str, float]:
+    """Premium earned evenly over the 10-year structure cover up to today, in Python."""
+    earned: dict[str, float] = defaultdict(float)
+    today = dt.date.today()
+    for code, premium, start, end in conn.execute(text(f"""
+            SELECT p.district_code, po.premium_yuan, cs.starts_on, cs.ends_on
+            FROM policy po JOIN project p ON p.id = po.project_id
+            JOIN coverage_section cs ON cs.policy_id = po.id AND cs.section = 'structure'
+            WHERE {LIVE} AND cs.starts_on IS NOT NULL""")):
+        elapsed = max(0, (min(end, today + dt.timedelta(days=1)) - start).days)
+        earned[code.strip()] += float(premium) * elapsed / (end - start).days
+    return earned
+
+
+def _late(start, end, limit) -> bool:
+    return start is not None and ((end or dt.date.today()) - start).days > limit
+
+
+def _breaches(conn) -> dict[str, float]:
+    """Claims that broke any of the insurer's deadlines, by the programme's own numbers."""
+    out: dict[str, float] = defaultdict(float)
+    for c in conn.execute(text("""SELECT p.district_code, c.* FROM claim c
+            JOIN policy po ON po.id = c.policy_id JOIN project p ON p.id = po.project_id""")):
+        late = (_late(c.reported_on, c.surveyed_on, programme.SURVEY_DAYS)
+                or _late(c.reported_on, c.decided_on, programme.decision_deadline_days(c.is_complex))
+                or _late(c.agreed_on, c.settled_on, programme.SETTLEMENT_DAYS)
+                or (c.decision == "rejected"
+                    and _late(c.decided_on, c.refusal_notified_on, programme.REFUSAL_NOTICE_DAYS)))
+        out[c.district_code.strip()] += 1 if late else 0
+    return out
+
+
+def test_every_district_metric_matches_an_independent_computation(kunming):
+    with kunming.connect() as conn:
+        mine = {row["code"]: row for row in district_metrics(conn, CITY, Filters())}
+        expected = independent_metrics(conn)
+    assert set(expected) == {layer.id for layer in catalogue.DISTRICT_LAYERS}
+    assert len(mine) == 14
+    for metric, by_code in expected.items():
+        for code, value in by_code.items():
+            got = mine[code][metric]
+            if value is None:
+                assert got is None, (metric, code)
+            else:
+                assert got == pytest.approx(value, rel=1e-6, abs=1e-9), (metric, code)
+
+
+def _metric(conn, filters: Filters, metric: str) -> dict[str, float]:
+    return {r["code"]: r[metric] for r in district_metrics(conn, CITY, filters)}
+
+
+def test_period_filter_uses_each_layers_own_date(kunming):
+    with kunming.connect() as conn:
+        f = Filters.from_args({"period": "2024"})
+        premium = _metric(conn, f, "premium_total")
+        risk = _metric(conn, f, "risk_events")
+        claims = _metric(conn, f, "claims")
+        expected_premium = _by_district(conn, f"""SELECT p.district_code, sum(po.premium_yuan)
+            FROM policy po JOIN project p ON p.id = po.project_id
+            WHERE {LIVE} AND po.issue_date BETWEEN '2024-01-01' AND '2024-12-31' GROUP BY 1""")
+        expected_risk = _by_district(conn, """SELECT p.district_code, count(*) FROM risk_event e
+            JOIN project p ON p.id = e.project_id
+            WHERE e.found_on BETWEEN '2024-01-01' AND '2024-12-31' GROUP BY 1""")
+        expected_claims = _by_district(conn, """SELECT p.district_code, count(*) FROM claim c
+            JOIN policy po ON po.id = c.policy_id JOIN project p ON p.id = po.project_id
+            WHERE c.reported_on BETWEEN '2024-01-01' AND '2024-12-31' GROUP BY 1""")
+    for code in premium:
+        assert premium[code] == pytest.approx(expected_premium[code] / 1e4)
+        assert risk[code] == expected_risk[code] and claims[code] == expected_claims[code]
+    assert 0 < sum(claims.values()) < sum(_metric_all(kunming, "claims").values())
+
+
+def _metric_all(engine, metric):
+    with engine.connect() as conn:
+        return _metric(conn, Filters(), metric)
+
+
+def test_insurer_filter_counts_lead_and_co_insured_projects(kunming):
+    with kunming.connect() as conn:
+        insurer = conn.execute(text("""SELECT insurer_id FROM policy_share WHERE NOT is_lead
+            GROUP BY 1 ORDER BY count(*) DESC LIMIT 1""")).scalar_one()
+        projects = _metric(conn, Filters(insurer=insurer), "projects")
+        expected = _by_district(conn, f"""SELECT p.district_code, count(DISTINCT p.id)
+            FROM policy po JOIN project p ON p.id = po.project_id
+            JOIN policy_share s ON s.policy_id = po.id AND s.insurer_id = :i
+            WHERE {LIVE} GROUP BY 1""", i=insurer)
+    assert projects == {code: expected[code] for code in projects}
+    assert 0 < sum(projects.values()) < sum(_metric_all(kunming, "projects").values())
+
+
+def test_tis_filter_keeps_the_agencys_projects(kunming):
+    with kunming.connect() as conn:
+        tis = conn.execute(text("SELECT min(tis_id) FROM policy")).scalar_one()
+        risk = _metric(conn, Filters(tis=tis), "risk_events")
+        expected = _by_district(conn, """SELECT p.district_code, count(*) FROM risk_event e
+            JOIN project p ON p.id = e.project_id WHERE EXISTS (SELECT 1 FROM policy po
+            WHERE po.project_id = p.id AND po.tis_id = :t) GROUP BY 1""", t=tis)
+    assert risk == {code: expected[code] for code in risk}
+
+
+def test_district_and_stage_filters(kunming):
+    with kunming.connect() as conn:
+        only = district_metrics(conn, CITY, Filters(district="530102"))
+        delivered = _metric(conn, Filters(stage="delivered"), "projects")
+        expected = _by_district(conn, f"""SELECT p.district_code, count(DISTINCT p.id)
+            FROM policy po JOIN project p ON p.id = po.project_id
+            WHERE {LIVE} AND p.stage = 'delivered' GROUP BY 1""")
+    assert [r["code"] for r in only] == ["530102"]
+    assert delivered == {code: expected[code] for code in delivered}
+
+
+@pytest.mark.parametrize(("args", "word"), [
+    ({"period": "2024-13"}, "period"), ({"period": "last year"}, "period"),
+    ({"from": "2024-02-30"}, "from"), ({"insurer": "abc"}, "insurer"),
+    ({"insurer": "99999999999"}, "insurer"), ({"tis": "²"}, "tis"),
+    ({"district": "5301"}, "district"), ({"stage": "demolished"}, "stage"),
+])
+def test_bad_filters_are_refused_by_name(args, word):
+    with pytest.raises(FilterError, match=word):
+        Filters.from_args(args)
+
+
+def test_district_layer_colours_follow_its_legend(kunming):
+    with kunming.connect() as conn:
+        fc = district_layer(conn, "rectification_rate", CITY, Filters())
+    legend = fc["legend"]
+    assert legend["breaks"] == [80.0, 90.0, 95.0, 98.0, 100.0]  # fixed breaks of this layer
+    assert legend["unit"] == "%" and len(legend["labels"]) == len(legend["colours"]) == 5
+    for feature in fc["features"]:
+        p = feature["properties"]
+        assert p["colour"] == legend["colours"][classify.class_of(p["value"], legend["breaks"])]
+        assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")

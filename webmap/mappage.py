@@ -1,0 +1,90 @@
+"""The city risk map page, built with folium.
+
+Folium lays out the map, its layer groups and the layer control; no data goes
+into the HTML. The page's script (static/riskmap.js) fills each group from the
+service's endpoints when it is switched on. Leaflet and its plugins come from
+the service's own /vendor/ route, never from a CDN.
+"""
+
+from __future__ import annotations
+
+import json
+
+import folium
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+from layers import catalogue
+
+VENDOR_JS = (
+    ("leaflet", "/vendor/leaflet/dist/leaflet.js"),
+    ("leaflet_heat", "/vendor/leaflet.heat/dist/leaflet-heat.js"),
+    ("vectorgrid", "/vendor/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"),
+)
+VENDOR_CSS = (("leaflet_css", "/vendor/leaflet/dist/leaflet.css"),)
+TIANDITU = ("https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+            "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+            "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}")
+
+
+class OfflineMap(folium.Map):
+    """A folium map whose scripts and styles are the service's own copies."""
+
+    default_js = list(VENDOR_JS)
+    default_css = list(VENDOR_CSS)
+
+
+class RiskMapScript(MacroElement):
+    """Hands the map, its layer groups and the page's settings to static/riskmap.js."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        RiskMap.init({{ this.map_name }}, {{ this.groups_js }}, {{ this.options_json }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, map_name: str, groups: dict[str, str], options: dict):
+        super().__init__()
+        self.map_name = map_name
+        # group variables are folium's own generated identifiers, not user data
+        self.groups_js = "{" + ", ".join(f"{json.dumps(k)}: {v}" for k, v in groups.items()) + "}"
+        self.options_json = json.dumps(options, ensure_ascii=False).replace("</", "<\\/")
+
+
+def _basemap(m: folium.Map, config) -> None:
+    kind = config["BASEMAP"]
+    if kind == "tianditu" and config["TIANDITU_KEY"]:
+        for layer in ("vec", "cva"):
+            folium.TileLayer(
+                TIANDITU.format(layer=layer, key=config["TIANDITU_KEY"]), attr="天地图",
+                subdomains="01234567", overlay=True, control=False, max_zoom=18,
+            ).add_to(m)
+    elif kind == "xyz" and config["BASEMAP_URL"]:
+        folium.TileLayer(config["BASEMAP_URL"], attr=config["BASEMAP_ATTRIBUTION"] or " ",
+                         overlay=True, control=False).add_to(m)
+
+
+def build_map(config, bounds: list[list[float]], options: dict, layer_id: str) -> str:
+    """The whole HTML page of the risk map, with ``layer_id`` shown first."""
+    # SVG for the few district polygons (crisp, clickable); project points draw on canvas tiles
+    m = OfflineMap(location=None, tiles=None, zoom_control=True, control_scale=True)
+    if bounds:
+        m.fit_bounds(bounds)
+    _basemap(m, config)
+    groups = {}
+    for layer in catalogue.LAYERS:
+        base = layer.kind == "district"
+        group = folium.FeatureGroup(name=f"{catalogue.GROUPS[layer.group]} · {layer.title_zh}",
+                                    overlay=not base, show=layer.id == layer_id if base else False)
+        group.add_to(m)
+        groups[layer.id] = group.get_name()
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    root = m.get_root()
+    root.header.add_child(Element('<link rel="stylesheet" href="/static/riskmap.css">'))
+    root.header.add_child(Element('<link rel="icon" href="data:,">'))  # no favicon request
+    root.header.add_child(Element(
+        f"<title>{options['title']}</title>"))  # title is built from config, escaped there
+    root.html.add_child(Element('<div id="riskmap-panel"></div>'))
+    root.header.add_child(Element('<script src="/static/riskmap.js"></script>'))
+    m.add_child(RiskMapScript(m.get_name(), groups, {**options, "layer": layer_id}))
+    return root.render()

@@ -1,0 +1,264 @@
+/* The risk map's behaviour: fills folium's layer groups from the service's endpoints.
+ * Every string that comes from the data goes through esc() before it touches HTML. */
+(function () {
+  "use strict";
+
+  function esc(value) {
+    return String(value === null || value === undefined ? "" : value)
+      .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  }
+
+  function fmt(value, decimals) {
+    if (value === null || value === undefined) return "无数据";
+    return Number(value).toLocaleString("zh-CN", {
+      minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  }
+
+  function query(filters) {
+    const params = new URLSearchParams();
+    Object.keys(filters).forEach(function (k) { if (filters[k]) params.set(k, filters[k]); });
+    const text = params.toString();
+    return text ? "?" + text : "";
+  }
+
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) {
+        return r.json().catch(function () { return {}; }).then(function (body) {
+          throw new Error(body.error || ("HTTP " + r.status));
+        });
+      }
+      return r.json();
+    });
+  }
+
+  const RiskMap = {};
+
+  RiskMap.init = function (map, groups, options) {
+    const state = { map: map, groups: groups, options: options, catalogue: {},
+                    filters: Object.assign({}, options.filters), base: options.layer,
+                    overlays: {}, legend: null, loading: 0 };
+    const idOf = {};
+    Object.keys(groups).forEach(function (id) { idOf[L.stamp(groups[id])] = id; });
+    buildPanel(state);
+    state.legendControl = L.control({ position: "bottomright" });
+    state.legendControl.onAdd = function () {
+      state.legendDiv = L.DomUtil.create("div", "riskmap-legend");
+      return state.legendDiv;
+    };
+    state.legendControl.addTo(map);
+
+    getJSON(options.api.layers).then(function (body) {
+      body.layers.forEach(function (layer) { state.catalogue[layer.id] = layer; });
+      showDistrictLayer(state, state.base);
+    }).catch(function (err) { notice(state, "图层目录加载失败：" + err.message); });
+
+    map.on("baselayerchange", function (e) {
+      const id = idOf[L.stamp(e.layer)];
+      if (id) { state.base = id; showDistrictLayer(state, id); syncUrl(state); }
+    });
+    map.on("overlayadd", function (e) {
+      const id = idOf[L.stamp(e.layer)];
+      if (id) { state.overlays[id] = true; loadOverlay(state, id); }
+    });
+    map.on("overlayremove", function (e) {
+      const id = idOf[L.stamp(e.layer)];
+      if (id) { delete state.overlays[id]; groups[id].clearLayers(); }
+    });
+    RiskMap.state = state;
+  };
+
+  function notice(state, text) {
+    const box = document.getElementById("riskmap-notice");
+    if (box) { box.textContent = text; box.hidden = !text; }
+  }
+
+  function busy(state, delta) {
+    state.loading += delta;
+    document.body.classList.toggle("riskmap-loading", state.loading > 0);
+    document.body.dataset.loading = String(state.loading);
+  }
+
+  function syncUrl(state) {
+    const params = Object.assign({}, state.filters, { layer: state.base });
+    history.replaceState(null, "", location.pathname + query(params));
+  }
+
+  function showDistrictLayer(state, id) {
+    const layer = state.catalogue[id];
+    if (!layer) return;
+    const group = state.groups[id];
+    busy(state, 1);
+    getJSON(layer.data_url + query(state.filters)).then(function (fc) {
+      group.clearLayers();
+      L.geoJSON(fc, {
+        style: function (f) {
+          return { color: "#334e68", weight: 1, fillColor: f.properties.colour,
+                   fillOpacity: 0.75, className: "district-" + f.properties.code };
+        },
+        onEachFeature: function (f, shape) {
+          const p = f.properties;
+          shape.bindTooltip("<b>" + esc(p.name) + "</b><br>" + esc(layer.title_zh) + "：" +
+                            esc(p.value_text) + " " + esc(layer.unit), { sticky: true });
+          shape.on("click", function () { showDistrict(state, p.code); });
+        },
+      }).addTo(group);
+      drawLegend(state, fc.legend, layer);
+      notice(state, "");
+    }).catch(function (err) {
+      notice(state, "图层“" + layer.title_zh + "”加载失败：" + err.message);
+    }).finally(function () { busy(state, -1); });
+  }
+
+  function drawLegend(state, legend, layer) {
+    const rows = legend.labels.map(function (label, i) {
+      return '<div class="legend-row"><i style="background:' + esc(legend.colours[i]) +
+             '"></i>' + esc(label) + "</div>";
+    });
+    rows.push('<div class="legend-row"><i style="background:' + esc(legend.no_data.colour) +
+              '"></i>' + esc(legend.no_data.label) + "</div>");
+    state.legendDiv.innerHTML = '<div class="legend-title">' + esc(legend.title) +
+      (legend.unit ? "（" + esc(legend.unit) + "）" : "") + "</div>" + rows.join("") +
+      '<div class="legend-note">按' + esc(layer.date_basis_zh) + "筛选期间</div>";
+    state.legendDiv.dataset.layer = layer.id;
+  }
+
+  function loadOverlay(state, id) {
+    const layer = state.catalogue[id];
+    const group = state.groups[id];
+    if (!layer || !group) return;
+    group.clearLayers();
+    if (layer.kind === "heat") {
+      busy(state, 1);
+      getJSON(layer.data_url + query(state.filters)).then(function (points) {
+        L.heatLayer(points, { radius: 18, blur: 14, maxZoom: 13, minOpacity: 0.3 }).addTo(group);
+      }).catch(function (err) { notice(state, layer.title_zh + "加载失败：" + err.message); })
+        .finally(function () { busy(state, -1); });
+    } else if (layer.kind === "points") {
+      busy(state, 1);
+      getJSON(layer.data_url + query(state.filters)).then(function (tilejson) {
+        projectTiles(state, tilejson).addTo(group);
+      }).catch(function (err) { notice(state, layer.title_zh + "加载失败：" + err.message); })
+        .finally(function () { busy(state, -1); });
+    }
+  }
+
+  function projectTiles(state, tilejson) {
+    const styles = {
+      projects: function (p) {
+        return { radius: 5, fill: true, fillColor: p.open_risk_events > 0 ? "#d62728" : "#1f77b4",
+                 fillOpacity: 0.85, color: "#fff", weight: 1 };
+      },
+      project_clusters: function (p) {
+        return { radius: Math.min(4 + Math.sqrt(p.count) * 3, 26), fill: true,
+                 fillColor: "#3366cc", fillOpacity: 0.6, color: "#fff", weight: 1 };
+      },
+    };
+    const grid = L.vectorGrid.protobuf(tilejson.tiles[0], {
+      vectorTileLayerStyles: styles, interactive: true, maxNativeZoom: tilejson.maxzoom,
+      rendererFactory: L.canvas.tile, getFeatureId: function (f) { return f.properties.id; },
+    });
+    grid.on("click", function (e) {
+      const p = e.layer.properties;
+      if (p.id === undefined) {
+        L.popup().setLatLng(e.latlng).setContent("此处 " + esc(p.count) + " 个项目，放大查看")
+          .openOn(state.map);
+        return;
+      }
+      showProjectPopup(state, p.id, e.latlng);
+    });
+    return grid;
+  }
+
+  function showProjectPopup(state, id, latlng) {
+    getJSON(state.options.api.projects.replace(/0$/, String(id))).then(function (p) {
+      const insurers = p.policies.map(function (po) { return esc(po.insurers); }).join("<br>");
+      const html = '<div class="project-popup"><b>' + esc(p.name) + "</b><br>" +
+        "报建号：" + esc(p.permit_no) + "<br>" + esc(p.district) + " · " + esc(p.stage) +
+        "<br>承保：" + (insurers || "未投保") +
+        "<br>未销项风险事件：" + p.open_risk_events.length + " · 理赔案件：" + p.claims.length +
+        '<br><a href="' + esc(state.options.api.project_page.replace(/0$/, String(id))) +
+        '" target="_blank">项目详情</a></div>';
+      L.popup().setLatLng(latlng).setContent(html).openOn(state.map);
+    }).catch(function (err) { notice(state, "项目信息加载失败：" + err.message); });
+  }
+
+  function showDistrict(state, code) {
+    const panel = document.getElementById("riskmap-summary");
+    panel.hidden = false;
+    panel.innerHTML = "加载中…";
+    getJSON(state.options.api.districts.replace("CODE", code) + query(state.filters))
+      .then(function (s) {
+        const rows = s.indicators.map(function (x) {
+          return "<tr><td>" + esc(x.title) + "</td><td class=num>" + esc(fmt(x.value, x.decimals)) +
+            "</td><td class=num>" + esc(fmt(x.city_average, x.decimals)) + "</td><td>" +
+            esc(x.unit) + "</td></tr>";
+        }).join("");
+        const top = s.top_projects.map(function (p) {
+          return '<li><a href="' + esc(state.options.api.project_page.replace(/0$/, String(p.id))) +
+            '" target="_blank">' + esc(p.name) + "</a>（" + esc(p.stage) + "，未销项 " +
+            esc(p.open_risk_events) + "，严重 " + esc(p.severe_risk_events) + "）</li>";
+        }).join("");
+        panel.innerHTML = '<button type="button" class="close" aria-label="关闭">×</button>' +
+          "<h2>" + esc(s.name) + "</h2><table><thead><tr><th>指标</th><th>本区</th>" +
+          "<th>全市区县平均</th><th>单位</th></tr></thead><tbody>" + rows + "</tbody></table>" +
+          "<h3>风险最高的项目</h3><ol>" + (top || "<li>无</li>") + "</ol>";
+        panel.querySelector(".close").onclick = function () { panel.hidden = true; };
+      }).catch(function (err) { panel.textContent = "加载失败：" + err.message; });
+  }
+
+  function option(value, label, selected) {
+    return '<option value="' + esc(value) + '"' + (selected ? " selected" : "") + ">" +
+      esc(label) + "</option>";
+  }
+
+  function select(name, label, items, current) {
+    return "<label>" + esc(label) + '<select name="' + name + '">' + option("", "全部", !current) +
+      items.map(function (it) {
+        const value = it.id !== undefined ? it.id : it.code;
+        return option(value, it.name, String(value) === String(current));
+      }).join("") + "</select></label>";
+  }
+
+  function buildPanel(state) {
+    const o = state.options;
+    const f = state.filters;
+    const panel = document.getElementById("riskmap-panel");
+    panel.innerHTML = "<h1>" + esc(o.title) + "</h1>" +
+      '<form id="riskmap-filters">' +
+      '<label>期间<input name="period" placeholder="2024 / 2024-Q2 / 2024-05" value="' +
+      esc(f.period || "") + '"></label>' +
+      '<label>起<input name="from" type="date" value="' + esc(f.from || "") + '"></label>' +
+      '<label>止<input name="to" type="date" value="' + esc(f.to || "") + '"></label>' +
+      select("insurer", "保险公司", o.insurers, f.insurer) +
+      select("tis", "风险管理机构", o.tis, f.tis) +
+      select("district", "区县", o.districts, f.district) +
+      select("stage", "项目阶段", o.stages, f.stage) +
+      '<button type="submit">筛选</button><button type="reset">清除</button></form>' +
+      '<p id="riskmap-notice" hidden></p>' +
+      '<p class="links"><a href="' + esc(o.api.overview) + '">区县统计表</a></p>' +
+      '<section id="riskmap-summary" hidden></section>';
+    const form = document.getElementById("riskmap-filters");
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      const data = new FormData(form);
+      state.filters = {};
+      data.forEach(function (v, k) { if (v) state.filters[k] = v; });
+      if (state.filters.period) { delete state.filters.from; delete state.filters.to; }
+      refresh(state);
+    });
+    form.addEventListener("reset", function () {
+      setTimeout(function () { state.filters = {}; refresh(state); }, 0);
+    });
+  }
+
+  function refresh(state) {
+    syncUrl(state);
+    showDistrictLayer(state, state.base);
+    Object.keys(state.overlays).forEach(function (id) { loadOverlay(state, id); });
+    document.getElementById("riskmap-summary").hidden = true;
+  }
+
+  window.RiskMap = RiskMap;
+})();
