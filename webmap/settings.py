@@ -99,7 +99,7 @@ def markdown_table() -> str:
     lines = ["| variable | default | meaning |", "|---|---|---|"]
     for s in SETTINGS:
         default = "(unset)" if s.default is None else f"`{s.default}`"
-        if s.name == "DB_DIR":
-            default = "`<project>/.riskmap`"
+        # paths inside the checkout read the same on every machine
+        default = default.replace(str(PROJECT_ROOT), "<project>")
         lines.append(f"| `{ENV_PREFIX}{s.name}` | {default} | {s.help} |")
     return "\n".join(lines)
