@@ -50,6 +50,7 @@ class Row:
     label: tuple[str, ...]
     millis: list[float]
     sizes: list[int]
+    error: str = ""  # set when the URL did not answer 200: reported, not timed
 
 
 # ---------------------------------------------------------------- machine and database
@@ -98,9 +99,10 @@ def load_demo(engine: Engine, scale: int) -> tuple[float, dict[str, int]]:
         counts = demo_load.run_demo(
             conn, demo.DemoOptions(city=CITY, projects=DEMO_PROJECTS * scale))
     seconds = time.perf_counter() - started
-    # analyse now, so that autovacuum does not change the plans halfway through the timing
+    # vacuum and analyse now, as autovacuum soon would after a bulk insert: otherwise it
+    # may start halfway through the timing and change both the load and the plans
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE"))
+        conn.execute(text("VACUUM (ANALYZE)"))
     return seconds, counts
 
 
@@ -159,14 +161,26 @@ def covering_tiles(extent: tuple[float, ...], z: int) -> tuple[int, list[tuple[i
 def serving(database_url: str) -> Iterator[int]:
     """The app under waitress (as `riskmap serve` runs it) on a free port of 127.0.0.1."""
     app = create_app({"DATABASE_URL": database_url})
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4,
-                                    ident="riskmap-bench")
-    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
+    socket_map: dict = {}
+    server = waitress.create_server(app, map=socket_map, host="127.0.0.1", port=0,
+                                    threads=4, ident="riskmap-bench")
+    stop = threading.Event()
+
+    def loop() -> None:
+        # short polling rounds instead of server.run(): closing the sockets under a running
+        # select() fails, so the loop must stop before they are closed
+        while not stop.is_set():
+            server.asyncore.loop(timeout=0.1, map=socket_map, count=1)
+
+    thread = threading.Thread(target=loop, name="waitress", daemon=True)
     thread.start()
     try:
         yield server.effective_port
     finally:
-        server.close()
+        stop.set()
+        thread.join()
+        for channel in list(socket_map.values()):
+            channel.close()
         server.task_dispatcher.shutdown()
         # the app's pool holds connections to the database that is about to be dropped
         db.get_engine(app).dispose()
@@ -179,27 +193,256 @@ class Client:
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
 
     def get(self, path: str, headers: dict[str, str] | None = None
-            ) -> tuple[int, bytes, float, dict[str, str]]:
+            ) -> tuple[int, bytes, float, http.client.HTTPMessage]:
         """Status, body, milliseconds to the last byte of the body, and headers."""
         started = time.perf_counter()
         self.connection.request("GET", path, headers=headers or {})
         response = self.connection.getresponse()
         body = response.read()  # read in full: keep-alive needs it, and it is part of the cost
         millis = (time.perf_counter() - started) * 1000
-        return response.status, body, millis, dict(response.getheaders())
+        return response.status, body, millis, response.msg  # case-insensitive headers
 
     def close(self) -> None:
         self.connection.close()
 
 
 def measure(client: Client, path: str, repeat: int, label: tuple[str, ...]) -> Row:
-    """One warm-up request (not timed), then `repeat` timed ones; all must answer 200."""
+    """One warm-up request (not timed), then `repeat` timed ones.
+
+    A URL that does not answer 200 is not timed: its row carries the error instead, so
+    one broken endpoint does not hide the figures of all the others.
+    """
     row = Row(label, [], [])
     for attempt in range(repeat + 1):
         status, body, millis, _ = client.get(path)
         if status != 200:
-            raise RuntimeError(f"GET {path}: HTTP {status}: {body[:200]!r}")
+            row.error = f"HTTP {status}: {body[:80].decode(errors='replace').strip()}"
+            return row
         if attempt:
             row.millis.append(millis)
             row.sizes.append(len(body))
     return row
+
+
+# ---------------------------------------------------------------- what is measured
+
+
+def bench_districts(client: Client, insurer: int, repeat: int) -> list[Row]:
+    """Every district layer, without a filter and with a period or an insurer filter."""
+    filters = (("none", ""), ("period=2024", "?period=2024"),
+               (f"insurer={insurer}", f"?insurer={insurer}"))
+    rows = []
+    for layer in catalogue.DISTRICT_LAYERS:
+        for name, query in filters:
+            path = f"/api/layers/{layer.id}/districts{query}"
+            rows.append(measure(client, path, repeat, (layer.id, name)))
+    return rows
+
+
+def bench_tiles(client: Client, extent: tuple[float, ...], repeat: int) -> list[Row]:
+    """The project tiles over the city's extent: per zoom, all tiles pooled, then only the
+    tiles with projects (most of the extent is countryside, whose empty tiles are cheap)."""
+    rows = []
+    for z in TILE_ZOOMS:
+        covering, tiles = covering_tiles(extent, z)
+        timed = f"{len(tiles)}/{covering}"
+        everything = Row((str(z), timed, "all", str(len(tiles))), [], [])
+        filled = Row((str(z), timed, "with projects", "0"), [], [])
+        for tz, x, y in tiles:
+            one = measure(client, f"/tiles/projects/{tz}/{x}/{y}.mvt", repeat, ())
+            everything.error = everything.error or (one.error and f"{tz}/{x}/{y}: {one.error}")
+            everything.millis += one.millis
+            everything.sizes += one.sizes
+            if any(one.sizes):  # a tile with no project answers 200 with an empty body
+                filled.millis += one.millis
+                filled.sizes += one.sizes
+        filled.label = (*filled.label[:3], str(len(filled.sizes) // repeat))
+        rows += [everything, filled]
+    return rows
+
+
+def bench_revalidation(client: Client, repeat: int) -> Row:
+    """A conditional GET with a current ETag: the 304 path, which skips the layer's query."""
+    path = f"/api/layers/{REVALIDATED_LAYER}/districts"
+    etag = client.get(path)[3]["etag"]
+    row = Row((REVALIDATED_LAYER, "If-None-Match"), [], [])
+    for attempt in range(repeat + 1):
+        status, body, millis, _ = client.get(path, {"If-None-Match": etag})
+        if status != 304:
+            raise RuntimeError(f"GET {path} with If-None-Match: HTTP {status}, expected 304")
+        if attempt:
+            row.millis.append(millis)
+            row.sizes.append(len(body))
+    return row
+
+
+# ---------------------------------------------------------------- figures and tables
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def timing(values: list[float]) -> list[str]:
+    """p50, p95, max, mean and count of milliseconds, as table cells."""
+    if not values:
+        return ["-"] * 4 + ["0"]
+    figures = [percentile(values, 50), percentile(values, 95), max(values),
+               statistics.fmean(values)]
+    return [f"{v:.1f}" for v in figures] + [str(len(values))]
+
+
+def sizes(values: list[int]) -> list[str]:
+    if not values:
+        return ["-"] * 3
+    return [f"{percentile(values, 50):.0f}", f"{percentile(values, 95):.0f}",
+            str(max(values))]
+
+
+TIME_HEADERS = ["p50 ms", "p95 ms", "max ms", "mean ms", "n"]
+
+
+def print_table(title: str, headers: list[str], rows: list[list[str]],
+                text_columns: int = 2) -> None:
+    """With rich when it is installed, otherwise as plain text aligned in columns.
+
+    The first ``text_columns`` columns are names (left-aligned), the rest figures.
+    """
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:  # rich is optional: the project does not depend on it
+        Console = None  # noqa: N806 - stands for the missing class
+    if Console is not None:
+        table = Table(title=title, title_justify="left")
+        for i, header in enumerate(headers):
+            table.add_column(header, justify="left" if i < text_columns else "right")
+        for row in rows:
+            table.add_row(*row)
+        Console(width=200).print(table)
+        return
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    print(f"\n{title}")
+    for line in [headers, ["-" * w for w in widths], *rows]:
+        cells = [c.ljust(w) if i < text_columns else c.rjust(w)
+                 for i, (c, w) in enumerate(zip(line, widths, strict=True))]
+        print("  ".join(cells).rstrip())
+    sys.stdout.flush()
+
+
+def report_districts(rows: list[Row]) -> None:
+    table = [[*row.label, *timing(row.millis),
+              f"{percentile(row.sizes, 50) / 1024:.1f}" if row.sizes else "-"]
+             for row in rows]
+    print_table("District layers  GET /api/layers/<id>/districts[?filter]",
+                ["layer", "filter", *TIME_HEADERS, "KiB"], table)
+    for row in rows:
+        if row.error:
+            print(f"  NOT TIMED {row.label[0]} ({row.label[1]}): {row.error}")
+
+
+def report_tiles(rows: list[Row]) -> None:
+    table = [[*row.label, *timing(row.millis), *sizes(row.sizes)] for row in rows]
+    print_table("Project tiles  GET /tiles/projects/{z}/{x}/{y}.mvt  (the tiles of a zoom pooled)",
+                ["zoom", "timed/covering", "tiles", "count", *TIME_HEADERS,
+                 "p50 B", "p95 B", "max B"], table, text_columns=3)
+    for row in rows:
+        if row.error:
+            print(f"  zoom {row.label[0]}: some tiles NOT TIMED, first: {row.error}")
+
+
+def summary_rows(result: dict) -> list[Row]:
+    """Pooled rows for the comparison of scales: districts by filter, tiles by zoom, 304s."""
+    by_filter: dict[str, Row] = {}
+    for row in result["districts"]:
+        kind = row.label[1].split("=")[0]
+        pooled = by_filter.setdefault(kind, Row((f"districts, filter {kind}",), [], []))
+        pooled.millis += row.millis
+    tiles = [Row((f"tiles z{row.label[0]}, {row.label[2]}",), row.millis, row.sizes)
+             for row in result["tiles"]]
+    revalidation = Row(("districts, 304 revalidation",), result["revalidation"].millis, [])
+    return [*by_filter.values(), *tiles, revalidation]
+
+
+def report_comparison(results: dict[int, dict]) -> None:
+    """One line per kind of request, p50/p95 side by side for each scale."""
+    scales = list(results)
+    columns = [summary_rows(results[scale]) for scale in scales]
+    table = []
+    for i, first in enumerate(columns[0]):
+        cells = [first.label[0]]
+        for rows in columns:
+            cells += [f"{percentile(rows[i].millis, 50):.1f}",
+                      f"{percentile(rows[i].millis, 95):.1f}"]
+        table.append(cells)
+    headers = ["requests"]
+    for scale in scales:
+        projects = DEMO_PROJECTS * scale
+        headers += [f"{projects} p50 ms", f"{projects} p95 ms"]
+    print_table("Summary by scale (all samples of a kind pooled)", headers, table,
+                text_columns=1)
+
+
+# ---------------------------------------------------------------- the run
+
+
+def run_scale(admin: Engine, scale: int, repeat: int) -> dict:
+    """Make, fill, serve and measure one scale's database; it is dropped on the way out."""
+    with fresh_database(admin, scale) as engine:
+        seconds, counts = load_demo(engine, scale)
+        print(f"\n=== scale {scale}x: {counts['project']} projects, {counts['policy']} policies, "
+              f"{counts['risk_event']} risk events, {counts['claim']} claims "
+              f"(demo load {seconds:.1f} s)", flush=True)
+        insurer, extent = busiest_insurer(engine), city_extent(engine)
+        url = engine.url.render_as_string(hide_password=False)
+        with serving(url) as port:
+            client = Client(port)
+            try:
+                result = {"load_s": seconds,
+                          "districts": bench_districts(client, insurer, repeat),
+                          "tiles": bench_tiles(client, extent, repeat),
+                          "revalidation": bench_revalidation(client, repeat)}
+            finally:
+                client.close()
+    report_districts(result["districts"])
+    report_tiles(result["tiles"])
+    reval = result["revalidation"]
+    print(f"\n304 revalidation of {REVALIDATED_LAYER}: p50 {percentile(reval.millis, 50):.1f} ms "
+          f"(p95 {percentile(reval.millis, 95):.1f} ms, n {len(reval.millis)})", flush=True)
+    return result
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="timed requests per URL, after one warm-up (default 5)")
+    parser.add_argument("--scales", default="1,10",
+                        help="demo sizes as multiples of 300 projects (default 1,10)")
+    args = parser.parse_args(argv)
+    args.scales = [int(s) for s in args.scales.split(",") if s.strip()]
+    if args.repeat < 1 or not args.scales or min(args.scales) < 1:
+        parser.error("--repeat and every scale must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    about = machine()
+    admin = store.make_engine(server_url(), isolation_level="AUTOCOMMIT")
+    try:
+        print(f"machine: nproc {about['nproc']}, {about['cpu']}; Python {about['python']}; "
+              f"{database_versions(admin)}")
+        print(f"city {CITY}, repeat {args.repeat} timed requests per URL after 1 warm-up, "
+              "sequential, one keep-alive connection, no If-None-Match", flush=True)
+        results = {scale: run_scale(admin, scale, args.repeat) for scale in args.scales}
+    finally:
+        admin.dispose()
+    print("\nDemo load: " + ", ".join(
+        f"{DEMO_PROJECTS * s} projects {r['load_s']:.1f} s" for s, r in results.items()))
+    report_comparison(results)
+    print(f"\ntotal run time {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

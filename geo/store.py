@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from importlib.resources import files
 
 from alembic import command
@@ -51,7 +52,11 @@ def head_revision() -> str:
 
 
 def bump_data_version(conn: Connection) -> int:
-    """Mark the data as changed (ETags and caches follow); return the new version."""
+    """Mark the data as changed (ETags and caches follow); return the new version.
+
+    Triggers do this for every change to the programme's tables; call it for changes
+    they cannot see (a new as-of day, a changed rule).
+    """
     return conn.execute(text(
         "UPDATE data_version SET version = version + 1, changed_at = now() RETURNING version"
     )).scalar_one()
@@ -59,6 +64,19 @@ def bump_data_version(conn: Connection) -> int:
 
 def data_version(conn: Connection) -> int:
     return conn.execute(text("SELECT version FROM data_version")).scalar_one()
+
+
+def data_state(conn: Connection) -> tuple[int, dt.date]:
+    """The data version and the day the figures are computed for (as-of, else today)."""
+    row = conn.execute(text(
+        "SELECT version, COALESCE(as_of, current_date) FROM data_version")).one()
+    return row[0], row[1]
+
+
+def set_as_of(conn: Connection, day: dt.date | None) -> None:
+    """Fix the day the data describes (a demo's 'today'); None returns to the real today."""
+    conn.execute(text("UPDATE data_version SET as_of = :day"), {"day": day})
+    bump_data_version(conn)
 
 
 def record_audit(conn: Connection, actor: str, action: str, target: str, detail: str) -> None:

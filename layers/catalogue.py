@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from branca.utilities import color_brewer
 
+from geo import programme
+
 GROUPS = {
     "premium": "承保", "risk": "风险", "claims": "理赔", "projects": "项目",
     "heat": "热力", "concentration": "集中度",
@@ -51,7 +53,7 @@ class Layer:
             "group": self.group, "group_zh": GROUPS[self.group], "kind": self.kind,
             "unit": self.unit, "classification": self.classification,
             "date_basis": self.date_basis, "date_basis_zh": DATE_BASIS.get(self.date_basis, ""),
-            "publishable": self.publishable, "description": self.description,
+            "publishable": self.publishable, "description": self.description, **self.extra,
         }
 
 
@@ -107,19 +109,26 @@ CLAIMS = (
               description="赔付金额 ÷ 已赚保费（按十年主体结构责任期均匀赚取）"),
     _district("deadline_breaches", "超时案件", "Deadline breaches", "claims", "件",
               "deadline_breaches", ramp="Reds", date_basis="claim",
-              description="查勘超过2日、核定超过7日（复杂30日）、协议后7日未履行、拒赔通知超过3日"),
+              description=(
+                  f"查勘超过{programme.SURVEY_DAYS}日、核定超过{programme.DECISION_DAYS}日"
+                  f"（复杂{programme.DECISION_DAYS_COMPLEX}日）、协议后{programme.SETTLEMENT_DAYS}"
+                  f"日未履行、拒赔通知超过{programme.REFUSAL_NOTICE_DAYS}日")),
 )
 OTHER = (
     Layer("heat_risk_events", "风险事件热力", "Risk event heat", "heat", "heat",
           ramp="YlOrRd", date_basis="risk_event",
-          description="按严重程度加权（一般1、较重3、严重9）"),
+          description="按严重程度加权（" + "、".join(
+              f"{programme.RISK_SEVERITIES[k]}{w}" for k, w in programme.SEVERITY_WEIGHTS.items())
+          + "）", extra={"heat_max": max(programme.SEVERITY_WEIGHTS.values())}),
     Layer("heat_claims", "理赔热力", "Claim heat", "heat", "heat", ramp="Purples",
-          date_basis="claim", description="按赔付金额加权"),
-    Layer("projects", "项目分布", "Insured projects", "projects", "points", unit="个"),
+          date_basis="claim", description="按赔付金额加权（最大者为1）", extra={"heat_max": 1}),
+    Layer("project_points", "项目分布", "Insured projects", "projects", "points", unit="个",
+          description="红点：有未销项风险事件；蓝点：无；缩小时圆圈为网格内项目数"),
 )
 
 LAYERS: tuple[Layer, ...] = PREMIUM + RISK + CLAIMS + OTHER
 BY_ID = {layer.id: layer for layer in LAYERS}
+assert len(BY_ID) == len(LAYERS), "layer ids must be unique"
 DISTRICT_LAYERS = tuple(layer for layer in LAYERS if layer.kind == "district")
 DEFAULT_LAYER = "premium_total"
 

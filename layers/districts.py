@@ -31,13 +31,18 @@ def _plain(value):
     return float(value) if isinstance(value, Decimal) else value
 
 
+def plain_row(row) -> dict:
+    """A result row as a dict of JSON-ready values (numerics as floats)."""
+    return {key: _plain(value) for key, value in row._mapping.items()}
+
+
 def district_metrics(conn: Connection, city: str, filters: Filters,
                      with_geometry: bool = False) -> list[dict]:
     """Every district of the city with its base aggregates and every district layer's value."""
     rows = conn.execute(text(_metrics_sql(with_geometry)), {**filters.params(), "city": city})
     out = []
     for row in rows:
-        item = {key: _plain(value) for key, value in row._mapping.items()}
+        item = plain_row(row)
         item["code"] = item["code"].strip()
         out.append(item)
     return out
@@ -69,28 +74,38 @@ def district_layer(conn: Connection, layer_id: str, city: str, filters: Filters)
             "filters": filters.query(), "features": features}
 
 
-def city_averages(rows: list[dict]) -> dict[str, float | None]:
-    """The mean over the city's districts of each district layer's value."""
-    out: dict[str, float | None] = {}
-    for layer in catalogue.DISTRICT_LAYERS:
-        values = [r[layer.id] for r in rows if r[layer.id] is not None]
-        out[layer.id] = sum(values) / len(values) if values else None
-    return out
+BASE_COLUMNS = (
+    "projects", "insured_area_m2", "construction_cost_yuan", "premium_yuan", "sum_insured_yuan",
+    "floor_area_m2", "units", "risk_events", "severe_risk_events", "open_risk_events",
+    "closed_risk_events", "claims", "paid_yuan", "deadline_breaches", "earned_premium_yuan",
+)
+
+
+def city_values(conn: Connection, city: str, filters: Filters) -> dict:
+    """The whole city's base totals and each layer's value over them (a city ratio, not a
+    mean of district ratios: total premium ÷ total area, as a regulator reads it)."""
+    totals = ", ".join(f"sum({c}) AS {c}" for c in BASE_COLUMNS)
+    metrics = ", ".join(f"({layer.metric_sql}) AS {layer.id}"
+                        for layer in catalogue.DISTRICT_LAYERS)
+    select = f"SELECT b.*, {metrics} FROM (SELECT {totals} FROM district_base) b"  # noqa: S608
+    row = conn.execute(text(read_sql("scope.sql") + read_sql("district_metrics.sql") + select),
+                       {**filters.params(), "city": city}).one()
+    return {key: _plain(value) for key, value in row._mapping.items()}
 
 
 def district_summary(conn: Connection, code: str, city: str, filters: Filters) -> dict | None:
-    """Key numbers of one district beside the city average, and its riskiest projects."""
+    """Key numbers of one district beside the whole city's, and its riskiest projects."""
     rows = district_metrics(conn, city, filters)
     mine = next((r for r in rows if r["code"] == code), None)
     if mine is None:
         return None
-    averages = city_averages(rows)
+    whole = city_values(conn, city, filters)
     indicators = [{
         "id": layer.id, "title": layer.title_zh, "unit": layer.unit, "group": layer.group,
-        "value": mine[layer.id], "city_average": averages[layer.id], "decimals": layer.decimals,
+        "value": mine[layer.id], "city": whole[layer.id], "decimals": layer.decimals,
     } for layer in catalogue.DISTRICT_LAYERS]
     top = conn.execute(text(read_sql("scope.sql") + read_sql("district_top_projects.sql")),
                        {**filters.params(), "code": code, "limit": 10})
     return {"code": code, "name": mine["name"], "indicators": indicators,
-            "top_projects": [{k: _plain(v) for k, v in r._mapping.items()} for r in top],
+            "top_projects": [plain_row(r) for r in top],
             "filters": filters.query()}

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from layers.districts import plain_row as _plain
+from layers.filters import Filters
 from layers.sql import read_sql
-
-
-def _plain(row) -> dict:
-    return {k: float(v) if isinstance(v, Decimal) else v for k, v in row._mapping.items()}
 
 
 def project_detail(conn: Connection, project_id: int) -> dict | None:
@@ -40,3 +36,11 @@ def project_detail(conn: Connection, project_id: int) -> dict | None:
         "JOIN claim_status cs ON cs.code = c.status "
         "WHERE po.project_id = :id ORDER BY c.reported_on DESC"), {"id": project_id})]
     return detail
+
+
+def nearest_project(conn: Connection, lon: float, lat: float, radius_m: float,
+                    filters: Filters) -> int | None:
+    """The id of the project in scope nearest to a point, if one lies within the radius."""
+    sql = read_sql("scope.sql") + read_sql("period_project.sql") + read_sql("project_near.sql")
+    return conn.execute(text(sql), {**filters.params(), "lon": lon, "lat": lat,
+                                    "radius": radius_m}).scalar()

@@ -86,19 +86,14 @@ def generate(districts: list[District], options: DemoOptions) -> Programme:
     rng = np.random.default_rng(options.seed)
     out = Programme()
     parties = _organisations(rng, out, options.city)
-    city_name = _city_short_name(districts)
     sites = _place_projects(rng, districts, options.projects)
     for district, (lon, lat) in sites:
-        project = _project(rng, out, district, lon, lat, parties, options.as_of, city_name)
+        project = _project(rng, out, district, lon, lat, parties, options.as_of)
         if rng.random() < 0.97:  # a few projects that should be insured are not
             policy = _policy(rng, out, project, parties, options)
             add_risk_management(rng, out, project, policy, options.as_of)
             add_claims(rng, out, project, policy, parties, options.as_of)
     return out
-
-
-def _city_short_name(districts: list[District]) -> str:
-    return districts[0].name[:2]
 
 
 def _organisations(rng, out: Programme, city: str) -> dict[str, list[dict]]:
@@ -165,7 +160,7 @@ def _points_in(rng, polygon: BaseGeometry, count: int, centre, urban: bool) -> l
         rng, polygon, count - len(kept), centre, urban)
 
 
-def _project(rng, out, district: District, lon, lat, parties, as_of, city_name) -> dict:
+def _project(rng, out, district: District, lon, lat, parties, as_of) -> dict:
     urban = district.is_urban
     area = float(np.clip(rng.lognormal(np.log(90_000), 0.55), 12_000, 400_000))
     unit_cost = rng.uniform(2600, 4500) if urban else rng.uniform(2000, 3600)

@@ -54,7 +54,7 @@ def run_demo(conn: Connection, options: DemoOptions) -> dict[str, int]:
     programme = generate(districts, options)
     clear_programme(conn)
     counts = write_programme(conn, programme)
-    store.bump_data_version(conn)
+    store.set_as_of(conn, options.as_of)
     store.record_audit(conn, "cli", "demo", options.city,
                        f'{{"seed": {options.seed}, "projects": {options.projects}}}')
     return counts

@@ -18,7 +18,7 @@ from shapely.geometry import MultiPolygon, shape
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from geo import codes, coords, store
+from geo import codes, coords
 
 COUNTY_LEVEL = "区县"
 
@@ -116,5 +116,4 @@ def load_districts(
             "wkb": shapely.to_wkb(boundary_wgs84(record)),
         })
         count += 1
-    store.bump_data_version(conn)
     return count

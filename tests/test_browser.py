@@ -11,6 +11,7 @@ from playwright.sync_api import sync_playwright
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
+from layers import catalogue
 from loaders import demo, demo_load, districts
 from webmap import create_app
 
@@ -27,6 +28,10 @@ def server(make_database):
         districts.load_districts(conn, districts.district_records(city="530100"))
         demo_load.run_demo(conn, demo.DemoOptions(city="530100"))
         conn.execute(text("UPDATE project SET name = :name WHERE id = 1"), {"name": XSS})
+        # make it its district's riskiest project, so the district summary lists it first
+        conn.execute(text("""INSERT INTO risk_event (event_no, project_id, category, severity,
+            status, found_on) SELECT 'XSS-' || g, 1, 'structure', 'severe', 'open', '2026-01-01'
+            FROM generate_series(1, 30) g"""))
     app = create_app({"DATABASE_URL": engine.url.render_as_string(hide_password=False)})
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -104,8 +109,48 @@ def test_filters_live_in_the_url(server, browser_page):
     assert problems == []
 
 
+def test_every_district_layer_switches_on_with_its_legend(server, browser_page):
+    page, problems = browser_page
+    page.goto(server + "/", wait_until="networkidle")
+    page.wait_for_selector(".riskmap-legend .legend-row")
+    for layer in catalogue.DISTRICT_LAYERS:
+        page.get_by_text(f"{catalogue.GROUPS[layer.group]} · {layer.title_zh}", exact=True).click()
+        page.wait_for_selector(f".riskmap-legend[data-layer='{layer.id}']")
+        title = page.inner_text(".riskmap-legend .legend-title")
+        assert title.startswith(layer.title_zh) and layer.unit in title
+    for label in ("热力 · 风险事件热力", "热力 · 理赔热力", "项目 · 项目分布"):
+        page.get_by_text(label).click()
+        page.wait_for_selector(".legend-overlay >> text=" + label.split(" · ")[1])
+    page.wait_for_load_state("networkidle")
+    assert problems == []
+
+
 def test_a_project_named_like_a_script_shows_as_text(server, browser_page):
     page, problems = browser_page
     page.goto(server + "/projects/1", wait_until="networkidle")
     assert XSS in page.inner_text("main")
+    # the map builds its summary and popups in the browser: the name must stay text there too
+    page.goto(server + "/", wait_until="networkidle")
+    page.wait_for_selector(".riskmap-legend .legend-row")
+    district = page.evaluate("fetch('/api/projects/1').then(r => r.json())")
+    code = next(d["code"] for d in page.evaluate("RiskMap.state.options.districts")
+                if d["name"] == district["district"])
+    page.click(f"path.district-{code}", force=True)
+    page.wait_for_selector("#riskmap-summary ol li")
+    assert page.inner_text("#riskmap-summary ol li").startswith(XSS)
+    _open_project_popup(page, district["lon"], district["lat"])
+    assert XSS in page.inner_text(".project-popup")
     assert problems == []  # no alert dialog opened
+
+
+def _open_project_popup(page, lon: float, lat: float) -> None:
+    page.get_by_text("项目 · 项目分布").click()
+    page.evaluate(f"RiskMap.state.map.setView([{lat}, {lon}], 16, {{animate: false}})")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_selector(".leaflet-marker-pane canvas")
+    point = page.evaluate(f"""(() => {{
+        const m = RiskMap.state.map, p = m.latLngToContainerPoint([{lat}, {lon}]),
+              r = m.getContainer().getBoundingClientRect();
+        return [r.left + p.x, r.top + p.y]; }})()""")
+    page.mouse.click(*point)
+    page.wait_for_selector(".project-popup")

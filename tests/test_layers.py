@@ -31,13 +31,16 @@ def independent_metrics(conn) -> dict[str, dict[str, float | None]]:
     policies = f"FROM policy po JOIN project p ON p.id = po.project_id WHERE {LIVE}"
     premium = _by_district(conn, f"SELECT p.district_code, sum(po.premium_yuan) {policies} GROUP BY 1")
     insured = _by_district(conn, f"SELECT p.district_code, sum(po.sum_insured_yuan) {policies} GROUP BY 1")
-    area = _by_district(conn, f"SELECT p.district_code, sum(p.gross_floor_area_m2) {policies} GROUP BY 1")
-    cost = _by_district(conn, f"SELECT p.district_code, sum(p.construction_cost_yuan) {policies} GROUP BY 1")
-    count = _by_district(conn, f"SELECT p.district_code, count(DISTINCT p.id) {policies} GROUP BY 1")
     insured_projects = (f"FROM project p WHERE EXISTS (SELECT 1 FROM policy po "
                         f"WHERE po.project_id = p.id AND {LIVE})")
-    floor = _by_district(conn, f"SELECT district_code, sum(gross_floor_area_m2) {insured_projects} GROUP BY 1")
-    units = _by_district(conn, f"SELECT district_code, sum(units) {insured_projects} GROUP BY 1")
+    area = _by_district(conn, f"SELECT district_code, sum(gross_floor_area_m2) {insured_projects} GROUP BY 1")
+    cost = _by_district(conn, f"SELECT district_code, sum(construction_cost_yuan) {insured_projects} GROUP BY 1")
+    count = _by_district(conn, f"SELECT district_code, count(*) {insured_projects} GROUP BY 1")
+    floor = area
+    units = _by_district(conn, f"""SELECT district_code, sum(units) {insured_projects}
+        AND EXISTS (SELECT 1 FROM policy po JOIN coverage_section cs ON cs.policy_id = po.id
+                    WHERE po.project_id = p.id AND {LIVE} AND cs.section = 'structure'
+                      AND cs.starts_on <= :today) GROUP BY 1""", today=_today(conn))
     events = "FROM risk_event e JOIN project p ON p.id = e.project_id"
     risk = _by_district(conn, f"SELECT p.district_code, count(*) {events} GROUP BY 1")
     severe = _by_district(conn, f"SELECT p.district_code, count(*) {events} WHERE e.severity = 'severe' GROUP BY 1")
@@ -66,6 +69,13 @@ def independent_metrics(conn) -> dict[str, dict[str, float | None]]:
     }
 
 
+def _today(conn) -> dt.date:
+    """The day the store's figures are for: the demo's fixed as-of day."""
+    day = conn.execute(text("SELECT as_of FROM data_version")).scalar_one()
+    assert day == dt.date(2026, 6, 30)  # the demo pins it, so figures never drift
+    return day
+
+
 def _codes(conn) -> list[str]:
     return [c.strip() for c in conn.execute(text(
         "SELECT code FROM district WHERE city_code = :c"), {"c": CITY}).scalars()]
@@ -74,7 +84,7 @@ def _codes(conn) -> list[str]:
 def _earned(conn) -> dict[str, float]:
     """Premium earned evenly over the 10-year structure cover up to today, in Python."""
     earned: dict[str, float] = defaultdict(float)
-    today = dt.date.today()
+    today = _today(conn)
     for code, premium, start, end in conn.execute(text(f"""
             SELECT p.district_code, po.premium_yuan, cs.starts_on, cs.ends_on
             FROM policy po JOIN project p ON p.id = po.project_id
@@ -85,20 +95,21 @@ def _earned(conn) -> dict[str, float]:
     return earned
 
 
-def _late(start, end, limit) -> bool:
-    return start is not None and ((end or dt.date.today()) - start).days > limit
+def _late(start, end, limit, today) -> bool:
+    return start is not None and ((end or today) - start).days > limit
 
 
 def _breaches(conn) -> dict[str, float]:
     """Claims that broke any of the insurer's deadlines, by the programme's own numbers."""
     out: dict[str, float] = defaultdict(float)
+    today = _today(conn)
     for c in conn.execute(text("""SELECT p.district_code, c.* FROM claim c
             JOIN policy po ON po.id = c.policy_id JOIN project p ON p.id = po.project_id""")):
-        late = (_late(c.reported_on, c.surveyed_on, programme.SURVEY_DAYS)
-                or _late(c.reported_on, c.decided_on, programme.decision_deadline_days(c.is_complex))
-                or _late(c.agreed_on, c.settled_on, programme.SETTLEMENT_DAYS)
+        late = (_late(c.reported_on, c.surveyed_on, programme.SURVEY_DAYS, today)
+                or _late(c.reported_on, c.decided_on, programme.decision_deadline_days(c.is_complex), today)
+                or _late(c.agreed_on, c.settled_on, programme.SETTLEMENT_DAYS, today)
                 or (c.decision == "rejected"
-                    and _late(c.decided_on, c.refusal_notified_on, programme.REFUSAL_NOTICE_DAYS)))
+                    and _late(c.decided_on, c.refusal_notified_on, programme.REFUSAL_NOTICE_DAYS, today)))
         out[c.district_code.strip()] += 1 if late else 0
     return out
 
@@ -153,11 +164,18 @@ def test_insurer_filter_counts_lead_and_co_insured_projects(kunming):
         insurer = conn.execute(text("""SELECT insurer_id FROM policy_share WHERE NOT is_lead
             GROUP BY 1 ORDER BY count(*) DESC LIMIT 1""")).scalar_one()
         projects = _metric(conn, Filters(insurer=insurer), "projects")
+        premium = _metric(conn, Filters(insurer=insurer), "premium_total")
         expected = _by_district(conn, f"""SELECT p.district_code, count(DISTINCT p.id)
             FROM policy po JOIN project p ON p.id = po.project_id
             JOIN policy_share s ON s.policy_id = po.id AND s.insurer_id = :i
             WHERE {LIVE} GROUP BY 1""", i=insurer)
+        own_premium = _by_district(conn, f"""SELECT p.district_code, sum(po.premium_yuan * s.share)
+            FROM policy po JOIN project p ON p.id = po.project_id
+            JOIN policy_share s ON s.policy_id = po.id AND s.insurer_id = :i
+            WHERE {LIVE} GROUP BY 1""", i=insurer)
     assert projects == {code: expected[code] for code in projects}
+    # money counts at the insurer's own share: its portfolio, not its partners'
+    assert premium == pytest.approx({code: own_premium[code] / 1e4 for code in premium})
     assert 0 < sum(projects.values()) < sum(_metric_all(kunming, "projects").values())
 
 
@@ -203,3 +221,20 @@ def test_district_layer_colours_follow_its_legend(kunming):
         p = feature["properties"]
         assert p["colour"] == legend["colours"][classify.class_of(p["value"], legend["breaks"])]
         assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
+
+
+def test_a_second_policy_adds_premium_but_not_floor_area(rollback):
+    before = {r["code"]: r for r in district_metrics(rollback, CITY, Filters())}
+    project = rollback.execute(text("""SELECT p.id, p.district_code, po.lead_insurer_id
+        FROM project p JOIN policy po ON po.project_id = p.id ORDER BY p.id LIMIT 1""")).one()
+    policy_id = rollback.execute(text("""INSERT INTO policy (policy_no, project_id,
+        lead_insurer_id, premium_yuan, rate, sum_insured_yuan, issue_date, status)
+        VALUES ('TEST-2ND', :p, :i, 50000, 0.01, 5000000, '2024-01-01', 'confirmed')
+        RETURNING id"""), {"p": project.id, "i": project.lead_insurer_id}).scalar_one()
+    rollback.execute(text("INSERT INTO policy_share VALUES (:po, :i, true, 1)"),
+                     {"po": policy_id, "i": project.lead_insurer_id})
+    after = {r["code"]: r for r in district_metrics(rollback, CITY, Filters())}
+    code = project.district_code.strip()
+    assert after[code]["premium_yuan"] == pytest.approx(before[code]["premium_yuan"] + 50000)
+    assert after[code]["insured_area_m2"] == before[code]["insured_area_m2"]
+    assert after[code]["projects"] == before[code]["projects"]

@@ -1,4 +1,4 @@
-"""The district table: every district with its programme numbers."""
+"""The district table: every district with the same figures as the map."""
 
 from __future__ import annotations
 
@@ -6,36 +6,30 @@ import re
 
 from sqlalchemy import text
 
-from layers.overview import district_overview
+from layers.districts import district_metrics
+from layers.filters import Filters
 from webmap import create_app
 
 
-def test_overview_function_matches_an_independent_count(kunming):
-    with kunming.connect() as conn:
-        rows = {r.code: r for r in district_overview(conn, "530100")}
-        claims = dict(conn.execute(text("""
-            SELECT p.district_code, count(*) FROM claim c JOIN policy po ON po.id = c.policy_id
-            JOIN project p ON p.id = po.project_id GROUP BY 1""")).all())
-        projects = dict(conn.execute(text(
-            "SELECT district_code, count(*) FROM project GROUP BY 1")).all())
-    assert len(rows) == 14
-    for code, row in rows.items():
-        assert row.projects == projects.get(code, 0)
-        assert row.claims == claims.get(code, 0)
-
-
-def test_index_lists_every_district_with_its_numbers(client, kunming):
-    page = client.get("/districts")
-    assert page.status_code == 200
-    html = page.get_data(as_text=True)
+def test_table_lists_every_district_with_the_maps_figures(client, kunming):
+    html = client.get("/districts").get_data(as_text=True)
     for name in ("五华区", "盘龙区", "寻甸回族彝族自治县", "安宁市"):
         assert name in html
     assert len(re.findall(r'<tr data-district="\d{6}">', html)) == 14
     with kunming.connect() as conn:
-        total = conn.execute(text("SELECT count(*) FROM project")).scalar_one()
-    footer = re.search(r"合计（14 个区县）</td>\s*<td class=\"num\">(\d+)</td>", html)
-    assert footer and int(footer.group(1)) == total
+        rows = district_metrics(conn, "530100", Filters())
+        insured = conn.execute(text("""SELECT count(*) FROM project p WHERE EXISTS (SELECT 1
+            FROM policy po WHERE po.project_id = p.id AND po.status NOT IN
+            ('returned', 'cancelled'))""")).scalar_one()
+    footer = re.search(r"全市（14 个区县）</td>\s*<td class=\"num\">(\d+)</td>", html)
+    assert footer and int(footer.group(1)) == insured == sum(r["projects"] for r in rows)
     assert "保费（万元）" in html and "理赔案件" in html
+
+
+def test_table_takes_the_maps_filters(client):
+    html = client.get("/districts?period=2024").get_data(as_text=True)
+    assert "from=2024-01-01" in html
+    assert client.get("/districts?period=2024-13").status_code == 400
 
 
 def test_names_from_the_data_are_escaped(make_database):
@@ -50,6 +44,13 @@ def test_names_from_the_data_are_escaped(make_database):
     html = app.test_client().get("/districts").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;区" in html
     assert "<script>alert(1)" not in html
+
+
+def test_a_bad_filter_on_the_map_page_is_a_clear_400(client):
+    response = client.get("/?period=2024-13")
+    assert response.status_code == 400
+    assert "period" in response.get_data(as_text=True) and "Traceback" not in response.get_data(
+        as_text=True)
 
 
 def test_health_reports_the_data_version(client):

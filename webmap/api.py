@@ -5,16 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request, url_for
 
 from layers import catalogue, districts, projects
-from layers.filters import FilterError, Filters
+from layers.filters import Filters
 from webmap.caching import with_etag
 from webmap.db import get_engine
 
 bp = Blueprint("api", __name__)
-
-
-@bp.errorhandler(FilterError)
-def bad_filter(error: FilterError):
-    return jsonify(error=str(error)), 400
 
 
 def _not_found(message: str):
@@ -63,6 +58,20 @@ def district_summary(code: str):
     if summary is None:
         return _not_found(f"no district {code!r} in city {city}")
     return with_etag(lambda: jsonify(summary))
+
+
+@bp.get("/api/projects/near")
+def project_near():
+    """The project nearest a clicked point (the map's popup), within ``radius`` metres."""
+    filters = Filters.from_args(request.args)
+    try:
+        lon, lat = float(request.args["lon"]), float(request.args["lat"])
+        radius = min(float(request.args.get("radius", 50)), 5000)
+    except (KeyError, ValueError):
+        return jsonify(error="lon, lat (degrees) and radius (metres) are required numbers"), 400
+    with get_engine().connect() as conn:
+        found = projects.nearest_project(conn, lon, lat, radius, filters)
+    return jsonify(id=found)
 
 
 @bp.get("/api/projects/<int:project_id>")

@@ -2,25 +2,47 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 from collections.abc import Callable
+from dataclasses import asdict
+from importlib.metadata import PackageNotFoundError, version
 
-from flask import Response, make_response, request
+from flask import Response, current_app, make_response, request
 
 from geo import store
+from layers import catalogue
 from webmap.db import get_engine
 
+_BUILD = "riskmap.build"
 
-def etag_for(version: int) -> str:
-    """A tag that changes when the data or the request (path and arguments) changes."""
-    key = f"{version}|{request.full_path}".encode()
+
+def _build_id() -> str:
+    """What besides the data shapes a response: the code's version, its catalogue, the city."""
+    cached = current_app.extensions.get(_BUILD)
+    if cached is None:
+        try:
+            package = version("idi-riskmap")
+        except PackageNotFoundError:
+            package = "dev"
+        layers = [asdict(layer) for layer in catalogue.LAYERS]
+        text = json.dumps([package, layers, current_app.config["CITY"]], sort_keys=True,
+                          default=str)
+        cached = current_app.extensions[_BUILD] = hashlib.sha1(text.encode()).hexdigest()
+    return cached
+
+
+def etag_for(version: int, as_of: dt.date) -> str:
+    """A tag that changes with the data, the day the figures are for, the code and the request."""
+    key = f"{version}|{as_of}|{_build_id()}|{request.full_path}".encode()
     return f"v{version}-{hashlib.sha1(key).hexdigest()[:16]}"
 
 
 def with_etag(build: Callable[[], Response | dict | bytes | str]) -> Response:
     """Answer 304 when the client's If-None-Match is current, otherwise build the response."""
     with get_engine().connect() as conn:
-        tag = etag_for(store.data_version(conn))
+        tag = etag_for(*store.data_state(conn))
     if tag in request.if_none_match:
         response = Response(status=304)
     else:

@@ -13,6 +13,7 @@ import json
 import folium
 from branca.element import Element, MacroElement
 from jinja2 import Template
+from jinja2.utils import htmlsafe_json_dumps
 
 from layers import catalogue
 
@@ -48,7 +49,8 @@ class RiskMapScript(MacroElement):
         self.map_name = map_name
         # group variables are folium's own generated identifiers, not user data
         self.groups_js = "{" + ", ".join(f"{json.dumps(k)}: {v}" for k, v in groups.items()) + "}"
-        self.options_json = json.dumps(options, ensure_ascii=False).replace("</", "<\\/")
+        # escapes <, >, & and ' so that names from the data cannot end the script
+        self.options_json = htmlsafe_json_dumps(options)
 
 
 def _basemap(m: folium.Map, config) -> None:

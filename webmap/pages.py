@@ -17,15 +17,16 @@ from markupsafe import escape
 
 from geo import store
 from layers import catalogue, projects
+from layers.districts import city_values, district_metrics
 from layers.filters import Filters
-from layers.overview import city_totals, district_overview, map_context
+from layers.overview import map_context
 from webmap.db import get_engine
-from webmap.mappage import build_map
+from webmap.mappage import VENDOR_CSS, VENDOR_JS, build_map
 
 bp = Blueprint("pages", __name__)
 
-# Only these packages' dist folders are served from the npm install.
-VENDOR_PACKAGES = ("leaflet", "leaflet.heat", "leaflet.vectorgrid")
+# Only the dist folders of the packages the map page loads are served from the npm install.
+VENDOR_PACKAGES = {path.split("/")[2] for _, path in VENDOR_JS + VENDOR_CSS}
 
 
 @bp.app_template_filter("wan")
@@ -48,6 +49,7 @@ def risk_map():
         "api": {"layers": url_for("api.layer_catalogue"),
                 "districts": url_for("api.district_summary", code="CODE"),
                 "projects": url_for("api.project_detail", project_id=0),
+                "near": url_for("api.project_near"),
                 "project_page": url_for("pages.project_page", project_id=0),
                 "overview": url_for("pages.overview")},
     }
@@ -57,13 +59,14 @@ def risk_map():
 @bp.get("/districts")
 def overview():
     city = current_app.config["CITY"]
+    filters = Filters.from_args(request.args)
     with get_engine().connect() as conn:
-        rows = district_overview(conn, city)
-        if not rows:  # the configured city is not loaded: show whatever districts there are
-            rows = district_overview(conn, None)
+        rows = district_metrics(conn, city, filters)
+        totals = city_values(conn, city, filters) if rows else {}
+        context = map_context(conn, city)
         version = store.data_version(conn)
-    return render_template("index.html", rows=rows, totals=city_totals(rows),
-                           city_name=rows[0].city_name if rows else "", data_version=version)
+    return render_template("index.html", rows=rows, totals=totals, filters=filters.query(),
+                           city_name=context["city_name"], data_version=version)
 
 
 @bp.get("/projects/<int:project_id>")

@@ -9,18 +9,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from layers import heat, tiles
-from layers.filters import FilterError, Filters
+from layers.filters import Filters
 from webmap.caching import with_etag
 from webmap.db import get_engine
 
 bp = Blueprint("tiles", __name__)
 
 MVT_MIMETYPE = "application/vnd.mapbox-vector-tile"
-
-
-@bp.errorhandler(FilterError)
-def bad_filter(error: FilterError):
-    return {"error": str(error)}, 400
 
 
 def _not_found(message: str):

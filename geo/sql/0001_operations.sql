@@ -130,13 +130,35 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_at_idx ON audit_log (at);
 
--- Bumped by every load or edit; maps and caches derive their ETag from it.
+-- Bumped by every statement that changes the programme's data (triggers below); maps and
+-- caches derive their ETag from it. as_of is the day the data describes: NULL means today
+-- (live data); a demo sets its own fixed day so that figures never drift with the clock.
 CREATE TABLE data_version (
   id boolean PRIMARY KEY DEFAULT true CHECK (id),
   version bigint NOT NULL DEFAULT 1,
-  changed_at timestamptz NOT NULL DEFAULT now()
+  changed_at timestamptz NOT NULL DEFAULT now(),
+  as_of date
 );
 INSERT INTO data_version DEFAULT VALUES;
+
+CREATE FUNCTION bump_data_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE data_version SET version = version + 1, changed_at = now();
+  RETURN NULL;
+END $$;
+
+DO $$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['district', 'organisation', 'project', 'policy', 'policy_share',
+    'reinsurance_share', 'coverage_section', 'inspection', 'risk_event', 'report', 'claim',
+    'layer_publication'] LOOP
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version()',
+                   t || '_bumps_data_version', t);
+  END LOOP;
+END $$;
 
 -- An organisation keeps its kind while anything refers to it in a role of that kind.
 CREATE FUNCTION keep_organisation_kind() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -8,18 +8,31 @@
          max(value) FILTER (WHERE name = 'settlement_days') AS settlement_days,
          max(value) FILTER (WHERE name = 'refusal_notice_days') AS refusal_notice_days
   FROM programme_rule
-), written AS (
-  SELECT p.district_code, count(DISTINCT p.id) AS projects,
-         sum(p.gross_floor_area_m2) AS insured_area_m2,
-         sum(p.construction_cost_yuan) AS construction_cost_yuan,
-         sum(sp.premium_yuan) AS premium_yuan, sum(sp.sum_insured_yuan) AS sum_insured_yuan
-  FROM scoped_policy sp JOIN project p ON p.id = sp.project_id
+), written_policy AS (
+  SELECT sp.*, p.district_code FROM scoped_policy sp JOIN project p ON p.id = sp.project_id
   WHERE (CAST(:date_from AS date) IS NULL OR sp.issue_date >= :date_from)
     AND (CAST(:date_to AS date) IS NULL OR sp.issue_date <= :date_to)
+), written AS (
+  SELECT district_code, sum(premium_yuan) AS premium_yuan,
+         sum(sum_insured_yuan) AS sum_insured_yuan
+  FROM written_policy GROUP BY district_code
+), written_project AS (
+  -- a project with two policies in the period counts its floor area and cost once
+  SELECT p.district_code, count(*) AS projects, sum(p.gross_floor_area_m2) AS insured_area_m2,
+         sum(p.construction_cost_yuan) AS construction_cost_yuan
+  FROM scoped_project p
+  WHERE EXISTS (SELECT 1 FROM written_policy w WHERE w.project_id = p.id)
   GROUP BY p.district_code
 ), exposure AS (
-  SELECT district_code, sum(gross_floor_area_m2) AS floor_area_m2, sum(units) AS units
-  FROM scoped_project GROUP BY district_code
+  -- units count towards claim frequency once the insurer's liability has started
+  -- (the clock is read inside the check so that it runs once, not once per project)
+  SELECT p.district_code, sum(p.gross_floor_area_m2) AS floor_area_m2,
+         sum(p.units) FILTER (WHERE p.id IN (
+           SELECT sp.project_id FROM scoped_policy sp
+           JOIN coverage_section cs ON cs.policy_id = sp.id AND cs.section = 'structure'
+           WHERE cs.starts_on <= COALESCE(CAST(:date_to AS date), (SELECT today FROM clock))))
+           AS units
+  FROM scoped_project p GROUP BY p.district_code
 ), risk AS (
   SELECT p.district_code, count(*) AS risk_events,
          count(*) FILTER (WHERE e.severity = 'severe') AS severe_risk_events,
@@ -30,18 +43,18 @@
     AND (CAST(:date_to AS date) IS NULL OR e.found_on <= :date_to)
   GROUP BY p.district_code
 ), claim_rows AS (
-  SELECT p.district_code, c.paid_amount_yuan,
+  SELECT p.district_code, c.paid_amount_yuan * sp.share AS paid_amount_yuan,
          -- a step still waiting is measured up to today
-         (COALESCE(c.surveyed_on, current_date) - c.reported_on > r.survey_days
-          OR COALESCE(c.decided_on, current_date) - c.reported_on >
+         (COALESCE(c.surveyed_on, k.today) - c.reported_on > r.survey_days
+          OR COALESCE(c.decided_on, k.today) - c.reported_on >
              CASE WHEN c.is_complex THEN r.decision_days_complex ELSE r.decision_days END
           OR (c.agreed_on IS NOT NULL
-              AND COALESCE(c.settled_on, current_date) - c.agreed_on > r.settlement_days)
+              AND COALESCE(c.settled_on, k.today) - c.agreed_on > r.settlement_days)
           OR (c.decision = 'rejected'
-              AND COALESCE(c.refusal_notified_on, current_date) - c.decided_on
+              AND COALESCE(c.refusal_notified_on, k.today) - c.decided_on
                   > r.refusal_notice_days)) AS breached
   FROM claim c JOIN scoped_policy sp ON sp.id = c.policy_id
-  JOIN project p ON p.id = sp.project_id CROSS JOIN rule r
+  JOIN project p ON p.id = sp.project_id CROSS JOIN rule r CROSS JOIN clock k
   WHERE (CAST(:date_from AS date) IS NULL OR c.reported_on >= :date_from)
     AND (CAST(:date_to AS date) IS NULL OR c.reported_on <= :date_to)
 ), claims AS (
@@ -51,18 +64,19 @@
 ), earned AS (
   -- premium earns evenly over the 10-year structure cover, counted inside the period
   SELECT p.district_code, sum(sp.premium_yuan * GREATEST(0,
-           LEAST(cs.ends_on, COALESCE(CAST(:date_to AS date), current_date) + 1)
+           LEAST(cs.ends_on, COALESCE(CAST(:date_to AS date), k.today) + 1)
            - GREATEST(cs.starts_on, COALESCE(CAST(:date_from AS date), cs.starts_on)))
          / (cs.ends_on - cs.starts_on)::numeric) AS earned_premium_yuan
   FROM scoped_policy sp JOIN project p ON p.id = sp.project_id
   JOIN coverage_section cs ON cs.policy_id = sp.id AND cs.section = 'structure'
+  CROSS JOIN clock k
   WHERE cs.starts_on IS NOT NULL
   GROUP BY p.district_code
 ), district_base AS (
   SELECT d.code, d.name, d.city_code,
-         COALESCE(w.projects, 0) AS projects,
-         COALESCE(w.insured_area_m2, 0) AS insured_area_m2,
-         COALESCE(w.construction_cost_yuan, 0) AS construction_cost_yuan,
+         COALESCE(wp.projects, 0) AS projects,
+         COALESCE(wp.insured_area_m2, 0) AS insured_area_m2,
+         COALESCE(wp.construction_cost_yuan, 0) AS construction_cost_yuan,
          COALESCE(w.premium_yuan, 0) AS premium_yuan,
          COALESCE(w.sum_insured_yuan, 0) AS sum_insured_yuan,
          COALESCE(x.floor_area_m2, 0) AS floor_area_m2,
@@ -77,6 +91,7 @@
          COALESCE(e.earned_premium_yuan, 0) AS earned_premium_yuan
   FROM district d
   LEFT JOIN written w ON w.district_code = d.code
+  LEFT JOIN written_project wp ON wp.district_code = d.code
   LEFT JOIN exposure x ON x.district_code = d.code
   LEFT JOIN risk r ON r.district_code = d.code
   LEFT JOIN claims c ON c.district_code = d.code

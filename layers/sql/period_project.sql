@@ -6,7 +6,8 @@
   WHERE (CAST(:date_from AS date) IS NULL OR sp.issue_date >= :date_from)
     AND (CAST(:date_to AS date) IS NULL OR sp.issue_date <= :date_to)
 ), period_project AS (
+  -- IN with OFFSET 0 fences the planner off a nested loop that grew with projects squared
   SELECT p.*
   FROM scoped_project p
-  WHERE EXISTS (SELECT 1 FROM period_policy pp WHERE pp.project_id = p.id)
+  WHERE p.id IN (SELECT DISTINCT project_id FROM period_policy OFFSET 0)
 )

@@ -60,11 +60,11 @@
     });
     map.on("overlayadd", function (e) {
       const id = idOf[L.stamp(e.layer)];
-      if (id) { state.overlays[id] = true; loadOverlay(state, id); }
+      if (id) { state.overlays[id] = true; loadOverlay(state, id); renderLegend(state); }
     });
     map.on("overlayremove", function (e) {
       const id = idOf[L.stamp(e.layer)];
-      if (id) { delete state.overlays[id]; groups[id].clearLayers(); }
+      if (id) { delete state.overlays[id]; groups[id].clearLayers(); renderLegend(state); }
     });
     RiskMap.state = state;
   };
@@ -91,6 +91,7 @@
     const group = state.groups[id];
     busy(state, 1);
     getJSON(layer.data_url + query(state.filters)).then(function (fc) {
+      if (state.base !== id) return;  // the user moved on to another layer meanwhile
       group.clearLayers();
       L.geoJSON(fc, {
         style: function (f) {
@@ -101,7 +102,7 @@
           const p = f.properties;
           shape.bindTooltip("<b>" + esc(p.name) + "</b><br>" + esc(layer.title_zh) + "：" +
                             esc(p.value_text) + " " + esc(layer.unit), { sticky: true });
-          shape.on("click", function () { showDistrict(state, p.code); });
+          shape.on("click", function (e) { clickAt(state, e.latlng, p.code); });
         },
       }).addTo(group);
       drawLegend(state, fc.legend, layer);
@@ -118,10 +119,24 @@
     });
     rows.push('<div class="legend-row"><i style="background:' + esc(legend.no_data.colour) +
               '"></i>' + esc(legend.no_data.label) + "</div>");
-    state.legendDiv.innerHTML = '<div class="legend-title">' + esc(legend.title) +
+    state.districtLegend = '<div class="legend-title">' + esc(legend.title) +
       (legend.unit ? "（" + esc(legend.unit) + "）" : "") + "</div>" + rows.join("") +
       '<div class="legend-note">按' + esc(layer.date_basis_zh) + "筛选期间</div>";
     state.legendDiv.dataset.layer = layer.id;
+    renderLegend(state);
+  }
+
+  function renderLegend(state) {
+    const overlays = Object.keys(state.overlays).map(function (id) {
+      const layer = state.catalogue[id];
+      if (!layer) return "";
+      const key = layer.kind === "heat"
+        ? '<i class="heat-ramp"></i>'
+        : '<i style="background:#d62728;border-radius:50%"></i>';
+      return '<div class="legend-overlay" data-layer="' + esc(id) + '">' + key + "<b>" +
+        esc(layer.title_zh) + "</b>：" + esc(layer.description) + "</div>";
+    }).join("");
+    state.legendDiv.innerHTML = (state.districtLegend || "") + overlays;
   }
 
   function loadOverlay(state, id) {
@@ -132,7 +147,9 @@
     if (layer.kind === "heat") {
       busy(state, 1);
       getJSON(layer.data_url + query(state.filters)).then(function (points) {
-        L.heatLayer(points, { radius: 18, blur: 14, maxZoom: 13, minOpacity: 0.3 }).addTo(group);
+        // max is the heaviest single weight, so a severe event outshines a minor one
+        L.heatLayer(points, { radius: 18, blur: 14, maxZoom: 13, minOpacity: 0.3,
+                              max: layer.heat_max || 1 }).addTo(group);
       }).catch(function (err) { notice(state, layer.title_zh + "加载失败：" + err.message); })
         .finally(function () { busy(state, -1); });
     } else if (layer.kind === "points") {
@@ -155,26 +172,36 @@
                  fillColor: "#3366cc", fillOpacity: 0.6, color: "#fff", weight: 1 };
       },
     };
-    const grid = L.vectorGrid.protobuf(tilejson.tiles[0], {
-      vectorTileLayerStyles: styles, interactive: true, maxNativeZoom: tilejson.maxzoom,
-      rendererFactory: L.canvas.tile, getFeatureId: function (f) { return f.properties.id; },
+    // drawn above the districts but not clickable themselves: a click is resolved by the
+    // server to the nearest project (see clickAt), so the districts stay clickable
+    return L.vectorGrid.protobuf(tilejson.tiles[0], {
+      vectorTileLayerStyles: styles, interactive: false, maxNativeZoom: tilejson.maxzoom,
+      rendererFactory: L.canvas.tile, pane: "markerPane",
     });
-    grid.on("click", function (e) {
-      const p = e.layer.properties;
-      if (p.id === undefined) {
-        L.popup().setLatLng(e.latlng).setContent("此处 " + esc(p.count) + " 个项目，放大查看")
-          .openOn(state.map);
-        return;
-      }
-      showProjectPopup(state, p.id, e.latlng);
-    });
-    return grid;
+  }
+
+  // A click on the map: the project under it when project points show, else the district.
+  function clickAt(state, latlng, districtCode) {
+    const map = state.map;
+    if (!state.overlays.project_points || map.getZoom() < 12) {
+      showDistrict(state, districtCode);
+      return;
+    }
+    const metres = 8 * 40075016 * Math.cos(latlng.lat * Math.PI / 180) /
+      Math.pow(2, map.getZoom() + 8);  // about 8 pixels
+    const params = Object.assign({}, state.filters, {
+      lon: latlng.lng.toFixed(6), lat: latlng.lat.toFixed(6), radius: metres.toFixed(1) });
+    getJSON(state.options.api.near + query(params)).then(function (found) {
+      if (found.id === null) showDistrict(state, districtCode);
+      else showProjectPopup(state, found.id, latlng);
+    }).catch(function (err) { notice(state, "项目查询失败：" + err.message); });
   }
 
   function showProjectPopup(state, id, latlng) {
     getJSON(state.options.api.projects.replace(/0$/, String(id))).then(function (p) {
       const insurers = p.policies.map(function (po) { return esc(po.insurers); }).join("<br>");
-      const html = '<div class="project-popup"><b>' + esc(p.name) + "</b><br>" +
+      const html = '<div class="project-popup" data-project="' + esc(id) + '"><b>' +
+        esc(p.name) + "</b><br>" +
         "报建号：" + esc(p.permit_no) + "<br>" + esc(p.district) + " · " + esc(p.stage) +
         "<br>承保：" + (insurers || "未投保") +
         "<br>未销项风险事件：" + p.open_risk_events.length + " · 理赔案件：" + p.claims.length +
@@ -192,7 +219,7 @@
       .then(function (s) {
         const rows = s.indicators.map(function (x) {
           return "<tr><td>" + esc(x.title) + "</td><td class=num>" + esc(fmt(x.value, x.decimals)) +
-            "</td><td class=num>" + esc(fmt(x.city_average, x.decimals)) + "</td><td>" +
+            "</td><td class=num>" + esc(fmt(x.city, x.decimals)) + "</td><td>" +
             esc(x.unit) + "</td></tr>";
         }).join("");
         const top = s.top_projects.map(function (p) {
@@ -202,7 +229,7 @@
         }).join("");
         panel.innerHTML = '<button type="button" class="close" aria-label="关闭">×</button>' +
           "<h2>" + esc(s.name) + "</h2><table><thead><tr><th>指标</th><th>本区</th>" +
-          "<th>全市区县平均</th><th>单位</th></tr></thead><tbody>" + rows + "</tbody></table>" +
+          "<th>全市</th><th>单位</th></tr></thead><tbody>" + rows + "</tbody></table>" +
           "<h3>风险最高的项目</h3><ol>" + (top || "<li>无</li>") + "</ol>";
         panel.querySelector(".close").onclick = function () { panel.hidden = true; };
       }).catch(function (err) { panel.textContent = "加载失败：" + err.message; });
