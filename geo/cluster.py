@@ -70,6 +70,24 @@ class Cluster:
         )
 
 
+def reachable_root(root: Path, os_user: str) -> Path:
+    """``root``, or when root runs the server as ``os_user`` and that user cannot reach it (a
+    checkout under /root, mode 700), a folder of its own under /var/lib/riskmap instead."""
+    if not _running_as_root() or _user_can_reach(root, os_user):
+        return root
+    digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:10]
+    return Path("/var/lib/riskmap") / digest
+
+
+def _user_can_reach(path: Path, os_user: str) -> bool:
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    result = subprocess.run(["runuser", "-u", os_user, "--", "test", "-x", str(existing)],
+                            capture_output=True, check=False)
+    return result.returncode == 0
+
+
 def pg_bindir() -> Path:
     """The newest system PostgreSQL whose PostGIS extension is installed."""
     candidates = []

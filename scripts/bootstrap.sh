@@ -10,7 +10,10 @@ shift || true
 
 say() { printf '\033[1;34m[bootstrap]\033[0m %s\n' "$*"; }
 sudo_cmd=""
-[ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "run this as root or install sudo" >&2; exit 1; }
+  sudo_cmd="sudo"
+fi
 
 apt_install() {
   say "installing system packages: $*"
@@ -58,7 +61,16 @@ web_assets() {
   fi
 }
 
+check_python() {
+  python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' || {
+    echo "IDI Risk Map needs Python 3.10 or newer (Debian 12, Ubuntu 22.04 or later);" \
+         "this machine has $(python3 --version 2>&1)" >&2
+    exit 1
+  }
+}
+
 system_packages
+check_python
 python_env
 web_assets
 export PATH="$PWD/.venv/bin:$PATH"

@@ -48,3 +48,15 @@ def test_up_status_down(scratch_cluster):
 def test_a_long_checkout_path_moves_the_socket_to_tmp():
     deep = cluster.Cluster(root=Path("/srv/" + "x" * 120))
     assert str(deep.socket_dir).startswith("/tmp/riskmap-")
+
+
+def test_a_checkout_the_server_user_cannot_reach_gets_a_cluster_folder_of_its_own(tmp_path):
+    closed = tmp_path / "home"
+    closed.mkdir(mode=0o700)
+    wanted = closed / "project" / ".riskmap"
+    chosen = cluster.reachable_root(wanted, "postgres")
+    if os.geteuid() == 0:  # root runs the server as postgres, who cannot enter a 700 folder
+        assert str(chosen).startswith("/var/lib/riskmap/")
+        assert cluster.reachable_root(ROOT / ".riskmap", "postgres") == ROOT / ".riskmap"
+    else:
+        assert chosen == wanted

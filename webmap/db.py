@@ -14,7 +14,7 @@ _ENGINE = "riskmap.engine"
 
 def private_cluster(config) -> cluster.Cluster:
     return cluster.Cluster(
-        root=Path(config["DB_DIR"]),
+        root=cluster.reachable_root(Path(config["DB_DIR"]), config["DB_OS_USER"]),
         port=int(config["DB_PORT"]),
         os_user=config["DB_OS_USER"],
         unsafe_fast=bool(config["DB_UNSAFE_FAST"]),
