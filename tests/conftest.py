@@ -84,3 +84,12 @@ def app(kunming):
 @pytest.fixture()
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def client_for() -> Callable[[Engine], object]:
+    """A test client of the service on another fixture database."""
+    def make(engine: Engine):
+        return create_app({"TESTING": True, "DATABASE_URL": engine.url.render_as_string(
+            hide_password=False)}).test_client()
+    return make

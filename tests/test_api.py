@@ -53,13 +53,12 @@ def test_district_summary_compares_with_the_city(client):
     assert open_events[0] == max(open_events)
 
 
-def test_etag_answers_304_until_the_data_changes(make_database):
+def test_etag_answers_304_until_the_data_changes(make_database, client_for):
     engine = make_database()
     with engine.begin() as conn:
         districts.load_districts(conn, districts.district_records(city="530100"))
         demo_load.run_demo(conn, demo.DemoOptions(city="530100", projects=30))
-    client = create_app({"DATABASE_URL": engine.url.render_as_string(
-        hide_password=False)}).test_client()
+    client = client_for(engine)
     url = "/api/layers/premium_total/districts?period=2022"
     first = client.get(url)
     tag = first.headers["ETag"]
@@ -92,16 +91,27 @@ def test_vendored_assets_are_served_and_others_are_not(client):
     assert client.get("/vendor/leaflet/dist/../package.json").status_code == 404
 
 
-def test_project_page_escapes_names_from_the_data(make_database):
+def test_project_page_escapes_names_from_the_data(make_database, client_for):
     engine = make_database()
     with engine.begin() as conn:
         districts.load_districts(conn, districts.district_records(city="530100"))
         demo_load.run_demo(conn, demo.DemoOptions(city="530100", projects=5))
         conn.execute(text("UPDATE project SET name = :n WHERE id = 1"),
                      {"n": "<script>alert(1)</script>"})
-    client = create_app({"DATABASE_URL": engine.url.render_as_string(
-        hide_password=False)}).test_client()
+    client = client_for(engine)
     html = client.get("/projects/1").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
     assert client.get("/api/projects/1").get_json()["name"] == "<script>alert(1)</script>"
     assert client.get("/projects/99999").status_code == 404
+
+
+def test_no_basemap_by_default_and_a_configured_one_when_asked(app, kunming):
+    assert "tileLayer" not in app.test_client().get("/").get_data(as_text=True)
+    url = kunming.url.render_as_string(hide_password=False)
+    internal = create_app({"DATABASE_URL": url, "BASEMAP": "xyz",
+                           "BASEMAP_URL": "http://tiles.intranet/{z}/{x}/{y}.png"})
+    assert "http://tiles.intranet/{z}/{x}/{y}.png" in internal.test_client().get("/").get_data(
+        as_text=True)
+    tianditu = create_app({"DATABASE_URL": url, "BASEMAP": "tianditu", "TIANDITU_KEY": "k123"})
+    html = tianditu.test_client().get("/").get_data(as_text=True)
+    assert "tianditu.gov.cn/vec_w" in html and "tk=k123" in html

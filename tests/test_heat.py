@@ -9,19 +9,8 @@ from sqlalchemy import text
 
 from layers.filters import Filters
 from layers.heat import heat_points
-from webmap import create_app
-from webmap import tiles as tiles_web
 
 # "in scope" below: on a policy in force (the scope drops returned and cancelled policies)
-
-
-@pytest.fixture(scope="module")
-def map_client(kunming):
-    app = create_app({"TESTING": True,
-                      "DATABASE_URL": kunming.url.render_as_string(hide_password=False)})
-    if "tiles" not in app.blueprints:
-        app.register_blueprint(tiles_web.bp)
-    return app.test_client()
 
 
 def test_risk_events_weigh_as_much_as_their_severity(kunming):
@@ -111,24 +100,24 @@ def test_an_unknown_heat_map_is_refused_by_name(kunming):
         heat_points(conn, "premiums", Filters())
 
 
-def test_the_heat_endpoint_answers_json_with_an_etag(map_client, kunming):
-    response = map_client.get("/api/heat/risk_events?period=2024")
+def test_the_heat_endpoint_answers_json_with_an_etag(client, kunming):
+    response = client.get("/api/heat/risk_events?period=2024")
     assert response.status_code == 200 and response.headers["ETag"]
     with kunming.connect() as conn:
         assert response.get_json() == heat_points(
             conn, "risk_events", Filters.from_args({"period": "2024"}))
-    again = map_client.get("/api/heat/risk_events?period=2024",
+    again = client.get("/api/heat/risk_events?period=2024",
                            headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304
 
 
-def test_a_bad_period_is_400_naming_it(map_client):
-    response = map_client.get("/api/heat/claims?period=2024-13")
+def test_a_bad_period_is_400_naming_it(client):
+    response = client.get("/api/heat/claims?period=2024-13")
     assert response.status_code == 400
     assert "period" in response.get_json()["error"]
 
 
-def test_an_unknown_heat_map_is_404(map_client):
-    response = map_client.get("/api/heat/premiums")
+def test_an_unknown_heat_map_is_404(client):
+    response = client.get("/api/heat/premiums")
     assert response.status_code == 404
     assert "premiums" in response.get_json()["error"]

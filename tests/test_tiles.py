@@ -14,24 +14,9 @@ from geo import store
 from layers.filters import Filters
 from layers.tiles import POINT_ZOOM, project_tile, tilejson
 from loaders import demo, demo_load, districts
-from webmap import create_app
-from webmap import tiles as tiles_web
 
 # "in scope" below: a project with a policy in force (the scope drops returned and cancelled)
 MAX_TILE_BYTES = 500_000
-
-
-def client_for(engine):
-    app = create_app({"TESTING": True,
-                      "DATABASE_URL": engine.url.render_as_string(hide_password=False)})
-    if "tiles" not in app.blueprints:
-        app.register_blueprint(tiles_web.bp)
-    return app.test_client()
-
-
-@pytest.fixture(scope="module")
-def map_client(kunming):
-    return client_for(kunming)
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -232,11 +217,11 @@ def test_tiles_of_the_whole_city_stay_small_with_3000_projects(big_programme):
         assert cluster_total(conn, 7, Filters()) > 2900  # they are all in there
 
 
-def test_the_tile_endpoint_serves_mvt(map_client, kunming):
+def test_the_tile_endpoint_serves_mvt(client, kunming):
     with kunming.connect() as conn:
         project = busiest_project(conn)
     x, y = tile_of(project.lon, project.lat, 14)
-    response = map_client.get(f"/tiles/projects/14/{x}/{y}.mvt")
+    response = client.get(f"/tiles/projects/14/{x}/{y}.mvt")
     assert response.status_code == 200
     assert response.mimetype == "application/vnd.mapbox-vector-tile"
     ids = [f["id"] for f in decode(response.data)["projects"]["features"]]
@@ -244,19 +229,19 @@ def test_the_tile_endpoint_serves_mvt(map_client, kunming):
 
 
 @pytest.mark.parametrize("path", ["23/0/0", "3/8/0", "3/0/8", "2/-1/0", "0/0/-1"])
-def test_tiles_that_do_not_exist_are_404(map_client, path):
-    response = map_client.get(f"/tiles/projects/{path}.mvt")
+def test_tiles_that_do_not_exist_are_404(client, path):
+    response = client.get(f"/tiles/projects/{path}.mvt")
     assert response.status_code == 404
     assert "no tile" in response.get_json()["error"]
 
 
-def test_a_bad_filter_on_a_tile_is_400_naming_it(map_client):
-    response = map_client.get(f"/tiles/projects/{centre_tile(9)}.mvt?stage=roof")
+def test_a_bad_filter_on_a_tile_is_400_naming_it(client):
+    response = client.get(f"/tiles/projects/{centre_tile(9)}.mvt?stage=roof")
     assert response.status_code == 400
     assert "stage" in response.get_json()["error"]
 
 
-def test_tiles_are_revalidated_until_the_data_changes(make_database):
+def test_tiles_are_revalidated_until_the_data_changes(make_database, client_for):
     engine = make_database()
     with engine.begin() as conn:
         districts.load_districts(conn, districts.district_records(city="530100"))
@@ -274,7 +259,7 @@ def test_tiles_are_revalidated_until_the_data_changes(make_database):
     assert changed.data == first.data
 
 
-def test_tilejson_points_at_tiles_that_keep_the_filters(map_client, kunming):
+def test_tilejson_points_at_tiles_that_keep_the_filters(client, kunming):
     with kunming.connect() as conn:
         insurer = insurer_with_part_of_the_programme(conn).insurer_id
         west, south, east, north = conn.execute(text("""
@@ -284,7 +269,7 @@ def test_tilejson_points_at_tiles_that_keep_the_filters(map_client, kunming):
                 WHERE s.insurer_id = :insurer AND po.status NOT IN ('returned', 'cancelled'))
             ) b"""),
             {"insurer": insurer}).one()
-    response = map_client.get(f"/tiles/projects.json?insurer={insurer}")
+    response = client.get(f"/tiles/projects.json?insurer={insurer}")
     assert response.status_code == 200 and response.headers["ETag"]
     doc = response.get_json()
     assert doc["tilejson"] == "3.0.0" and doc["minzoom"] == 0 and doc["maxzoom"] == 18

@@ -8,7 +8,6 @@ from sqlalchemy import text
 
 from layers.districts import district_metrics
 from layers.filters import Filters
-from webmap import create_app
 
 
 def test_table_lists_every_district_with_the_maps_figures(client, kunming):
@@ -32,16 +31,14 @@ def test_table_takes_the_maps_filters(client):
     assert client.get("/districts?period=2024-13").status_code == 400
 
 
-def test_names_from_the_data_are_escaped(make_database):
+def test_names_from_the_data_are_escaped(make_database, client_for):
     engine = make_database()
     with engine.begin() as conn:
         conn.execute(text("""INSERT INTO district (code, name, city_code, city_name,
             province_code, province_name, boundary) VALUES ('530102', :name, '530100', '昆明市',
             '530000', '云南省', ST_Multi(ST_MakeEnvelope(102.6, 25.0, 102.7, 25.1, 4326)))"""),
             {"name": "<script>alert(1)</script>区"})
-    app = create_app({"TESTING": True,
-                      "DATABASE_URL": engine.url.render_as_string(hide_password=False)})
-    html = app.test_client().get("/districts").get_data(as_text=True)
+    html = client_for(engine).get("/districts").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;区" in html
     assert "<script>alert(1)" not in html
 

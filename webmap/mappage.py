@@ -23,7 +23,7 @@ VENDOR_JS = (
     ("vectorgrid", "/vendor/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"),
 )
 VENDOR_CSS = (("leaflet_css", "/vendor/leaflet/dist/leaflet.css"),)
-TIANDITU = ("https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+TIANDITU = ("https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
             "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
             "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}")
 
