@@ -196,6 +196,16 @@ def settings_command() -> None:
     click.echo(settings.markdown_table())
 
 
+def _register_import_commands() -> None:
+    from webmap.cli_import import import_command, template_command
+
+    main.add_command(import_command)
+    main.add_command(template_command)
+
+
+_register_import_commands()
+
+
 def run() -> None:
     try:
         main(prog_name="riskmap", obj=ScriptInfo(create_app=create_app, set_debug_flag=False))
