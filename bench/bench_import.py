@@ -49,9 +49,10 @@ def points_inside(boundary, n: int, rng) -> list[tuple[float, float]]:
     minx, miny, maxx, maxy = boundary.bounds
     found: list[tuple[float, float]] = []
     while len(found) < n:
-        xs, ys = rng.uniform(minx, maxx, 4096), rng.uniform(miny, maxy, 4096)
+        # rounded first, as written to the file, so that no point slips over an edge
+        xs, ys = rng.uniform(minx, maxx, 4096).round(6), rng.uniform(miny, maxy, 4096).round(6)
         inside = shapely.contains_xy(boundary, xs, ys)
-        found.extend(zip(xs[inside].round(6), ys[inside].round(6), strict=True))
+        found.extend(zip(xs[inside], ys[inside], strict=True))
     return found[:n]
 
 

@@ -11,7 +11,14 @@ from flask.cli import with_appcontext
 
 from webmap.db import get_engine
 
-KIND_CHOICE = click.Choice(["projects", "organisations"])
+
+def _kinds() -> list[str]:
+    from loaders.imports.registry import KINDS
+
+    return list(KINDS)
+
+
+KIND_CHOICE = click.Choice(_kinds())
 
 
 def _print_result(result, errors_path: Path | None) -> None:

@@ -91,8 +91,6 @@ PROJECTS = (
     Column("delivery_date", "交付日期", "date", example="", aliases=("交房日期",)),
 )
 
-KINDS = {"organisations": ORGANISATIONS, "projects": PROJECTS}
-
 
 def known_headers(columns: tuple[Column, ...]) -> set[str]:
     """Every header text a file may use for these columns, with and without a unit."""

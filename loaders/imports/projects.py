@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+from sqlalchemy import text
 
 from geo import coords, programme
 from loaders.demo import District
 from loaders.imports import values
+from loaders.imports.columns import PROJECTS
+from loaders.imports.kinds import Context, ImportKind
 from loaders.imports.pipeline import Checked
 
 GEOGRAPHIC = ("wgs84", "cgcs2000", "gcj02", "bd09")
@@ -104,3 +107,48 @@ def check_dates(checked: Checked) -> None:
             checked.reject(record, headers.get("stage", "项目阶段"), STAGE_LABELS.get(stage),
                            "已交付的项目须填交付日期，未交付的不应填 — "
                            "stage and delivery date disagree")
+
+
+PARTY_KINDS = {"developer": "developer", "contractor": "contractor", "supervisor": "supervisor",
+               "designer": "designer", "surveyor": "surveyor"}
+
+
+def check_party_kinds(checked: Checked, context: Context) -> None:
+    """A party named in the file must not already be in the store as another kind."""
+    names = {r.get(c) for r in checked.records for c in PARTY_KINDS if r.get(c)}
+    known = dict(context.conn.execute(text(
+        "SELECT name, kind FROM organisation WHERE name = ANY(:n)"), {"n": list(names)}).all())
+    for record in checked.valid_records():
+        for column, kind in PARTY_KINDS.items():
+            name = record.get(column)
+            if name in known and known[name] != kind:
+                checked.reject(record, record["_headers"][column], name,
+                               f"该单位在库中登记为「{known[name]}」，不能作为{column} — "
+                               "the organisation is registered as another kind")
+
+
+def check_developer_codes(checked: Checked, context: Context) -> None:
+    """A unified social credit code belongs to one organisation, in the file and in the store."""
+    codes = {r["developer_uscc"] for r in checked.records if r.get("developer_uscc")}
+    owners = dict(context.conn.execute(text(
+        "SELECT uscc, name FROM organisation WHERE uscc = ANY(:c)"), {"c": list(codes)}).all())
+    for record in checked.valid_records():
+        code, name = record.get("developer_uscc"), record.get("developer")
+        if code and owners.setdefault(code, name) != name:
+            checked.reject(record, record["_headers"]["developer_uscc"], code,
+                           f"该统一社会信用代码已属于「{owners[code]}」 — "
+                           "this code already belongs to another organisation")
+
+
+def check(checked: Checked, context: Context) -> None:
+    locate(checked, context.crs, context.districts, context.city_name)
+    check_dates(checked)
+    check_party_kinds(checked, context)
+    check_developer_codes(checked, context)
+
+
+IMPORT_KIND = ImportKind(
+    name="projects", title="项目", columns=PROJECTS, key="permit_no",
+    stage_sql="stage_projects.sql", stage_table="stage_project",
+    upsert_sqls=("upsert_project_parties.sql", "upsert_projects.sql"), check=check,
+    located=True)

@@ -19,21 +19,12 @@ from sqlalchemy.engine import Connection
 
 from geo import coords
 from loaders.demo_load import city_districts
-from loaders.imports import columns as cols
-from loaders.imports import projects
+from loaders.imports.columns import known_headers
+from loaders.imports.kinds import Context
 from loaders.imports.pipeline import Checked, Problem, duplicate_keys, missing_columns, parse_table
 from loaders.imports.readers import SourceError, read_table
+from loaders.imports.registry import KINDS
 from loaders.imports.sql import read_sql
-
-PARTY_KINDS = {"developer": "developer", "contractor": "contractor", "supervisor": "supervisor",
-               "designer": "designer", "surveyor": "surveyor"}
-STAGE_COLUMNS = {
-    "projects": ("permit_no", "project_name", "community", "address", "district", "lon", "lat",
-                 "developer", "developer_uscc", "contractor", "supervisor", "designer",
-                 "surveyor", "gross_floor_area", "units", "construction_cost", "stage",
-                 "start_date", "completion_date", "delivery_date"),
-    "organisations": ("name", "kind", "uscc", "short_name", "claim_hotline"),
-}
 
 
 @dataclass
@@ -63,29 +54,25 @@ def file_crs(table, asked: str | None):
 
 
 def check_file(conn: Connection, kind: str, path: Path, *, city: str, crs: str | None = None,
-               sheet: str | None = None, encoding: str | None = None) -> tuple[Checked, object]:
-    """Read and check a file; nothing is written. Returns the checked rows and the table."""
-    columns = cols.KINDS[kind]
+               sheet: str | None = None, encoding: str | None = None) -> Checked:
+    """Read and check a file; nothing is written."""
+    spec = KINDS[kind]
     try:
-        table = read_table(path, known_headers=cols.known_headers(columns), sheet=sheet,
+        table = read_table(path, known_headers=known_headers(spec.columns), sheet=sheet,
                            encoding=encoding)
     except SourceError as exc:
-        return Checked(errors=[Problem(None, "", "", str(exc))]), None
-    checked = Checked(errors=missing_columns(table, columns, ("lon", "lat")))
+        return Checked(errors=[Problem(None, "", "", str(exc))])
+    optional = ("lon", "lat") if spec.located else ()
+    checked = Checked(errors=missing_columns(table, spec.columns, optional))
     if checked.errors:
-        return checked, table
+        return checked
     districts = city_districts(conn, city)
-    checked = parse_table(table, columns, {d.code: d.name for d in districts})
-    if kind == "projects":
-        duplicate_keys(checked, "permit_no", "报建号")
-        city_name = _city_name(conn, city)
-        projects.locate(checked, file_crs(table, crs), districts, city_name)
-        projects.check_dates(checked)
-        _check_party_kinds(conn, checked)
-        _check_developer_codes(conn, checked)
-    else:
-        duplicate_keys(checked, "name", "单位名称")
-    return checked, table
+    checked = parse_table(table, spec.columns, {d.code: d.name for d in districts})
+    key = next(c for c in spec.columns if c.name == spec.key)
+    duplicate_keys(checked, spec.key, key.zh)
+    spec.check(checked, Context(conn, city, _city_name(conn, city), districts,
+                                file_crs(table, crs)))
+    return checked
 
 
 def _city_name(conn: Connection, city: str) -> str:
@@ -93,34 +80,7 @@ def _city_name(conn: Connection, city: str) -> str:
                         {"c": city}).scalar() or city
 
 
-def _check_party_kinds(conn: Connection, checked: Checked) -> None:
-    """A party named in the file must not already be in the store as another kind."""
-    names = {r.get(c) for r in checked.records for c in PARTY_KINDS if r.get(c)}
-    known = dict(conn.execute(text("SELECT name, kind FROM organisation WHERE name = ANY(:n)"),
-                              {"n": list(names)}).all()) if names else {}
-    for record in checked.valid_records():
-        for column, kind in PARTY_KINDS.items():
-            name = record.get(column)
-            if name in known and known[name] != kind:
-                checked.reject(record, record["_headers"][column], name,
-                               f"该单位在库中登记为「{known[name]}」，不能作为{column} — "
-                               "the organisation is registered as another kind")
-
-
-def _check_developer_codes(conn: Connection, checked: Checked) -> None:
-    """A unified social credit code belongs to one organisation, in the file and in the store."""
-    codes = {r["developer_uscc"] for r in checked.records if r.get("developer_uscc")}
-    owners = dict(conn.execute(text("SELECT uscc, name FROM organisation WHERE uscc = ANY(:c)"),
-                               {"c": list(codes)}).all()) if codes else {}
-    for record in checked.valid_records():
-        code, name = record.get("developer_uscc"), record.get("developer")
-        if code and owners.setdefault(code, name) != name:
-            checked.reject(record, record["_headers"]["developer_uscc"], code,
-                           f"该统一社会信用代码已属于「{owners[code]}」 — "
-                           "this code already belongs to another organisation")
-
-
-def _copy(conn: Connection, table: str, names: tuple[str, ...], records: list[dict]) -> None:
+def _copy(conn: Connection, table: str, names: list[str], records: list[dict]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for record in records:
@@ -132,15 +92,12 @@ def _copy(conn: Connection, table: str, names: tuple[str, ...], records: list[di
 
 def write(conn: Connection, kind: str, records: list[dict]) -> tuple[int, int]:
     """Stage the records with COPY and upsert them set-wise; returns (inserted, updated)."""
-    if kind == "projects":
-        conn.execute(text(read_sql("stage_projects.sql")))
-        _copy(conn, "stage_project", STAGE_COLUMNS[kind], records)
-        conn.execute(text(read_sql("upsert_project_parties.sql")))
-        row = conn.execute(text(read_sql("upsert_projects.sql"))).one()
-    else:
-        conn.execute(text(read_sql("stage_organisations.sql")))
-        _copy(conn, "stage_organisation", STAGE_COLUMNS[kind], records)
-        row = conn.execute(text(read_sql("upsert_organisations.sql"))).one()
+    spec = KINDS[kind]
+    conn.execute(text(read_sql(spec.stage_sql)))
+    _copy(conn, spec.stage_table, [c.name for c in spec.columns], records)
+    for name in spec.upsert_sqls:
+        result = conn.execute(text(read_sql(name)))
+    row = result.one()
     return row.inserted, row.updated
 
 
@@ -149,7 +106,7 @@ def import_file(conn: Connection, kind: str, path: Path, *, city: str, actor: st
                 partial: bool = False, dry_run: bool = False) -> ImportResult:
     """Check a file and, when it may be, write it inside the caller's transaction."""
     started = dt.datetime.now(dt.timezone.utc)
-    checked, _ = check_file(conn, kind, path, city=city, crs=crs, sheet=sheet, encoding=encoding)
+    checked = check_file(conn, kind, path, city=city, crs=crs, sheet=sheet, encoding=encoding)
     result = ImportResult(kind, path, checked.rows_read, errors=checked.errors,
                           warnings=checked.warnings)
     file_level = any(p.row is None for p in checked.errors)

@@ -8,14 +8,12 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
-from loaders.imports.columns import KINDS
-
-TITLES = {"organisations": "参与单位", "projects": "项目"}
+from loaders.imports.registry import KINDS
 
 
 def write_template(kind: str, path: Path) -> Path:
     """A CSV (UTF-8 with BOM, so Excel opens it) or XLSX template for one kind of file."""
-    columns = KINDS[kind]
+    columns = KINDS[kind].columns
     if path.suffix.lower() == ".csv":
         with path.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
@@ -24,7 +22,7 @@ def write_template(kind: str, path: Path) -> Path:
         return path
     book = Workbook()
     sheet = book.active
-    sheet.title = TITLES[kind]
+    sheet.title = KINDS[kind].title
     sheet.append([c.template_header for c in columns])
     sheet.append([c.example for c in columns])
     required = PatternFill("solid", fgColor="FFE699")
@@ -45,7 +43,7 @@ def write_template(kind: str, path: Path) -> Path:
 def markdown_columns(kind: str) -> str:
     """The README's table of a kind's columns."""
     lines = ["| 列名 header | English | 必填 | 单位 | 说明 |", "|---|---|---|---|---|"]
-    for c in KINDS[kind]:
+    for c in KINDS[kind].columns:
         lines.append(f"| {c.zh} | `{c.name}` | {'是' if c.required else ''} | {c.unit} | "
                      f"{c.help or ''} |")
     return "\n".join(lines)

@@ -1,0 +1,39 @@
+"""What every kind of import file is: its columns, its natural key, its checks and its SQL.
+
+A new kind is one module that builds an `ImportKind` and one line in `registry.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection
+
+from loaders.demo import District
+from loaders.imports.columns import Column
+from loaders.imports.pipeline import Checked
+
+
+@dataclass(frozen=True)
+class Context:
+    """What checks may need besides the rows: the store, the city, the coordinate system."""
+
+    conn: Connection
+    city: str
+    city_name: str
+    districts: list[District]
+    crs: object
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    name: str                          # as on the command line: projects, risk-events …
+    title: str                         # Chinese, for templates and messages
+    columns: tuple[Column, ...]
+    key: str                           # the natural key column; twice in a file is an error
+    stage_sql: str                     # CREATE TEMP TABLE … with the columns in this order
+    stage_table: str
+    upsert_sqls: tuple[str, ...]       # run in order; the last returns (inserted, updated)
+    check: Callable[[Checked, Context], None] = lambda checked, context: None
+    located: bool = False              # rows carry a point (lon/lat, or the file's geometry)
