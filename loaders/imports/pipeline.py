@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from geo import programme
 from loaders.imports import values
 from loaders.imports.columns import Column, match_headers
 from loaders.imports.readers import SourceTable
@@ -21,6 +22,9 @@ LABELS = {
     "severity": values.SEVERITIES, "event_status": values.EVENT_STATUSES,
     "category": values.CATEGORIES, "claim_status": values.CLAIM_STATUSES,
     "section": values.SECTIONS, "decision": values.DECISIONS, "exclusion": values.EXCLUSIONS,
+    "policy_status": values.Vocabulary(programme.POLICY_STATUSES, {
+        "有效": "confirmed", "已生效": "confirmed", "待审核": "submitted", "退回": "returned",
+        "终止": "terminated", "注销": "cancelled", "退保": "cancelled"}),
 }
 
 

@@ -1,0 +1,1 @@
+SELECT inserted, updated FROM import_counts
