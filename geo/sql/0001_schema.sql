@@ -78,7 +78,8 @@ DECLARE
   org_kind text;
 BEGIN
   FOR i IN 0..(TG_NARGS / 2 - 1) LOOP
-    org_id := (to_jsonb(NEW) ->> TG_ARGV[2 * i])::int;
+    -- one column by name; to_jsonb(NEW) would convert the whole row, geometry included
+    EXECUTE format('SELECT ($1).%I', TG_ARGV[2 * i]) INTO org_id USING NEW;
     CONTINUE WHEN org_id IS NULL;
     SELECT kind INTO org_kind FROM organisation WHERE id = org_id;
     IF org_kind IS DISTINCT FROM TG_ARGV[2 * i + 1] THEN

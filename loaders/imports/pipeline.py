@@ -67,16 +67,36 @@ def _shown(value) -> str:
     return "" if value is None else str(value)[:80]
 
 
+def _remembered(parse: Callable) -> Callable:
+    """The parser with its answers kept: a few labels and districts repeat down a whole file."""
+    answers: dict = {}
+
+    def parse_once(cell):
+        try:
+            answer = answers[cell]
+        except KeyError:
+            try:
+                answer = answers[cell] = (parse(cell), None)
+            except ValueError as exc:
+                answer = answers[cell] = (None, exc)
+        except TypeError:  # an unhashable cell: parse it as it comes
+            return parse(cell)
+        if answer[1] is not None:
+            raise answer[1]
+        return answer[0]
+    return parse_once
+
+
 def _parser(column: Column, header: str, districts: dict[str, str]) -> Callable:
     kind = column.parse
     if kind.startswith("label:"):
         labels = LABELS[kind.removeprefix("label:")]
-        return lambda cell: values.parse_label(cell, labels, column.zh)
+        return _remembered(lambda cell: values.parse_label(cell, labels, column.zh))
     if kind == "money":
         unit = values.money_unit(header)
         return lambda cell: values.parse_money(cell, unit)
     if kind == "district":
-        return lambda cell: values.parse_district(cell, districts)
+        return _remembered(lambda cell: values.parse_district(cell, districts))
     if kind in ("lon", "lat"):
         return lambda cell: cell  # checked in pairs, once the coordinate system is known
     return {
