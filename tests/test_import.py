@@ -265,3 +265,19 @@ def test_geojson_geopackage_and_gbk_shapefile(store, sites, tmp_path):
     assert [p.name for p in placed] == [r["项目名称"] for r in rows]  # GBK names intact
     for (_, _, px, py), x0, y0 in zip(placed, lon, lat, strict=True):
         assert Geod(ellps="WGS84").inv(x0, y0, px, py)[2] < 0.01
+
+
+def test_the_command_prints_each_error_and_writes_the_report(app, sites, tmp_path):
+    from webmap.cli import main
+
+    rows = [project_row(sites[0], "T-C-1", 开工日期="2023-02-30")]
+    path = write_csv(tmp_path / "cli.csv", rows)
+    report = tmp_path / "errors.xlsx"
+    result = app.test_cli_runner().invoke(main, ["import", "projects", str(path), "--errors",
+                                                 str(report)])
+    assert result.exit_code == 1 and "第2行" in result.output and "开工日期" in result.output
+    assert "nothing was written" in result.output
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(report).active
+    assert [c.value for c in sheet[2]][:2] == [2, "开工日期"]

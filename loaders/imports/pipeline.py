@@ -164,11 +164,22 @@ def duplicate_keys(checked: Checked, key: str, header: str) -> None:
             seen[value] = record["_row"]
 
 
+REPORT_HEADER = ["行号 row", "列 column", "值 value", "原因 reason"]
+
+
 def write_error_report(problems: list[Problem], path: Path) -> Path:
-    """Every problem as a CSV that opens in Excel (UTF-8 with BOM)."""
+    """Every problem as XLSX (by the name's suffix) or as a CSV that opens in Excel."""
+    rows = [[p.row or "", p.column, p.value, p.reason] for p in problems]
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        book.active.title = "错误清单"
+        for row in [REPORT_HEADER, *rows]:
+            book.active.append(row)
+        book.save(path)
+        return path
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["行号 row", "列 column", "值 value", "原因 reason"])
-        for p in problems:
-            writer.writerow([p.row or "", p.column, p.value, p.reason])
+        writer.writerows([REPORT_HEADER, *rows])
     return path
