@@ -281,3 +281,12 @@ def test_the_command_prints_each_error_and_writes_the_report(app, sites, tmp_pat
 
     sheet = load_workbook(report).active
     assert [c.value for c in sheet[2]][:2] == [2, "开工日期"]
+
+
+def test_the_readme_documents_every_import_column():
+    from loaders.imports.registry import KINDS
+    from loaders.imports.templates import markdown_columns
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for kind in KINDS:
+        assert markdown_columns(kind) in readme, f"README lacks the columns of {kind}"

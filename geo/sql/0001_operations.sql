@@ -74,14 +74,15 @@ CREATE TABLE claim (
   CHECK ((decision IS NULL) = (decided_on IS NULL)),
   CHECK (decision IS DISTINCT FROM 'rejected' OR (decision_reason IS NOT NULL AND paid_amount_yuan = 0)),
   CHECK (exclusion IS NULL OR decision IS DISTINCT FROM 'accepted'),
-  CHECK (agreed_on IS NULL OR decision = 'accepted'),
-  CHECK (refusal_notified_on IS NULL OR decision = 'rejected'),
+  -- IS NOT DISTINCT FROM: a missing decision must fail these, not pass them as NULL
+  CHECK (agreed_on IS NULL OR decision IS NOT DISTINCT FROM 'accepted'),
+  CHECK (refusal_notified_on IS NULL OR decision IS NOT DISTINCT FROM 'rejected'),
   CHECK (settled_on IS NULL OR agreed_on IS NOT NULL),
   -- the status says where the claim is; the decision must agree with it
   CHECK (CASE
     WHEN status IN ('reported', 'surveyed') THEN decision IS NULL
-    WHEN status = 'rejected' THEN decision = 'rejected'
-    ELSE decision = 'accepted' END),
+    WHEN status = 'rejected' THEN decision IS NOT DISTINCT FROM 'rejected'
+    ELSE decision IS NOT DISTINCT FROM 'accepted' END),
   CHECK (status NOT IN ('settled', 'closed') OR settled_on IS NOT NULL),
   CHECK (status <> 'agreed' OR agreed_on IS NOT NULL)
 );
