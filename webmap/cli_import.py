@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from tqdm import tqdm
 
 from webmap.db import get_engine
 
@@ -52,10 +53,14 @@ def import_command(kind, file, crs, sheet, encoding, dry_run, partial, errors_fi
     from loaders.imports.pipeline import write_error_report
     from loaders.imports.run import import_file
 
+    def progress(rows):
+        return tqdm(rows, desc=f"检查 {file.name}", unit="行", disable=len(rows) < 1000)
+
     with get_engine().begin() as conn:
         result = import_file(conn, kind, file, city=current_app.config["CITY"],
                              actor=f"cli:{getpass.getuser()}", crs=crs, sheet=sheet,
-                             encoding=encoding, partial=partial, dry_run=dry_run)
+                             encoding=encoding, partial=partial, dry_run=dry_run,
+                             progress=progress)
     report = None
     if result.errors:
         report = write_error_report(result.errors + result.warnings,

@@ -118,13 +118,13 @@ def missing_columns(table: SourceTable, columns: tuple[Column, ...],
             for c in columns if c.required and c.name not in present]
 
 
-def parse_table(table: SourceTable, columns: tuple[Column, ...],
-                districts: dict[str, str]) -> Checked:
+def parse_table(table: SourceTable, columns: tuple[Column, ...], districts: dict[str, str],
+                progress: Callable = lambda rows: rows) -> Checked:
     """Every row's cells parsed by their column's parser; bad cells become row errors."""
     checked = Checked(rows_read=len(table.rows))
     matched = match_headers(table.headers, columns)
     parsers = {h: (c, _parser(c, h, districts)) for h, c in matched.items()}
-    for row in table.rows:
+    for row in progress(table.rows):
         record = {"_row": row.number, "_headers": {}}
         for header, (column, parse) in parsers.items():
             cell = row.cells.get(header)

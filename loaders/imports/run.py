@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,7 +55,8 @@ def file_crs(table, asked: str | None):
 
 
 def check_file(conn: Connection, kind: str, path: Path, *, city: str, crs: str | None = None,
-               sheet: str | None = None, encoding: str | None = None) -> Checked:
+               sheet: str | None = None, encoding: str | None = None,
+               progress: Callable = lambda rows: rows) -> Checked:
     """Read and check a file; nothing is written."""
     spec = KINDS[kind]
     try:
@@ -67,7 +69,7 @@ def check_file(conn: Connection, kind: str, path: Path, *, city: str, crs: str |
     if checked.errors:
         return checked
     districts = city_districts(conn, city)
-    checked = parse_table(table, spec.columns, {d.code: d.name for d in districts})
+    checked = parse_table(table, spec.columns, {d.code: d.name for d in districts}, progress)
     key = next(c for c in spec.columns if c.name == spec.key)
     duplicate_keys(checked, spec.key, key.zh)
     spec.check(checked, Context(conn, city, _city_name(conn, city), districts,
@@ -103,10 +105,12 @@ def write(conn: Connection, kind: str, records: list[dict]) -> tuple[int, int]:
 
 def import_file(conn: Connection, kind: str, path: Path, *, city: str, actor: str,
                 crs: str | None = None, sheet: str | None = None, encoding: str | None = None,
-                partial: bool = False, dry_run: bool = False) -> ImportResult:
+                partial: bool = False, dry_run: bool = False,
+                progress: Callable = lambda rows: rows) -> ImportResult:
     """Check a file and, when it may be, write it inside the caller's transaction."""
     started = dt.datetime.now(dt.timezone.utc)
-    checked = check_file(conn, kind, path, city=city, crs=crs, sheet=sheet, encoding=encoding)
+    checked = check_file(conn, kind, path, city=city, crs=crs, sheet=sheet, encoding=encoding,
+                         progress=progress)
     result = ImportResult(kind, path, checked.rows_read, errors=checked.errors,
                           warnings=checked.warnings)
     file_level = any(p.row is None for p in checked.errors)
