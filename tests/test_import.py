@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import importing
 import pytest
+from importing import demo_store
 from pyproj import Geod
 from sqlalchemy import text
 
 from geo import codes, coords
-from loaders import districts
 from loaders.imports.columns import PROJECTS
-from loaders.imports.run import import_file
 from loaders.imports.templates import write_template
 
 HEADERS = [c.template_header for c in PROJECTS]
@@ -24,10 +23,7 @@ GOOD_USCC = "91530100MA6K7XQ202"
 
 @pytest.fixture(scope="module")
 def store(make_database):
-    engine = make_database()
-    with engine.begin() as conn:
-        districts.load_districts(conn, districts.district_records(city="530100"))
-    return engine
+    return demo_store(make_database)
 
 
 @pytest.fixture(scope="module")
@@ -53,16 +49,11 @@ def project_row(site, permit: str, **changes) -> dict:
 
 
 def write_csv(path: Path, rows: list[dict], encoding: str = "utf-8-sig") -> Path:
-    with path.open("w", encoding=encoding, newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=HEADERS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return importing.write_csv(path, HEADERS, rows, encoding)
 
 
 def run_import(engine, path: Path, **options):
-    with engine.begin() as conn:
-        return import_file(conn, "projects", path, city="530100", actor="test", **options)
+    return importing.run_import(engine, "projects", path, **options)
 
 
 def snapshot(engine) -> tuple:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import importing
 import pytest
+from importing import demo_store
 from sqlalchemy import text
 
-from loaders import demo, demo_load, districts
 from loaders.imports.claims import COLUMNS, IMPORT_KIND
 from loaders.imports.columns import known_headers, match_headers
 from loaders.imports.readers import read_table
-from loaders.imports.run import import_file
 from loaders.imports.templates import write_template
 
 HEADERS = [c.template_header for c in COLUMNS]
@@ -31,11 +30,7 @@ class Programme:
 
 @pytest.fixture(scope="module")
 def store(make_database):
-    engine = make_database()
-    with engine.begin() as conn:
-        districts.load_districts(conn, districts.district_records(city="530100"))
-        demo_load.run_demo(conn, demo.DemoOptions(city="530100", projects=30))
-    return engine
+    return demo_store(make_database, projects=30)
 
 
 @pytest.fixture(scope="module")
@@ -84,16 +79,11 @@ def claim_row(programme: Programme, claim_no: str, kind: str = "accepted", polic
 
 
 def write_csv(path: Path, rows: list[dict], headers: list[str] = HEADERS) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=headers)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return importing.write_csv(path, headers, rows, encoding="utf-8")
 
 
 def run_import(engine, path: Path, **options):
-    with engine.begin() as conn:
-        return import_file(conn, "claims", path, city="530100", actor="test", **options)
+    return importing.run_import(engine, "claims", path, **options)
 
 
 def snapshot(engine) -> tuple:

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from pathlib import Path
 
+import importing
 import pytest
+from importing import demo_store
 from sqlalchemy import text
 
 from geo import programme
-from loaders import demo, demo_load, districts
 from loaders.imports.policies import COLUMNS
-from loaders.imports.run import import_file
 
 HEADERS = [c.template_header for c in COLUMNS]
 
 
 @pytest.fixture(scope="module")
 def store(make_database):
-    engine = make_database()
-    with engine.begin() as conn:
-        districts.load_districts(conn, districts.district_records(city="530100"))
-        demo_load.run_demo(conn, demo.DemoOptions(city="530100", projects=20))
-    return engine
+    return demo_store(make_database, projects=20)
 
 
 @pytest.fixture(scope="module")
@@ -51,16 +46,11 @@ def policy_row(names, number: str, **changes) -> dict:
 
 
 def write_csv(path: Path, rows: list[dict]) -> Path:
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=HEADERS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return importing.write_csv(path, HEADERS, rows)
 
 
 def run_import(engine, path: Path):
-    with engine.begin() as conn:
-        return import_file(conn, "policies", path, city="530100", actor="test")
+    return importing.run_import(engine, "policies", path)
 
 
 def state(engine, policy_no: str) -> dict:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from pathlib import Path
 
+import importing
 import pytest
 from click.testing import CliRunner
+from importing import demo_store
 from sqlalchemy import text
 
-from loaders import demo, demo_load, districts
+from loaders import demo
 from loaders.imports.columns import known_headers
 from loaders.imports.readers import read_table
 from loaders.imports.risk_events import COLUMNS
-from loaders.imports.run import import_file
 from loaders.imports.templates import write_template
 
 HEADERS = [c.template_header for c in COLUMNS]
@@ -23,11 +23,7 @@ AS_OF = demo.DEFAULT_AS_OF  # the demo fixes the data's day; the real today is l
 
 @pytest.fixture(scope="module")
 def store(make_database):
-    engine = make_database()
-    with engine.begin() as conn:
-        districts.load_districts(conn, districts.district_records(city="530100"))
-        demo_load.run_demo(conn, demo.DemoOptions(city="530100", projects=20))
-    return engine
+    return demo_store(make_database, projects=20)
 
 
 @pytest.fixture(scope="module")
@@ -55,16 +51,11 @@ def event_row(names: dict, number: str, **changes) -> dict:
 
 
 def write_csv(path: Path, rows: list[dict], headers: list[str] = HEADERS) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=headers)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return importing.write_csv(path, headers, rows, encoding="utf-8")
 
 
 def run_import(engine, path: Path, kind: str = "risk-events", **options):
-    with engine.begin() as conn:
-        return import_file(conn, kind, path, city="530100", actor="test", **options)
+    return importing.run_import(engine, kind, path, **options)
 
 
 SNAPSHOT = text("""SELECT
