@@ -151,6 +151,7 @@ def load_districts_command(city: str | None, province: str | None, everything: b
 def demo_command(city, seed, projects, as_of) -> None:
     """Replace the programme data with a believable demo programme for a city."""
     from loaders import demo, demo_load, districts
+    from webmap.accounts import demo_accounts
 
     city = city or current_app.config["CITY"]
     options = demo.DemoOptions(
@@ -165,9 +166,13 @@ def demo_command(city, seed, projects, as_of) -> None:
             except districts.DistrictSourceError as exc:
                 raise UserError(str(exc)) from exc
         counts = demo_load.run_demo(conn, options)
+        logins = demo_accounts(conn)
     click.echo(f"demo programme for {city} (seed {options.seed}, as of {options.as_of}):")
     for table, count in counts.items():
         click.echo(f"  {table:<18} {count:>7}")
+    click.echo("demo accounts (one per role; passwords are new on every run):")
+    for username, password, role, org in logins:
+        click.echo(f"  {username:<18} {password:<18} {role:<11} {org or ''}")
 
 
 @main.command("serve")
@@ -198,9 +203,11 @@ def settings_command() -> None:
 
 def _register_import_commands() -> None:
     from webmap.cli_import import import_command, template_command
+    from webmap.cli_users import users
 
     main.add_command(import_command)
     main.add_command(template_command)
+    main.add_command(users)
 
 
 _register_import_commands()
