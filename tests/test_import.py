@@ -281,3 +281,36 @@ def test_the_readme_documents_every_import_column():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     for kind in KINDS:
         assert markdown_columns(kind) in readme, f"README lacks the columns of {kind}"
+
+
+def test_a_file_without_some_columns_keeps_their_stored_values(store, sites, tmp_path):
+    run_import(store, write_csv(tmp_path / "full.csv", [project_row(sites[0], "T-S-1")]))
+    short_headers = ["报建号", "项目名称", "经度", "纬度", "建设单位", "建筑面积（㎡）", "户数（户）",
+                     "建安造价（万元）", "项目阶段", "竣工验收日期", "交付日期"]
+    row = {h: v for h, v in project_row(sites[0], "T-S-1", 项目名称="新名称").items()
+           if h in short_headers}
+    result = run_import(store, importing.write_csv(tmp_path / "short.csv", short_headers, [row]))
+    assert result.errors == [] and result.updated == 1
+    with store.connect() as conn:
+        kept = conn.execute(text("""SELECT p.name, p.community, p.address, p.start_date::text,
+            o.name AS contractor FROM project p JOIN organisation o ON o.id = p.contractor_id
+            WHERE permit_no = 'T-S-1'""")).one()
+    assert tuple(kept) == ("新名称", "翠湖雅苑", f"{sites[0][1]}人民路1号", "2019-03-01",
+                           "测试建设集团有限公司")
+
+
+def test_two_headers_for_one_column_are_a_file_error(store, sites, tmp_path):
+    path = tmp_path / "twice.csv"
+    headers = [*HEADERS, "项目编号"]
+    row = {**project_row(sites[0], "T-T-1"), "项目编号": "XM-001"}
+    result = run_import(store, importing.write_csv(path, headers, [row]))
+    assert not result.written and result.errors[0].row is None
+    assert "报建号" in result.errors[0].reason and "项目编号" in result.errors[0].column
+
+
+def test_a_value_too_big_for_the_store_is_refused_without_a_traceback(store, sites, tmp_path):
+    before = snapshot(store)
+    row = project_row(sites[0], "T-BIG-1", **{"户数（户）": "3000000000"})
+    result = run_import(store, write_csv(tmp_path / "big.csv", [row]))
+    assert not result.written and snapshot(store) == before
+    assert "户数" in result.errors[0].column or "数据库" in result.errors[0].reason

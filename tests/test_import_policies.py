@@ -112,3 +112,22 @@ def test_dates_in_the_cells_are_read_as_offices_write_them(store, names, tmp_pat
     with store.connect() as conn:
         issued = conn.execute(text("SELECT issue_date FROM policy WHERE policy_no = 'P-D'")).scalar()
     assert issued == dt.date(2020, 6, 18)
+
+
+def test_shares_finer_than_the_store_keeps_are_refused_before_writing(store, names, tmp_path):
+    kinds = names[0]
+    row = policy_row(names, "P-THIRDS", **{
+        "主承保比例（%）": "33.334",
+        "共保公司及比例": f"{kinds['insurer'][1]} 33.333%；{kinds['insurer'][2]} 33.333%"})
+    result = run_import(store, write_csv(tmp_path / "thirds.csv", [row]))
+    assert not result.written and "0.01%" in result.errors[0].reason
+
+
+def test_a_policy_file_without_reinsurers_keeps_them(store, names, tmp_path):
+    run_import(store, write_csv(tmp_path / "full.csv", [policy_row(names, "P-K")]))
+    short = [h for h in HEADERS if h not in ("再保险公司及比例", "附加险", "风险管理机构")]
+    row = {h: v for h, v in policy_row(names, "P-K", 签单日期="2019-03-01").items() if h in short}
+    result = run_import(store, importing.write_csv(tmp_path / "short.csv", short, [row]))
+    assert result.errors == [] and result.updated == 1
+    got = state(store, "P-K")
+    assert float(got["ceded"]) == 0.2 and "lift" in got["cover"]

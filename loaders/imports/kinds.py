@@ -37,3 +37,5 @@ class ImportKind:
     upsert_sqls: tuple[str, ...]       # run in order; the last returns (inserted, updated)
     check: Callable[[Checked, Context], None] = lambda checked, context: None
     located: bool = False              # rows carry a point (lon/lat, or the file's geometry)
+    current_sql: str | None = None     # stored rows under the column names: what a file that
+    #                                    leaves a column out keeps

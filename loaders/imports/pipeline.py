@@ -109,13 +109,28 @@ def _parser(column: Column, header: str, districts: dict[str, str]) -> Callable:
 def missing_columns(table: SourceTable, columns: tuple[Column, ...],
                     optional_when_geometry: tuple[str, ...] = ()) -> list[Problem]:
     """File-level errors: required columns the header row does not have."""
-    present = {c.name for c in match_headers(table.headers, columns).values()}
+    matched = match_headers(table.headers, columns)
+    twice = _headers_per_column(matched)
+    if twice:
+        return [Problem(None, "、".join(headers), "",
+                        f"这些列都表示「{column.zh}」，只能保留一列 — "
+                        "two headers mean the same column")
+                for column, headers in twice]
+    present = {c.name for c in matched.values()}
     if table.crs is not None or any("__x" in row.cells for row in table.rows[:50]):
         present.update(optional_when_geometry)
     return [Problem(None, c.template_header, "",
                     f"缺少必填列「{c.zh}」(也可写作: {'、'.join(c.headers()[:4])}) — "
                     f"required column {c.name} is missing")
             for c in columns if c.required and c.name not in present]
+
+
+def _headers_per_column(matched: dict[str, Column]) -> list[tuple[Column, list[str]]]:
+    by_column: dict[str, list[str]] = {}
+    for header, column in matched.items():
+        by_column.setdefault(column.name, []).append(header)
+    columns = {c.name: c for c in matched.values()}
+    return [(columns[name], headers) for name, headers in by_column.items() if len(headers) > 1]
 
 
 def parse_table(table: SourceTable, columns: tuple[Column, ...], districts: dict[str, str],

@@ -48,7 +48,7 @@ def split_shares(cell: str | None) -> list[tuple[str, Decimal]]:
     [('泰和财险', Decimal('0.3')), ('恒信财险', Decimal('0.2'))]
     """
     items = []
-    for part in re.split(r"[；;、\n]+", cell or ""):
+    for part in re.split(r"[；;、，,\n]+", cell or ""):
         if not part.strip():
             continue
         match = _ITEM.match(part.strip())
@@ -98,6 +98,11 @@ def _shares(checked: Checked, record: dict, insurers: dict) -> list[dict] | None
     lead = record.get("lead_insurer")
     lead_share = record.get("lead_share") or Decimal(1) - sum((s for _, s in co), Decimal(0))
     everyone = [(lead, lead_share)] + co
+    if lead_share <= 0 or any(s != s.quantize(Decimal("0.0001")) for _, s in everyone):
+        checked.reject(record, header, record.get("co_insurers"),
+                       "主承保须有份额，各家比例最多精确到0.01% — the lead needs a share; "
+                       "shares to 0.01 %")
+        return None
     for name, _ in everyone:
         if name and insurers.get(name) != "insurer":
             checked.reject(record, header if name != lead else record["_headers"]["lead_insurer"],
@@ -196,4 +201,4 @@ IMPORT_KIND = ImportKind(
     stage_sql="stage_policies.sql", stage_table="stage_policy",
     upsert_sqls=("upsert_policies.sql", "upsert_policy_shares.sql",
                  "upsert_policy_cover.sql", "count_policies.sql"),
-    check=check)
+    check=check, current_sql="current_policies.sql")

@@ -151,4 +151,4 @@ IMPORT_KIND = ImportKind(
     name="projects", title="项目", columns=PROJECTS, key="permit_no",
     stage_sql="stage_projects.sql", stage_table="stage_project",
     upsert_sqls=("upsert_project_parties.sql", "upsert_projects.sql"), check=check,
-    located=True)
+    located=True, current_sql="current_projects.sql")

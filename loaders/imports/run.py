@@ -15,8 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg2
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from geo import coords
 from loaders.demo_load import city_districts
@@ -92,14 +94,31 @@ def _copy(conn: Connection, table: str, names: list[str], records: list[dict]) -
     cursor.copy_expert(f"COPY {table} FROM STDIN WITH (FORMAT csv)", buffer)
 
 
+def _keep_absent_columns(conn: Connection, spec, records: list[dict]) -> None:
+    """Columns the file does not have take the stored values: a short file updates what it
+    names and clears nothing else (a blank cell in a column it has still clears)."""
+    present = set(records[0]["_headers"]) | ({"lon", "lat", "district"} if spec.located else set())
+    absent = [c.name for c in spec.columns if c.name not in present]
+    if not absent or spec.current_sql is None:
+        return
+    # names come from the kind's own column catalogue, never from the file
+    sets = ", ".join(f"{name} = c.{name}" for name in absent)
+    conn.execute(text(f"UPDATE {spec.stage_table} s SET {sets} "  # noqa: S608
+                      f"FROM ({read_sql(spec.current_sql)}) c "
+                      f"WHERE c.{spec.key} = s.{spec.key}"))
+
+
 def write(conn: Connection, kind: str, records: list[dict]) -> tuple[int, int]:
     """Stage the records with COPY and upsert them set-wise; returns (inserted, updated)."""
     spec = KINDS[kind]
     conn.execute(text(read_sql(spec.stage_sql)))
     _copy(conn, spec.stage_table, [c.name for c in spec.columns], records)
+    _keep_absent_columns(conn, spec, records)
     for name in spec.upsert_sqls:
         result = conn.execute(text(read_sql(name)))
     row = result.one()
+    # the store's commit-time checks (share totals) run now, so a dry run sees them too
+    conn.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
     return row.inserted, row.updated
 
 
@@ -117,12 +136,20 @@ def import_file(conn: Connection, kind: str, path: Path, *, city: str, actor: st
     if file_level or (checked.errors and not partial):
         return result
     records = checked.valid_records()
-    savepoint = conn.begin_nested() if dry_run else None
-    result.inserted, result.updated = write(conn, kind, records) if records else (0, 0)
+    savepoint = conn.begin_nested()
+    try:
+        result.inserted, result.updated = write(conn, kind, records) if records else (0, 0)
+    except (DBAPIError, psycopg2.Error) as exc:  # a rule the row checks missed: say which
+        savepoint.rollback()
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        result.errors.append(Problem(None, "", "", f"写入时被数据库拒绝，未写入任何数据 — "
+                                                   f"the store refused the file: {reason}"))
+        return result
     result.unchanged = len(records) - result.inserted - result.updated
-    if savepoint is not None:
+    if dry_run:
         savepoint.rollback()  # a dry run reports what would change and keeps nothing
         return result
+    savepoint.commit()
     _log(conn, result, actor, started, partial)
     result.written = True
     return result
