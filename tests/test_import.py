@@ -314,3 +314,15 @@ def test_a_value_too_big_for_the_store_is_refused_without_a_traceback(store, sit
     result = run_import(store, write_csv(tmp_path / "big.csv", [row]))
     assert not result.written and snapshot(store) == before
     assert "户数" in result.errors[0].column or "数据库" in result.errors[0].reason
+
+
+def test_a_second_import_of_the_same_file_leaves_the_data_version_alone(store, sites, tmp_path):
+    path = write_csv(tmp_path / "same.csv", [project_row(sites[2], "T-V-1")])
+    run_import(store, path)
+    with store.connect() as conn:
+        before = conn.execute(text("SELECT version FROM data_version")).scalar_one()
+    assert run_import(store, path).unchanged == 1
+    with store.connect() as conn:
+        after, logged = conn.execute(text("""SELECT (SELECT version FROM data_version),
+            (SELECT count(*) FROM import_log WHERE file_name = 'same.csv')""")).one()
+    assert after == before and logged == 2  # both imports recorded, the maps' caches kept

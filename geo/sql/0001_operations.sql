@@ -142,7 +142,17 @@ CREATE TABLE data_version (
 );
 INSERT INTO data_version DEFAULT VALUES;
 
+-- Only statements that changed rows bump it (the transition table "changed" holds them), so
+-- an import that changes nothing leaves the maps' caches valid.
 CREATE FUNCTION bump_data_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM changed) THEN
+    UPDATE data_version SET version = version + 1, changed_at = now();
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION bump_data_version_always() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   UPDATE data_version SET version = version + 1, changed_at = now();
   RETURN NULL;
@@ -155,9 +165,14 @@ BEGIN
   FOREACH t IN ARRAY ARRAY['district', 'organisation', 'project', 'policy', 'policy_share',
     'reinsurance_share', 'coverage_section', 'inspection', 'risk_event', 'report', 'claim',
     'layer_publication'] LOOP
-    EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version()',
-                   t || '_bumps_data_version', t);
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %I REFERENCING NEW TABLE AS changed '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version()', t || '_ins_bump', t);
+    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %I REFERENCING NEW TABLE AS changed '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version()', t || '_upd_bump', t);
+    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %I REFERENCING OLD TABLE AS changed '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version()', t || '_del_bump', t);
+    EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %I FOR EACH STATEMENT '
+                   'EXECUTE FUNCTION bump_data_version_always()', t || '_trunc_bump', t);
   END LOOP;
 END $$;
 

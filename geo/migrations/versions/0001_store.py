@@ -24,7 +24,7 @@ TABLES = (
     "risk_category", "policy_status", "project_stage", "organisation_kind",
 )
 FUNCTIONS = (
-    "bump_data_version()", "check_user_organisation()", "keep_organisation_kind()", "check_policy_share_totals(int)",
+    "bump_data_version()", "bump_data_version_always()", "check_user_organisation()", "keep_organisation_kind()", "check_policy_share_totals(int)",
     "redate_coverage()", "check_coverage_period()", "check_policy_shares()",
     "check_organisation_kind()", "is_uscc(text)", "is_gb2260(text)",
 )
