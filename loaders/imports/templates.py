@@ -10,6 +10,22 @@ from openpyxl.styles import Font, PatternFill
 
 from loaders.imports.registry import KINDS
 
+# The organisations the other templates' examples name, so that the five templates import in
+# order into an empty store (parties of projects are created by the project import itself).
+MORE_EXAMPLES = {"organisations": (
+    {"name": "泰和财产保险股份有限公司", "kind": "保险公司", "short_name": "泰和财险",
+     "claim_hotline": "400-765-4321"},
+    {"name": "中安再保险股份有限公司", "kind": "再保险公司"},
+    {"name": "建研工程质量风险管理有限公司", "kind": "风险管理机构"},
+    {"name": "安居房屋维修服务有限公司", "kind": "维修单位"},
+)}
+
+
+def example_rows(kind: str) -> list[list[str]]:
+    columns = KINDS[kind].columns
+    rows = [{c.name: c.example for c in columns}, *MORE_EXAMPLES.get(kind, ())]
+    return [[row.get(c.name, "") for c in columns] for row in rows]
+
 
 def write_template(kind: str, path: Path) -> Path:
     """A CSV (UTF-8 with BOM, so Excel opens it) or XLSX template for one kind of file."""
@@ -18,13 +34,14 @@ def write_template(kind: str, path: Path) -> Path:
         with path.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow([c.template_header for c in columns])
-            writer.writerow([c.example for c in columns])
+            writer.writerows(example_rows(kind))
         return path
     book = Workbook()
     sheet = book.active
     sheet.title = KINDS[kind].title
     sheet.append([c.template_header for c in columns])
-    sheet.append([c.example for c in columns])
+    for row in example_rows(kind):
+        sheet.append(row)
     required = PatternFill("solid", fgColor="FFE699")
     for cell, column in zip(sheet[1], columns, strict=True):
         cell.font = Font(bold=True)
