@@ -62,7 +62,7 @@ def import_command(kind, file, crs, sheet, encoding, dry_run, partial, errors_fi
                              encoding=encoding, partial=partial, dry_run=dry_run,
                              progress=progress)
     report = None
-    if result.errors:
+    if result.errors or result.warnings:  # warnings beyond the first 50 shown live here
         report = write_error_report(result.errors + result.warnings,
                                     errors_file or _report_path(file))
     _print_result(result, report)

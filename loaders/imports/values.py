@@ -517,6 +517,8 @@ def parse_district(cell: object, districts: dict[str, str]) -> str | None:
     ('530102', '530103')
     >>> parse_district("五华", kunming), parse_district(530126, kunming)
     ('530102', '530126')
+    >>> parse_district("云南省昆明市五华区", kunming), parse_district("石林县", kunming)
+    ('530102', '530126')
     >>> parse_district("西山区", kunming)  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ValueError: 不是本平台的区县 / unknown district: '西山区';
@@ -533,8 +535,15 @@ def parse_district(cell: object, districts: dict[str, str]) -> str | None:
                          _known(districts))
         return text
     names = {code: _compact(name) for code, name in districts.items()}
+    # offices write "昆明市五华区" or "云南省昆明市五华区", and "石林县" for 石林彝族自治县
+    text = re.sub(r"^.+?省", "", text) if not text.endswith("省") else text
+    text = re.sub(r"^.+?市(?=.+[区县市旗]$)", "", text)
     matches = [code for code, name in names.items() if name == text]
     matches = matches or [code for code, name in names.items() if _short_name(name) == text]
+    # only autonomous counties go by a short form: 五华县 is another county, not 五华区
+    matches = matches or [code for code, name in names.items()
+                          if text.endswith("县") and name.endswith("自治县")
+                          and name.startswith(text[:-1])]
     if len(matches) > 1:
         which = "、".join(f"{c} {districts[c]}" for c in matches)
         raise _error("有多个同名区县，请填代码", "ambiguous district, write its code", cell, which)
