@@ -342,3 +342,18 @@ def test_the_five_templates_import_in_order_into_an_empty_store(make_database, t
     with engine.connect() as conn:
         claim = conn.execute(text("SELECT c.status, c.paid_amount_yuan FROM claim c")).one()
     assert claim.status == "settled" and claim.paid_amount_yuan == 18000
+
+
+def test_units_in_headers_scale_the_values(store, sites, tmp_path):
+    headers = [h.replace("建筑面积（㎡）", "建筑面积（万㎡）").replace("建安造价（万元）", "建安造价（万）")
+               for h in HEADERS]
+    row = project_row(sites[0], "T-UNIT-1")
+    row = {h.replace("建筑面积（㎡）", "建筑面积（万㎡）").replace("建安造价（万元）", "建安造价（万）"): v
+           for h, v in row.items()}
+    row["建筑面积（万㎡）"] = "12.5"
+    result = run_import(store, importing.write_csv(tmp_path / "units.csv", headers, [row]))
+    assert result.errors == []
+    with store.connect() as conn:
+        area, cost = conn.execute(text("SELECT gross_floor_area_m2, construction_cost_yuan "
+                                       "FROM project WHERE permit_no = 'T-UNIT-1'")).one()
+    assert area == 125_000 and cost == 420_000_000

@@ -131,3 +131,14 @@ def test_a_policy_file_without_reinsurers_keeps_them(store, names, tmp_path):
     assert result.errors == [] and result.updated == 1
     got = state(store, "P-K")
     assert float(got["ceded"]) == 0.2 and "lift" in got["cover"]
+
+
+def test_a_rate_header_in_per_mille(store, names, tmp_path):
+    headers = [h.replace("费率（%）", "费率（‰）") for h in HEADERS]
+    row = {h.replace("费率（%）", "费率（‰）"): v for h, v in policy_row(names, "P-PM").items()}
+    row["费率（‰）"] = "15"
+    result = run_import(store, importing.write_csv(tmp_path / "pm.csv", headers, [row]))
+    assert result.errors == []
+    with store.connect() as conn:
+        rate = conn.execute(text("SELECT rate FROM policy WHERE policy_no = 'P-PM'")).scalar()
+    assert float(rate) == 0.015

@@ -8,6 +8,7 @@ goes on to be written.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,8 +94,13 @@ def _parser(column: Column, header: str, districts: dict[str, str]) -> Callable:
         labels = LABELS[kind.removeprefix("label:")]
         return _remembered(lambda cell: values.parse_label(cell, labels, column.zh))
     if kind == "money":
-        unit = values.money_unit(header)
+        unit = values.money_unit(header) if _unit(header) != "万" else values.WAN
         return lambda cell: values.parse_money(cell, unit)
+    if kind == "area" and "万" in _unit(header):  # 建筑面积（万㎡）
+        return lambda cell: _times(values.parse_decimal(cell, positive=True), 10_000)
+    if kind == "rate" and "‰" in _unit(header):  # 费率（‰）: 1.5 means 0.15 %
+        return lambda cell: values.parse_rate(
+            cell if is_marked(cell) else f"{values.parse_decimal(cell)}‰")
     if kind == "district":
         return _remembered(lambda cell: values.parse_district(cell, districts))
     if kind in ("lon", "lat"):
@@ -104,6 +110,21 @@ def _parser(column: Column, header: str, districts: dict[str, str]) -> Callable:
         "share": values.parse_share, "int": values.parse_int, "uscc": values.parse_uscc,
         "bool": values.parse_bool, "area": lambda c: values.parse_decimal(c, positive=True),
     }[kind]
+
+
+def _unit(header: str) -> str:
+    """The unit a header gives in brackets at its end: 保费（万元） → 万元."""
+    found = re.search(r"[(（]([^)）]*)[)）]\s*$", str(header))
+    return found[1].strip() if found else ""
+
+
+def _times(value, factor: int):
+    return None if value is None else value * factor
+
+
+def is_marked(cell) -> bool:
+    """Whether a rate cell carries its own sign (%, ‰), which wins over the header's unit."""
+    return isinstance(cell, str) and any(mark in cell for mark in "%％‰")
 
 
 def missing_columns(table: SourceTable, columns: tuple[Column, ...],
