@@ -88,6 +88,10 @@ def disable_user(conn: Connection, username: str, actor: str = "cli") -> None:
     store.record_audit(conn, actor, "user.disable", username, "{}")
 
 
+def get_account(conn: Connection, user_id: int) -> Account | None:
+    return next((a for a in list_users(conn) if a.id == user_id), None)
+
+
 def authenticate(conn: Connection, username: str, password: str) -> Account | None:
     """The active account with this name and password, or None (same answer for both faults)."""
     row = conn.execute(text("SELECT id, password_hash, is_active FROM app_user "

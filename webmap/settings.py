@@ -64,6 +64,12 @@ SETTINGS: tuple[Setting, ...] = (
             "`http://tiles.intranet/{z}/{x}/{y}.png`."),
     Setting("BASEMAP_ATTRIBUTION", "", "Attribution shown for BASEMAP=xyz."),
     Setting("TIANDITU_KEY", "", "Key (tk) of the Tianditu (天地图) service for BASEMAP=tianditu."),
+    Setting("SESSION_COOKIE_SECURE", False,
+            "Send the session cookie over HTTPS only. Turn on whenever the service is reached "
+            "through HTTPS (it then never travels in clear).", _bool),
+    Setting("LOGIN_RATE_LIMIT", "5 per minute",
+            "How often one address may try to sign in (flask-limiter syntax). Counts are kept "
+            "per process."),
     Setting("HOST", "127.0.0.1", "Address `riskmap serve` listens on."),
     Setting("PORT", 5000, "Port `riskmap serve` listens on.", int),
 )
