@@ -190,7 +190,7 @@ def check_store(checked: Checked, context: Context) -> None:
             checked.reject(record, _header(record, "policy_no"), record["policy_no"],
                            "库中无此保单号，请先导入保单 — no such policy in the store")
     named = [r for r in checked.records if r.get("repairer")]
-    kinds = dict(_lookup(context, "claim_repairers.sql", {r["repairer"] for r in named}))
+    kinds = context.organisation_kinds(r["repairer"] for r in named)
     for record in named:
         kind = kinds.get(record["repairer"])
         if kind is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from loaders.demo import District
@@ -24,6 +25,17 @@ class Context:
     city_name: str
     districts: list[District]
     crs: object
+
+    def lookup(self, sql: str, keys) -> dict:
+        """The first column of ``sql`` mapped to its second, for the keys bound as ``:n``."""
+        keys = sorted({k for k in keys if k})
+        if not keys:
+            return {}
+        return dict(self.conn.execute(text(sql), {"n": keys}).all())
+
+    def organisation_kinds(self, names) -> dict[str, str]:
+        """The kind of each named organisation the store knows."""
+        return self.lookup("SELECT name, kind FROM organisation WHERE name = ANY(:n)", names)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
-
 from loaders.imports.columns import ORGANISATIONS
 from loaders.imports.kinds import Context, ImportKind
 from loaders.imports.pipeline import Checked
@@ -11,9 +9,7 @@ from loaders.imports.pipeline import Checked
 
 def check(checked: Checked, context: Context) -> None:
     """An organisation in use keeps its kind (the store refuses the change; say so per row)."""
-    names = [r["name"] for r in checked.valid_records() if r.get("name")]
-    known = dict(context.conn.execute(text(
-        "SELECT name, kind FROM organisation WHERE name = ANY(:n)"), {"n": names}).all())
+    known = context.organisation_kinds(r.get("name") for r in checked.valid_records())
     for record in checked.valid_records():
         was = known.get(record.get("name"))
         if was is not None and was != record.get("kind"):

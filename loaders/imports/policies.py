@@ -11,8 +11,6 @@ import json
 import re
 from decimal import Decimal
 
-from sqlalchemy import text
-
 from geo import programme
 from loaders.imports import values
 from loaders.imports.columns import Column
@@ -81,19 +79,20 @@ def split_riders(cell: str | None) -> list[dict]:
     return riders
 
 
-def _lookup(context: Context, sql: str, names: set) -> dict:
-    if not names:
-        return {}
-    return dict(context.conn.execute(text(sql), {"n": sorted(names)}).all())
+def _split_cell(checked: Checked, record: dict, column: str, header: str):
+    """The names and shares of one cell, and its header; None and a row error if unreadable."""
+    header = record["_headers"].get(column, header)
+    try:
+        return split_shares(record.get(column)), header
+    except ValueError as exc:
+        checked.reject(record, header, record.get(column), str(exc))
+        return None, header
 
 
 def _shares(checked: Checked, record: dict, insurers: dict) -> list[dict] | None:
     """Lead and co-insurers with shares summing to exactly 100 %, or a row error."""
-    header = record["_headers"].get("co_insurers", "共保公司及比例")
-    try:
-        co = split_shares(record.get("co_insurers"))
-    except ValueError as exc:
-        checked.reject(record, header, record.get("co_insurers"), str(exc))
+    co, header = _split_cell(checked, record, "co_insurers", "共保公司及比例")
+    if co is None:
         return None
     lead = record.get("lead_insurer")
     lead_share = record.get("lead_share") or Decimal(1) - sum((s for _, s in co), Decimal(0))
@@ -118,11 +117,8 @@ def _shares(checked: Checked, record: dict, insurers: dict) -> list[dict] | None
 
 
 def _reinsurance(checked: Checked, record: dict, insurers: dict) -> list[dict] | None:
-    header = record["_headers"].get("reinsurers", "再保险公司及比例")
-    try:
-        ceded = split_shares(record.get("reinsurers"))
-    except ValueError as exc:
-        checked.reject(record, header, record.get("reinsurers"), str(exc))
+    ceded, header = _split_cell(checked, record, "reinsurers", "再保险公司及比例")
+    if ceded is None:
         return None
     for name, _ in ceded:
         if insurers.get(name) != "reinsurer":
@@ -146,13 +142,13 @@ def _riders(checked: Checked, record: dict) -> list[dict] | None:
 def check(checked: Checked, context: Context) -> None:
     """Projects, insurers, reinsurers and TIS must exist; shares add up; premium ≤ sum insured."""
     records = checked.valid_records()
-    projects = _lookup(context, "SELECT permit_no, construction_cost_yuan FROM project "
+    projects = context.lookup("SELECT permit_no, construction_cost_yuan FROM project "
                                 "WHERE permit_no = ANY(:n)", {r["permit_no"] for r in records})
     names = {n for r in records for n in (r.get("lead_insurer"), r.get("tis")) if n}
     for r in records:
         for cell in (r.get("co_insurers"), r.get("reinsurers")):
             names.update(n for n, _ in _safe_split(cell))
-    kinds = _lookup(context, "SELECT name, kind FROM organisation WHERE name = ANY(:n)", names)
+    kinds = context.organisation_kinds(names)
     for record in records:
         _check_one(checked, record, projects, kinds)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from sqlalchemy import text
 
 from geo import coords, programme
 from loaders.demo import District
@@ -115,9 +114,7 @@ PARTY_KINDS = {"developer": "developer", "contractor": "contractor", "supervisor
 
 def check_party_kinds(checked: Checked, context: Context) -> None:
     """A party named in the file must not already be in the store as another kind."""
-    names = {r.get(c) for r in checked.records for c in PARTY_KINDS if r.get(c)}
-    known = dict(context.conn.execute(text(
-        "SELECT name, kind FROM organisation WHERE name = ANY(:n)"), {"n": list(names)}).all())
+    known = context.organisation_kinds(r.get(c) for r in checked.records for c in PARTY_KINDS)
     for record in checked.valid_records():
         for column, kind in PARTY_KINDS.items():
             name = record.get(column)
@@ -129,9 +126,8 @@ def check_party_kinds(checked: Checked, context: Context) -> None:
 
 def check_developer_codes(checked: Checked, context: Context) -> None:
     """A unified social credit code belongs to one organisation, in the file and in the store."""
-    codes = {r["developer_uscc"] for r in checked.records if r.get("developer_uscc")}
-    owners = dict(context.conn.execute(text(
-        "SELECT uscc, name FROM organisation WHERE uscc = ANY(:c)"), {"c": list(codes)}).all())
+    owners = context.lookup("SELECT uscc, name FROM organisation WHERE uscc = ANY(:n)",
+                            (r.get("developer_uscc") for r in checked.records))
     for record in checked.valid_records():
         code, name = record.get("developer_uscc"), record.get("developer")
         if code and owners.setdefault(code, name) != name:

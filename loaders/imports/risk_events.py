@@ -87,18 +87,11 @@ def check_dates(checked: Checked, record: dict, as_of: dt.date) -> None:
                        f"销项日期晚于数据日期{as_of} — closed after the data's as-of day")
 
 
-def _lookup(context: Context, sql: str, keys: set) -> dict:
-    if not keys:
-        return {}
-    return dict(context.conn.execute(text(sql), {"n": sorted(keys)}).all())
-
-
 def check_references(checked: Checked, context: Context) -> None:
     """The project must be in the store, and the TIS, if named, a registered TIS."""
-    permits = _lookup(context, "SELECT permit_no, id FROM project WHERE permit_no = ANY(:n)",
+    permits = context.lookup("SELECT permit_no, id FROM project WHERE permit_no = ANY(:n)",
                       {r["permit_no"] for r in checked.records if r.get("permit_no")})
-    kinds = _lookup(context, "SELECT name, kind FROM organisation WHERE name = ANY(:n)",
-                    {r["tis"] for r in checked.records if r.get("tis")})
+    kinds = context.organisation_kinds(r.get("tis") for r in checked.records)
     for record in checked.records:
         permit, tis, headers = record.get("permit_no"), record.get("tis"), record["_headers"]
         if permit is not None and permit not in permits:
