@@ -357,3 +357,11 @@ def test_units_in_headers_scale_the_values(store, sites, tmp_path):
         area, cost = conn.execute(text("SELECT gross_floor_area_m2, construction_cost_yuan "
                                        "FROM project WHERE permit_no = 'T-UNIT-1'")).one()
     assert area == 125_000 and cost == 420_000_000
+
+
+def test_a_party_registered_as_another_kind_is_refused_in_plain_words(store, sites, tmp_path):
+    run_import(store, write_csv(tmp_path / "a.csv", [project_row(sites[0], "T-K2-1")]))
+    row = project_row(sites[1], "T-K2-2", 施工单位="测试置业有限公司")  # already a developer
+    result = run_import(store, write_csv(tmp_path / "b.csv", [row]))
+    assert not result.written and result.errors[0].column == "施工单位"
+    assert "登记为「建设单位」，不能作为施工单位" in result.errors[0].reason

@@ -108,19 +108,20 @@ def check_dates(checked: Checked) -> None:
                            "stage and delivery date disagree")
 
 
-PARTY_KINDS = {"developer": "developer", "contractor": "contractor", "supervisor": "supervisor",
-               "designer": "designer", "surveyor": "surveyor"}
+# each party column names an organisation of the kind with the same code
+PARTY_KINDS = ("developer", "contractor", "supervisor", "designer", "surveyor")
 
 
 def check_party_kinds(checked: Checked, context: Context) -> None:
     """A party named in the file must not already be in the store as another kind."""
     known = context.organisation_kinds(r.get(c) for r in checked.records for c in PARTY_KINDS)
     for record in checked.valid_records():
-        for column, kind in PARTY_KINDS.items():
-            name = record.get(column)
+        for kind in PARTY_KINDS:
+            name = record.get(kind)
             if name in known and known[name] != kind:
-                checked.reject(record, record["_headers"][column], name,
-                               f"该单位在库中登记为「{known[name]}」，不能作为{column} — "
+                was, wanted = (programme.ORGANISATION_KINDS[k] for k in (known[name], kind))
+                checked.reject(record, record["_headers"][kind], name,
+                               f"该单位在库中登记为「{was}」，不能作为{wanted} — "
                                "the organisation is registered as another kind")
 
 
