@@ -79,10 +79,12 @@ def set_as_of(conn: Connection, day: dt.date | None) -> None:
     bump_data_version(conn)
 
 
-def record_audit(conn: Connection, actor: str, action: str, target: str, detail: str) -> None:
+def record_audit(conn: Connection, actor: str, action: str, target: str, detail: str,
+                 user_id: int | None = None) -> None:
     """Write one line of the audit log (``detail`` is JSON text)."""
     conn.execute(
-        text("INSERT INTO audit_log (actor, action, target, detail) "
-             "VALUES (:actor, :action, :target, CAST(:detail AS jsonb))"),
-        {"actor": actor, "action": action, "target": target, "detail": detail},
+        text("INSERT INTO audit_log (user_id, actor, action, target, detail) "
+             "VALUES (:user_id, :actor, :action, :target, CAST(:detail AS jsonb))"),
+        {"user_id": user_id, "actor": actor, "action": action, "target": target,
+         "detail": detail},
     )

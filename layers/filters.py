@@ -11,9 +11,10 @@ import calendar
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from geo import codes, programme
+from geo.tenancy import Tenant
 
 _PERIOD = re.compile(r"^(\d{4})(?:-(?:Q([1-4])|(\d{2})))?$")
 
@@ -99,6 +100,28 @@ class Filters:
             tis=_int("tis", args["tis"]) if args.get("tis") else None,
             district=district, stage=stage,
         )
+
+    def for_tenant(self, tenant: Tenant) -> Filters:
+        """These filters narrowed to what ``tenant`` may ask for.
+
+        An insurer's view is always its own portfolio (so that money counts at its share), a
+        TIS's the projects it is assigned; asking for another's is refused, not widened.
+
+        >>> Filters().for_tenant(Tenant("insurer", 3)).insurer
+        3
+        >>> Filters(insurer=4).for_tenant(Tenant("insurer", 3))
+        Traceback (most recent call last):
+        ...
+        layers.filters.FilterError: insurer=4: you may only see your own organisation's business (3)
+        """
+        own = {"insurer": "insurer", "tis": "tis"}.get(tenant.role)
+        if own is None:
+            return self
+        asked = getattr(self, own)
+        if asked is not None and asked != tenant.organisation_id:
+            raise FilterError(f"{own}={asked}: you may only see your own organisation's "
+                              f"business ({tenant.organisation_id})")
+        return replace(self, **{own: tenant.organisation_id})
 
     def params(self) -> dict:
         """Bound parameters for the layers' SQL."""

@@ -5,9 +5,14 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from geo.tenancy import Tenant
 
-def map_context(conn: Connection, city: str) -> dict:
-    """What the map page needs besides layer data: the city, its extent, and filter choices."""
+
+def map_context(conn: Connection, city: str, tenant: Tenant | None = None) -> dict:
+    """What the map page needs besides layer data: the city, its extent, and filter choices.
+
+    An insurer or a TIS is offered only itself in its own filter (the others' names are no
+    secret, but their portfolios are)."""
     extent = conn.execute(text(
         "SELECT min(city_name), ST_XMin(ST_Extent(boundary)), ST_YMin(ST_Extent(boundary)), "
         "ST_XMax(ST_Extent(boundary)), ST_YMax(ST_Extent(boundary)) FROM district "
@@ -17,6 +22,9 @@ def map_context(conn: Connection, city: str) -> dict:
     for kind in ("insurer", "tis"):
         choices[kind] = [{"id": r.id, "name": r.name} for r in conn.execute(text(
             "SELECT id, name FROM organisation WHERE kind = :kind ORDER BY name"), {"kind": kind})]
+    if tenant is not None and tenant.role in choices:
+        choices[tenant.role] = [c for c in choices[tenant.role]
+                                if c["id"] == tenant.organisation_id]
     districts = [{"code": r.code.strip(), "name": r.name} for r in conn.execute(text(
         "SELECT code, name FROM district WHERE city_code = :city ORDER BY code"), {"city": city})]
     stages = [{"code": r.code, "name": r.name_zh} for r in conn.execute(text(

@@ -17,8 +17,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from geo import cluster, store
 from loaders import demo, demo_load, districts
-from webmap import create_app, settings
+from webmap import accounts, create_app, settings
 from webmap.db import private_cluster
+
+TEST_PASSWORD = "correct horse battery"
 
 
 def _server_url() -> str:
@@ -81,15 +83,48 @@ def app(kunming):
     })
 
 
+def account(engine: Engine, role: str, organisation_id: int | None = None) -> str:
+    """The user name of a test account with ``role`` (for ``organisation_id``), made once."""
+    username = f"t-{role}" + (f"-{organisation_id}" if organisation_id else "")
+    with engine.begin() as conn:
+        if conn.execute(text("SELECT 1 FROM app_user WHERE username = :u"),
+                        {"u": username}).first() is None:
+            accounts.add_user(conn, username, role, TEST_PASSWORD,
+                              organisation=None if organisation_id is None
+                              else str(organisation_id), actor="test")
+    return username
+
+
+def sign_in(client, engine: Engine, role: str, organisation_id: int | None = None):
+    """Sign ``client`` in as a (made-on-demand) account of ``role``; returns the client."""
+    username = account(engine, role, organisation_id)
+    with engine.connect() as conn:
+        user_id = conn.execute(text("SELECT id FROM app_user WHERE username = :u"),
+                               {"u": username}).scalar_one()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user_id)
+        session["_fresh"] = True
+    return client
+
+
 @pytest.fixture()
-def client(app):
+def client(app, kunming):
+    """A client signed in as the regulator, who sees the whole programme."""
+    return sign_in(app.test_client(), kunming, "regulator")
+
+
+@pytest.fixture()
+def public_client(app):
+    """A client nobody signed in to: the public."""
     return app.test_client()
 
 
 @pytest.fixture(scope="session")
-def client_for() -> Callable[[Engine], object]:
-    """A test client of the service on another fixture database."""
-    def make(engine: Engine):
-        return create_app({"TESTING": True, "DATABASE_URL": engine.url.render_as_string(
+def client_for() -> Callable[..., object]:
+    """A test client of the service on another fixture database (signed in as ``role``,
+    the regulator by default; ``role=None`` for the public)."""
+    def make(engine: Engine, role: str | None = "regulator", organisation_id: int | None = None):
+        client = create_app({"TESTING": True, "DATABASE_URL": engine.url.render_as_string(
             hide_password=False)}).test_client()
+        return client if role is None else sign_in(client, engine, role, organisation_id)
     return make

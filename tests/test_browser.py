@@ -11,7 +11,11 @@ from playwright.sync_api import sync_playwright
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from layers import catalogue
+from conftest import TEST_PASSWORD, account
+from geo.tenancy import Tenant
+from layers import catalogue, disclosure, publication
+from layers.districts import city_values
+from layers.filters import Filters
 from loaders import demo, demo_load, districts
 from webmap import create_app
 
@@ -19,10 +23,12 @@ CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 XSS = "<script>alert(1)</script>"
+APPROVAL_NUMBER = "云S(2026)001号"
 
 
 @pytest.fixture(scope="module")
-def server(make_database):
+def browser_store(make_database):
+    """The demo, a project named like a script, accounts, and one approved public layer."""
     engine = make_database()
     with engine.begin() as conn:
         districts.load_districts(conn, districts.district_records(city="530100"))
@@ -32,12 +38,37 @@ def server(make_database):
         conn.execute(text("""INSERT INTO risk_event (event_no, project_id, category, severity,
             status, found_on) SELECT 'XSS-' || g, 1, 'structure', 'severe', 'open', '2026-01-01'
             FROM generate_series(1, 30) g"""))
-    app = create_app({"DATABASE_URL": engine.url.render_as_string(hide_password=False)})
+        insurer = conn.execute(text(
+            "SELECT insurer_id FROM policy_share GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
+        ).scalar_one()
+    regulator = Tenant("regulator", username=account(engine, "regulator"))
+    account(engine, "insurer", insurer)
+    with engine.begin() as conn:
+        pub = publication.draft(conn, regulator, "projects", Filters(), "各区承保项目数")
+        publication.move(conn, regulator, pub, "submitted")
+        publication.move(conn, regulator, pub, "approved", city="530100",
+                         rules=disclosure.Rules(min_projects=25))
+    return engine, insurer
+
+
+@pytest.fixture(scope="module")
+def server(browser_store):
+    engine, _ = browser_store
+    app = create_app({"DATABASE_URL": engine.url.render_as_string(hide_password=False),
+                      "MAP_APPROVAL_NUMBER": APPROVAL_NUMBER})
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_port}"
     httpd.shutdown()
+
+
+def sign_in(page, server: str, username: str) -> None:
+    page.goto(server + "/login", wait_until="networkidle")
+    page.fill("input[name='username']", username)
+    page.fill("input[name='password']", TEST_PASSWORD)
+    page.click("button[type='submit']")
+    page.wait_for_url(server + "/", wait_until="networkidle")
 
 
 @pytest.fixture()
@@ -71,6 +102,7 @@ def _district_fills(page) -> list[str]:
 
 def test_map_draws_districts_and_legend_and_switches_layers(server, browser_page):
     page, problems = browser_page
+    sign_in(page, server, "t-regulator")
     page.goto(server + "/", wait_until="networkidle")
     page.wait_for_selector(".riskmap-legend .legend-row")
     premium = _district_fills(page)
@@ -99,6 +131,7 @@ def test_map_draws_districts_and_legend_and_switches_layers(server, browser_page
 
 def test_filters_live_in_the_url(server, browser_page):
     page, problems = browser_page
+    sign_in(page, server, "t-regulator")
     page.goto(server + "/?layer=claims&period=2024", wait_until="networkidle")
     page.wait_for_selector(".riskmap-legend[data-layer='claims']")
     assert page.input_value("input[name='from']") == "2024-01-01"
@@ -111,6 +144,7 @@ def test_filters_live_in_the_url(server, browser_page):
 
 def test_every_district_layer_switches_on_with_its_legend(server, browser_page):
     page, problems = browser_page
+    sign_in(page, server, "t-regulator")
     page.goto(server + "/", wait_until="networkidle")
     page.wait_for_selector(".riskmap-legend .legend-row")
     for layer in catalogue.DISTRICT_LAYERS:
@@ -127,6 +161,7 @@ def test_every_district_layer_switches_on_with_its_legend(server, browser_page):
 
 def test_a_project_named_like_a_script_shows_as_text(server, browser_page):
     page, problems = browser_page
+    sign_in(page, server, "t-regulator")
     page.goto(server + "/projects/1", wait_until="networkidle")
     assert XSS in page.inner_text("main")
     # the map builds its summary and popups in the browser: the name must stay text there too
@@ -154,3 +189,50 @@ def _open_project_popup(page, lon: float, lat: float) -> None:
         return [r.left + p.x, r.top + p.y]; }})()""")
     page.mouse.click(*point)
     page.wait_for_selector(".project-popup")
+
+
+def test_the_public_sees_only_the_approved_layer_with_small_districts_hidden(
+        server, browser_page):
+    page, problems = browser_page
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(urlparse(r.url).path))
+    page.goto(server + "/", wait_until="networkidle")
+    page.wait_for_selector(".riskmap-legend .legend-row")
+    assert len(_district_fills(page)) == 14
+    assert "各区承保项目数" in page.inner_text("#riskmap-published")
+    assert APPROVAL_NUMBER in page.inner_text("#riskmap-approval")
+    assert APPROVAL_NUMBER in page.inner_text(".leaflet-control-attribution")
+    # with k = 25 some of the demo's districts are hidden; their tooltip says so, not a number
+    hidden = page.evaluate("""Object.values(PublicMap.state.groups)[0].getLayers()[0]
+        .getLayers().filter(l => l.feature.properties.suppressed).length""")
+    assert hidden >= 2
+    # nothing but the public endpoints was asked: no points, no catalogue of the programme
+    asked = {p for p in requests if p.startswith(("/api/", "/tiles/"))}
+    assert asked and all(p.startswith("/api/public/") for p in asked), asked
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "public-map.png"))
+    assert problems == []
+
+
+def test_an_insurer_signs_in_sees_its_own_portfolio_and_signs_out(
+        server, browser_store, browser_page):
+    engine, insurer = browser_store
+    page, problems = browser_page
+    sign_in(page, server, f"t-insurer-{insurer}")
+    page.wait_for_selector(".riskmap-legend .legend-row")
+    assert "保险公司" in page.inner_text("#whoami")
+    # the insurer filter offers only itself
+    options = page.eval_on_selector_all("select[name='insurer'] option", "o => o.map(x => x.value)")
+    assert options == ["", str(insurer)]
+    page.screenshot(path=str(ARTIFACTS / "insurer-map.png"))
+    page.goto(server + "/districts", wait_until="networkidle")
+    with engine.connect() as conn:
+        own = city_values(conn, "530100", Filters(insurer=insurer))
+    shown = page.inner_text("tfoot")
+    assert f"{own['premium_yuan'] / 10_000:,.2f}" in shown
+    page.goto(server + "/", wait_until="networkidle")
+    page.click("#riskmap-user button[type='submit']")
+    page.wait_for_selector("#riskmap-published, #riskmap-empty")
+    assert "公开地图" in page.title()
+    assert page.goto(server + "/districts").url.startswith(server + "/login")
+    assert problems == []

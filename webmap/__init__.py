@@ -21,12 +21,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = secrets.token_hex(32)
     app.json.ensure_ascii = False
 
-    from webmap import api, auth, db, errors, pages, tiles
+    from webmap import admin, api, auth, db, errors, pages, public, tiles
 
     db.init_app(app)
     errors.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(tiles.bp)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(admin.bp)
     auth.init_app(app)
     return app

@@ -5,6 +5,7 @@ Passwords are kept only as scrypt hashes (werkzeug). Every change is written to 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -14,9 +15,9 @@ from sqlalchemy.engine import Connection
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from geo import store
+from geo.tenancy import ORGANISATION_ROLES as ROLES_WITH_ORGANISATION
+from geo.tenancy import ROLES, Tenant
 
-ROLES_WITH_ORGANISATION = ("insurer", "tis", "developer", "contractor", "supervisor")
-ROLES = ("regulator", "planner", "admin", *ROLES_WITH_ORGANISATION)
 MIN_PASSWORD = 10
 
 
@@ -33,6 +34,10 @@ class Account:
     organisation_id: int | None
     organisation: str | None
     is_active: bool
+
+    def tenant(self) -> Tenant:
+        """Whom this account's requests act for, as row-level security sees it."""
+        return Tenant(self.role, self.organisation_id, self.username, self.id)
 
 
 def new_password() -> str:
@@ -110,7 +115,74 @@ def demo_accounts(conn: Connection) -> list[tuple[str, str, str, str | None]]:
             org = conn.execute(text("SELECT name FROM organisation WHERE kind = :k ORDER BY id "
                                     "LIMIT 1"), {"k": role}).scalar()
         username, password = f"demo-{role}", new_password()
-        conn.execute(text("DELETE FROM app_user WHERE username = :u"), {"u": username})
-        add_user(conn, username, role, password, organisation=org, actor="demo")
+        # an account that has signed in is referred to by the audit log: reset, never delete
+        reset = conn.execute(text(
+            "UPDATE app_user SET password_hash = :h, is_active = true, organisation_id = "
+            "(SELECT id FROM organisation WHERE name = :o) WHERE username = :u AND role = :r"),
+            {"h": generate_password_hash(password, method="scrypt"), "o": org, "u": username,
+             "r": role}).rowcount
+        if reset:
+            store.record_audit(conn, "demo", "user.reset", username, "{}")
+        else:
+            add_user(conn, username, role, password, organisation=org, actor="demo")
         made.append((username, password, role, org))
     return made
+
+
+TOKEN_PREFIX = "rmk_"
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    id: int
+    username: str
+    name: str
+    created_at: object
+    last_used_at: object
+    revoked_at: object
+
+
+def _token_hash(token: str) -> str:
+    # a 256-bit random token needs no slow hash: guessing it is hopeless anyway
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(conn: Connection, username: str, name: str, actor: str = "cli") -> str:
+    """A new API token for an active account; only its hash is kept, so show it now."""
+    user_id = conn.execute(text("SELECT id FROM app_user WHERE username = :u AND is_active"),
+                           {"u": username}).scalar()
+    if user_id is None:
+        raise AccountError(f"no active user {username!r}")
+    if not name.strip() or len(name) > 100:
+        raise AccountError("a token needs a name of 1–100 characters (what system uses it)")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    conn.execute(text("INSERT INTO api_token (user_id, name, token_hash) VALUES (:u, :n, :h)"),
+                 {"u": user_id, "n": name.strip(), "h": _token_hash(token)})
+    store.record_audit(conn, actor, "token.issue", username, json.dumps({"name": name}))
+    return token
+
+
+def list_tokens(conn: Connection, username: str | None = None) -> list[ApiToken]:
+    rows = conn.execute(text("""SELECT t.id, u.username, t.name, t.created_at, t.last_used_at,
+        t.revoked_at FROM api_token t JOIN app_user u ON u.id = t.user_id
+        WHERE CAST(:u AS text) IS NULL OR u.username = :u ORDER BY t.id"""), {"u": username})
+    return [ApiToken(**row._mapping) for row in rows]
+
+
+def revoke_token(conn: Connection, token_id: int, actor: str = "cli") -> None:
+    done = conn.execute(text("UPDATE api_token SET revoked_at = now() WHERE id = :i "
+                             "AND revoked_at IS NULL"), {"i": token_id}).rowcount
+    if not done:
+        raise AccountError(f"no live token {token_id}")
+    store.record_audit(conn, actor, "token.revoke", str(token_id), "{}")
+
+
+def account_for_token(conn: Connection, token: str) -> Account | None:
+    """The active account a live token belongs to (and note the token's use), or None."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    user_id = conn.execute(text(
+        "UPDATE api_token t SET last_used_at = now() FROM app_user u "
+        "WHERE t.token_hash = :h AND t.revoked_at IS NULL AND u.id = t.user_id AND u.is_active "
+        "RETURNING t.user_id"), {"h": _token_hash(token)}).scalar()
+    return None if user_id is None else get_account(conn, user_id)

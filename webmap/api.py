@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request, url_for
+from flask_login import current_user
 
 from layers import catalogue, districts, projects
-from layers.filters import Filters
 from webmap.caching import with_etag
-from webmap.db import get_engine
+from webmap.scope import connection, current_tenant, request_filters
 
 bp = Blueprint("api", __name__)
 
@@ -16,11 +16,22 @@ def _not_found(message: str):
     return jsonify(error=message), 404
 
 
+@bp.before_request
+def signed_in_only():
+    # the public's data lives under /api/public/; these answer the city and its tenants
+    if not current_user.is_authenticated:
+        return jsonify(error="请先登录。Sign in first (or send an API token)."), 401
+    return None
+
+
 @bp.get("/api/layers")
 def layer_catalogue():
     def build():
         items = []
+        role = current_tenant().role
         for layer in catalogue.LAYERS:
+            if role not in layer.visible_to:
+                continue
             item = layer.as_json()
             if layer.kind == "district":
                 item["data_url"] = url_for("api.district_layer", layer_id=layer.id)
@@ -35,13 +46,14 @@ def layer_catalogue():
 
 @bp.get("/api/layers/<layer_id>/districts")
 def district_layer(layer_id: str):
-    if layer_id not in catalogue.BY_ID or catalogue.BY_ID[layer_id].kind != "district":
+    layer = catalogue.BY_ID.get(layer_id)
+    if layer is None or layer.kind != "district" or current_tenant().role not in layer.visible_to:
         return _not_found(f"no district layer {layer_id!r}")
-    filters = Filters.from_args(request.args)
+    filters = request_filters()
     city = current_app.config["CITY"]
 
     def build():
-        with get_engine().connect() as conn:
+        with connection() as conn:
             return jsonify(districts.district_layer(conn, layer_id, city, filters))
     response = with_etag(build)
     if response.status_code == 200:
@@ -51,9 +63,9 @@ def district_layer(layer_id: str):
 
 @bp.get("/api/districts/<code>")
 def district_summary(code: str):
-    filters = Filters.from_args(request.args)
+    filters = request_filters()
     city = current_app.config["CITY"]
-    with get_engine().connect() as conn:
+    with connection() as conn:
         summary = districts.district_summary(conn, code, city, filters)
     if summary is None:
         return _not_found(f"no district {code!r} in city {city}")
@@ -63,20 +75,20 @@ def district_summary(code: str):
 @bp.get("/api/projects/near")
 def project_near():
     """The project nearest a clicked point (the map's popup), within ``radius`` metres."""
-    filters = Filters.from_args(request.args)
+    filters = request_filters()
     try:
         lon, lat = float(request.args["lon"]), float(request.args["lat"])
         radius = min(float(request.args.get("radius", 50)), 5000)
     except (KeyError, ValueError):
         return jsonify(error="lon, lat (degrees) and radius (metres) are required numbers"), 400
-    with get_engine().connect() as conn:
+    with connection() as conn:
         found = projects.nearest_project(conn, lon, lat, radius, filters)
     return jsonify(id=found)
 
 
 @bp.get("/api/projects/<int:project_id>")
 def project_detail(project_id: int):
-    with get_engine().connect() as conn:
+    with connection() as conn:
         detail = projects.project_detail(conn, project_id)
     if detail is None:
         return _not_found(f"no project {project_id}")

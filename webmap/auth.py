@@ -1,4 +1,5 @@
-"""Signing in and out: Flask-Login sessions, CSRF-protected forms, rate-limited attempts.
+"""Signing in and out: Flask-Login sessions, CSRF-protected forms, rate-limited attempts;
+and API tokens (``Authorization: Bearer …``) for systems that upload data.
 
 Who signed in (and who failed to) goes to the audit log.
 """
@@ -7,7 +8,17 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
@@ -16,8 +27,9 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from geo import store
+from geo.tenancy import Tenant
 from webmap import accounts
-from webmap.db import get_engine
+from webmap.scope import connection
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -28,13 +40,18 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="m
 class User(UserMixin):
     """The signed-in account, as Flask-Login carries it."""
 
-    def __init__(self, account: accounts.Account):
+    def __init__(self, account: accounts.Account, via_token: bool = False):
         self.account = account
         self.id = str(account.id)
+        self.via_token = via_token
 
     @property
     def is_active(self) -> bool:
         return self.account.is_active
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.account.tenant()
 
 
 class LoginForm(FlaskForm):
@@ -44,15 +61,47 @@ class LoginForm(FlaskForm):
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    with get_engine().connect() as conn:
+    if not user_id.isdigit():
+        return None
+    with connection(tenant=Tenant.public()) as conn:
         account = accounts.get_account(conn, int(user_id))
-    return User(account) if account else None
+    return User(account) if account and account.is_active else None
 
 
-def _audit(actor: str, action: str) -> None:
-    with get_engine().begin() as conn:
-        store.record_audit(conn, actor, action, "web",
-                           json.dumps({"address": request.remote_addr}))
+@login_manager.request_loader
+def load_token_user(req) -> User | None:
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    with connection(write=True, tenant=Tenant.public()) as conn:
+        account = accounts.account_for_token(conn, header.removeprefix("Bearer ").strip())
+    return User(account, via_token=True) if account else None
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    if request.path.startswith(("/api/", "/tiles/")):
+        return jsonify(error="请先登录。Sign in first (or send an API token)."), 401
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def audit(action: str, target: str = "", detail: dict | None = None,
+          actor: str | None = None) -> None:
+    """Write who did what to the audit log (the signed-in account unless ``actor`` is given)."""
+    user_id = None
+    if actor is None and current_user.is_authenticated:
+        actor, user_id = current_user.account.username, current_user.account.id
+    with connection(write=True, tenant=Tenant.public()) as conn:
+        store.record_audit(conn, actor or "anonymous", action, target,
+                           json.dumps({"address": request.remote_addr, **(detail or {})},
+                                      ensure_ascii=False), user_id=user_id)
+
+
+def _safe_next(target: str | None) -> str:
+    # only a path of this site: never an open redirect to another host
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("pages.risk_map")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -60,13 +109,13 @@ def _audit(actor: str, action: str) -> None:
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        with get_engine().connect() as conn:
+        with connection(tenant=Tenant.public()) as conn:
             account = accounts.authenticate(conn, form.username.data, form.password.data)
         if account is not None:
             login_user(User(account))
-            _audit(account.username, "login")
-            return redirect(url_for("pages.risk_map"))
-        _audit(form.username.data, "login.failed")
+            audit("login")
+            return redirect(_safe_next(request.args.get("next")))
+        audit("login.failed", actor=form.username.data)
         flash("用户名或密码不正确，或账户已停用。")
         return render_template("login.html", form=form), 401
     return render_template("login.html", form=form), 400 if form.errors else 200
@@ -75,7 +124,7 @@ def login():
 @bp.post("/logout")
 def logout():
     if current_user.is_authenticated:
-        _audit(current_user.account.username, "logout")
+        audit("logout")
     logout_user()
     return redirect(url_for("pages.risk_map"))
 
@@ -88,6 +137,6 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     app.register_blueprint(bp)
-    # the JSON and tile endpoints change nothing: no form, so no CSRF token to carry
+    # the JSON and tile endpoints that only read carry no form, so no CSRF token
     for blueprint in ("api", "tiles"):
         csrf.exempt(blueprint)

@@ -13,7 +13,7 @@ from flask import Response, current_app, make_response, request
 
 from geo import store
 from layers import catalogue
-from webmap.db import get_engine
+from webmap.scope import connection, current_tenant
 
 _BUILD = "riskmap.build"
 
@@ -35,18 +35,22 @@ def _build_id() -> str:
 
 def etag_for(version: int, as_of: dt.date) -> str:
     """A tag that changes with the data, the day the figures are for, the code and the request."""
-    key = f"{version}|{as_of}|{_build_id()}|{request.full_path}".encode()
+    # the tenant too: the same URL answers an insurer and the regulator differently
+    key = f"{version}|{as_of}|{_build_id()}|{current_tenant().key()}|{request.full_path}"
+    key = key.encode()
     return f"v{version}-{hashlib.sha1(key).hexdigest()[:16]}"
 
 
 def with_etag(build: Callable[[], Response | dict | bytes | str]) -> Response:
     """Answer 304 when the client's If-None-Match is current, otherwise build the response."""
-    with get_engine().connect() as conn:
+    with connection() as conn:
         tag = etag_for(*store.data_state(conn))
     if tag in request.if_none_match:
         response = Response(status=304)
     else:
         response = make_response(build())
     response.set_etag(tag)
-    response.headers["Cache-Control"] = "no-cache"  # always revalidate: data can change
+    # always revalidate (data can change); a tenant's answers stay out of shared caches
+    private = "" if current_tenant().is_public else "private, "
+    response.headers["Cache-Control"] = private + "no-cache"
     return response

@@ -1,15 +1,22 @@
-"""The app's connection to the store: DATABASE_URL, or the private cluster started on demand."""
+"""The app's connections to the store: DATABASE_URL, or the private cluster started on demand.
+
+Two engines: the owner's (`get_engine`), for the command line, migrations and loaders; and
+the web role's (`get_web_engine`), which every request uses. The web role owns no table and
+cannot bypass row-level security, so a forgotten check in a handler cannot leak a row.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from geo import cluster, store
 
 _ENGINE = "riskmap.engine"
+_WEB_ENGINE = "riskmap.web_engine"
+WEB_ROLE = "riskmap_web"
 
 
 def private_cluster(config) -> cluster.Cluster:
@@ -38,5 +45,26 @@ def get_engine(app: Flask | None = None) -> Engine:
     return engine
 
 
+def web_database_url(config) -> str:
+    """WEB_DATABASE_URL, else the store's URL with the web role as its user (trust or peer
+    authentication, as in the private cluster; give WEB_DATABASE_URL where a password is
+    needed)."""
+    if config.get("WEB_DATABASE_URL"):
+        return config["WEB_DATABASE_URL"]
+    url = make_url(database_url(config)).set(username=WEB_ROLE, password=None)
+    return url.render_as_string(hide_password=False)
+
+
+def get_web_engine(app: Flask | None = None) -> Engine:
+    """The engine of the web role, made on first use."""
+    app = app or current_app
+    engine = app.extensions.get(_WEB_ENGINE)
+    if engine is None:
+        engine = store.make_engine(web_database_url(app.config))
+        app.extensions[_WEB_ENGINE] = engine
+    return engine
+
+
 def init_app(app: Flask) -> None:
     app.extensions.setdefault(_ENGINE, None)
+    app.extensions.setdefault(_WEB_ENGINE, None)

@@ -90,3 +90,44 @@ def build_map(config, bounds: list[list[float]], options: dict, layer_id: str) -
     root.header.add_child(Element('<script src="/static/riskmap.js"></script>'))
     m.add_child(RiskMapScript(m.get_name(), groups, {**options, "layer": layer_id}))
     return root.render()
+
+
+class PublicOfflineMap(OfflineMap):
+    """The public map loads Leaflet only: it draws no points and no heat."""
+
+    default_js = [VENDOR_JS[0]]
+
+
+class PublicMapScript(RiskMapScript):
+    """Hands the public map and its approved layers to static/public.js."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        PublicMap.init({{ this.map_name }}, {{ this.groups_js }}, {{ this.options_json }});
+        {% endmacro %}
+    """)
+
+
+def build_public_map(config, bounds: list[list[float]], layers: list[dict],
+                     options: dict) -> str:
+    """The public map page: only the approved publications, no points, no filters."""
+    m = PublicOfflineMap(location=None, tiles=None, zoom_control=True, control_scale=True)
+    if bounds:
+        m.fit_bounds(bounds)
+    _basemap(m, config)
+    groups = {}
+    for i, item in enumerate(layers):
+        group = folium.FeatureGroup(name=f"{item['group_zh']} · {item['title']}",
+                                    overlay=False, show=i == 0)
+        group.add_to(m)
+        groups[str(item["id"])] = group.get_name()
+    if len(layers) > 1:
+        folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    root = m.get_root()
+    root.header.add_child(Element('<link rel="stylesheet" href="/static/riskmap.css">'))
+    root.header.add_child(Element('<link rel="icon" href="data:,">'))
+    root.header.add_child(Element(f"<title>{options['title']}</title>"))  # escaped by caller
+    root.html.add_child(Element('<div id="riskmap-panel"></div>'))
+    root.header.add_child(Element('<script src="/static/public.js"></script>'))
+    m.add_child(PublicMapScript(m.get_name(), groups, options))
+    return root.render()

@@ -13,20 +13,28 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
 
 from geo import store
+from geo.tenancy import ROLE_ZH
 from layers import catalogue, projects
 from layers.districts import city_values, district_metrics
-from layers.filters import Filters
 from layers.overview import map_context
-from webmap.db import get_engine
+from webmap import public
 from webmap.mappage import VENDOR_CSS, VENDOR_JS, build_map
+from webmap.scope import connection, current_tenant, request_filters
 
 bp = Blueprint("pages", __name__)
 
 # Only the dist folders of the packages the map page loads are served from the npm install.
 VENDOR_PACKAGES = {path.split("/")[2] for _, path in VENDOR_JS + VENDOR_CSS}
+
+
+@bp.app_template_filter("role_zh")
+def role_zh(role: str) -> str:
+    return ROLE_ZH.get(role, role)
 
 
 @bp.app_template_filter("wan")
@@ -37,12 +45,14 @@ def wan_yuan(value) -> str:
 
 @bp.get("/")
 def risk_map():
+    if not current_user.is_authenticated:
+        return public.public_map()
     layer_id = request.args.get("layer", catalogue.DEFAULT_LAYER)
     if layer_id not in catalogue.BY_ID or catalogue.BY_ID[layer_id].kind != "district":
         layer_id = catalogue.DEFAULT_LAYER
-    filters = Filters.from_args(request.args)
-    with get_engine().connect() as conn:
-        context = map_context(conn, current_app.config["CITY"])
+    filters = request_filters()
+    with connection() as conn:
+        context = map_context(conn, current_app.config["CITY"], current_tenant())
     options = {
         **context, "filters": filters.query(),
         "title": str(escape(f"{context['city_name']}住宅工程质量潜在缺陷保险风险地图")),
@@ -52,26 +62,37 @@ def risk_map():
                 "near": url_for("api.project_near"),
                 "project_page": url_for("pages.project_page", project_id=0),
                 "overview": url_for("pages.overview")},
+        "user": _user_options(),
     }
     return build_map(current_app.config, context["bounds"], options, layer_id)
 
 
+def _user_options() -> dict:
+    account = current_user.account
+    organisation = f" · {account.organisation}" if account.organisation else ""
+    return {"name": account.display_name, "role": ROLE_ZH[account.role] + organisation,
+            "logout": url_for("auth.logout"), "csrf_token": generate_csrf(),
+            "admin_url": url_for("admin.publications") if current_tenant().sees_all else ""}
+
+
 @bp.get("/districts")
+@login_required
 def overview():
     city = current_app.config["CITY"]
-    filters = Filters.from_args(request.args)
-    with get_engine().connect() as conn:
+    filters = request_filters()
+    with connection() as conn:
         rows = district_metrics(conn, city, filters)
         totals = city_values(conn, city, filters) if rows else {}
-        context = map_context(conn, city)
+        context = map_context(conn, city, current_tenant())
         version = store.data_version(conn)
     return render_template("index.html", rows=rows, totals=totals, filters=filters.query(),
                            city_name=context["city_name"], data_version=version)
 
 
 @bp.get("/projects/<int:project_id>")
+@login_required
 def project_page(project_id: int):
-    with get_engine().connect() as conn:
+    with connection() as conn:
         detail = projects.project_detail(conn, project_id)
     if detail is None:
         abort(404)
@@ -89,5 +110,5 @@ def vendor(package: str, filename: str):
 
 @bp.get("/healthz")
 def healthz():
-    with get_engine().connect() as conn:
+    with connection() as conn:
         return {"status": "ok", "data_version": store.data_version(conn)}

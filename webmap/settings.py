@@ -70,6 +70,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOGIN_RATE_LIMIT", "5 per minute",
             "How often one address may try to sign in (flask-limiter syntax). Counts are kept "
             "per process."),
+    Setting("WEB_DATABASE_URL", None,
+            "URL the web service connects with. Unset: the store's URL with the user "
+            "`riskmap_web` (a role that owns no table and cannot bypass row-level security). "
+            "Set it where that role needs a password."),
+    Setting("PUBLIC_MIN_PROJECTS", 10,
+            "A public district value made from fewer projects than this is hidden (with "
+            "further values hidden so that it cannot be worked back from the city total).", int),
+    Setting("PUBLIC_DOMINANCE", 0.85,
+            "A public money total is hidden where its two largest projects make this share "
+            "of it or more.", float),
+    Setting("MAP_APPROVAL_NUMBER", "",
+            "The map approval number (审图号) printed on the public map, e.g. `云S(2026)001号`."),
     Setting("HOST", "127.0.0.1", "Address `riskmap serve` listens on."),
     Setting("PORT", 5000, "Port `riskmap serve` listens on.", int),
 )

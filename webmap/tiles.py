@@ -7,11 +7,11 @@ revalidates its tiles with 304s instead of refetching them.
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
+from flask_login import current_user
 
 from layers import heat, tiles
-from layers.filters import Filters
 from webmap.caching import with_etag
-from webmap.db import get_engine
+from webmap.scope import connection, request_filters
 
 bp = Blueprint("tiles", __name__)
 
@@ -22,15 +22,23 @@ def _not_found(message: str):
     return {"error": message}, 404
 
 
+@bp.before_request
+def signed_in_only():
+    # points and heat maps show single projects: never for the public
+    if not current_user.is_authenticated:
+        return jsonify(error="请先登录。Sign in first (or send an API token)."), 401
+    return None
+
+
 # signed, so that a negative coordinate gets the same JSON 404 as one too large
 @bp.get("/tiles/projects/<int(signed=True):z>/<int(signed=True):x>/<int(signed=True):y>.mvt")
 def project_tile(z: int, x: int, y: int):
     if not tiles.is_tile(z, x, y):
         return _not_found(f"no tile {z}/{x}/{y}: zoom 0–{tiles.MAX_ZOOM}, x and y 0–2^zoom−1")
-    filters = Filters.from_args(request.args)
+    filters = request_filters()
 
     def build() -> Response:
-        with get_engine().connect() as conn:
+        with connection() as conn:
             tile = tiles.project_tile(conn, z, x, y, filters)
         return Response(tile, mimetype=MVT_MIMETYPE)
 
@@ -39,12 +47,12 @@ def project_tile(z: int, x: int, y: int):
 
 @bp.get("/tiles/projects.json")
 def project_tilejson():
-    filters = Filters.from_args(request.args)
+    filters = request_filters()
     # the tiles live under this URL without ".json", wherever the app is mounted
     tiles_url = request.base_url.removesuffix(".json")
 
     def build() -> Response:
-        with get_engine().connect() as conn:
+        with connection() as conn:
             return jsonify(tiles.tilejson(conn, tiles_url, filters))
 
     return with_etag(build)
@@ -54,10 +62,10 @@ def project_tilejson():
 def heat_points(kind: str):
     if kind not in heat.KINDS:
         return _not_found(f"no heat map {kind!r}: one of {', '.join(heat.KINDS)}")
-    filters = Filters.from_args(request.args)
+    filters = request_filters()
 
     def build() -> Response:
-        with get_engine().connect() as conn:
+        with connection() as conn:
             return jsonify(heat.heat_points(conn, kind, filters))
 
     return with_etag(build)

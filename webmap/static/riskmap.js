@@ -42,6 +42,7 @@
     const idOf = {};
     Object.keys(groups).forEach(function (id) { idOf[L.stamp(groups[id])] = id; });
     buildPanel(state);
+    map.attributionControl.setPrefix("Leaflet");
     state.legendControl = L.control({ position: "bottomright" });
     state.legendControl.onAdd = function () {
       state.legendDiv = L.DomUtil.create("div", "riskmap-legend");
@@ -264,7 +265,13 @@
       select("stage", "项目阶段", o.stages, f.stage) +
       '<button type="submit">筛选</button><button type="reset">清除</button></form>' +
       '<p id="riskmap-notice" hidden></p>' +
-      '<p class="links"><a href="' + esc(o.api.overview) + '">区县统计表</a></p>' +
+      '<p class="links"><a href="' + esc(o.api.overview) + '">区县统计表</a>' +
+      (o.user.admin_url ? ' · <a href="' + esc(o.user.admin_url) + '">公开图层审核</a>' : "") +
+      "</p>" +
+      '<form id="riskmap-user" method="post" action="' + esc(o.user.logout) + '">' +
+      '<span id="whoami">' + esc(o.user.name) + "（" + esc(o.user.role) + "）</span>" +
+      '<input type="hidden" name="csrf_token" value="' + esc(o.user.csrf_token) + '">' +
+      '<button type="submit">退出</button></form>' +
       '<section id="riskmap-summary" hidden></section>';
     const form = document.getElementById("riskmap-filters");
     form.addEventListener("submit", function (e) {

@@ -1,0 +1,226 @@
+"""Public layers: a district layer with its filters that a regulator approved for everyone.
+
+A publication goes draft → submitted → approved or rejected (with a reason) → withdrawn;
+each step keeps who and when. On approval its values are computed once, as the approving
+regulator sees them, hidden where `disclosure` says they would disclose too much, and frozen:
+the public is shown exactly what was approved, never a live query of the programme.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from geo import store
+from geo.tenancy import CITY_ROLES, Tenant
+from layers import catalogue, classify, disclosure
+from layers.districts import city_values, district_metrics
+from layers.filters import Filters
+from layers.sql import read_sql
+
+STATUS_ZH = {"draft": "草稿", "submitted": "待审核", "approved": "已批准", "rejected": "已驳回",
+             "withdrawn": "已撤回"}
+# (from, to) -> the roles that may take the step
+TRANSITIONS = {
+    ("draft", "submitted"): CITY_ROLES,
+    ("submitted", "approved"): ("regulator",),
+    ("submitted", "rejected"): ("regulator",),
+    ("draft", "withdrawn"): CITY_ROLES,
+    ("submitted", "withdrawn"): CITY_ROLES,
+    ("approved", "withdrawn"): ("regulator",),
+}
+# the money whose concentration the dominance rule weighs, per date basis of the layers
+MONEY_BASES = {"policy": ("premium_yuan", "sum_insured_yuan", "construction_cost_yuan"),
+               "risk_event": (), "claim": ("paid_yuan",)}
+SIMPLIFY_DEGREES = 0.0005
+
+
+class PublicationError(ValueError):
+    """A step that may not be taken; the message says why and what may."""
+
+
+def publishable_layers() -> list[catalogue.Layer]:
+    return [layer for layer in catalogue.DISTRICT_LAYERS if layer.publishable]
+
+
+def draft(conn: Connection, tenant: Tenant, layer_id: str, filters: Filters,
+          title: str = "") -> int:
+    """A new draft publication of ``layer_id`` with ``filters``; returns its id."""
+    if tenant.role not in CITY_ROLES:
+        raise PublicationError("only the city's staff (regulator, planner, admin) draft "
+                               "public layers")
+    layer = catalogue.BY_ID.get(layer_id)
+    if layer is None or layer not in publishable_layers():
+        raise PublicationError(f"layer {layer_id!r} cannot be published: one of "
+                               + ", ".join(la.id for la in publishable_layers()))
+    title = (title or "").strip() or layer.title_zh
+    if len(title) > 200:
+        raise PublicationError("the title may have at most 200 characters")
+    pub_id = conn.execute(text(
+        "INSERT INTO layer_publication (layer_id, filters, title, created_by) "
+        "VALUES (:layer, CAST(:filters AS jsonb), :title, :user) RETURNING id"),
+        {"layer": layer_id, "filters": json.dumps(filters.query()), "title": title,
+         "user": tenant.user_id}).scalar_one()
+    _record_step(conn, tenant, pub_id, "draft", None)
+    return pub_id
+
+
+def _record_step(conn: Connection, tenant: Tenant, pub_id: int, status: str,
+                 reason: str | None) -> None:
+    conn.execute(text("INSERT INTO layer_publication_step (publication_id, status, reason, "
+                      "user_id, actor) VALUES (:p, :s, :r, :u, :a)"),
+                 {"p": pub_id, "s": status, "r": reason, "u": tenant.user_id,
+                  "a": tenant.username})
+    store.record_audit(conn, tenant.username, f"publication.{status}", str(pub_id),
+                       json.dumps({"reason": reason}, ensure_ascii=False), user_id=tenant.user_id)
+
+
+def pattern(conn: Connection, city: str, layer: catalogue.Layer, filters: Filters,
+            rules: disclosure.Rules, districts: list[str]) -> disclosure.Pattern:
+    """The suppression pattern shared by every layer of ``layer``'s date basis."""
+    bases = MONEY_BASES[layer.date_basis]
+    rows = conn.execute(text(read_sql("scope.sql") + read_sql("disclosure_contributions.sql")),
+                        {**filters.params(), "city": city, "basis": layer.date_basis})
+    contributions = [disclosure.Contribution(
+        r.district.strip(), r.project_id, {b: float(getattr(r, b) or 0) for b in bases})
+        for r in rows]
+    return disclosure.suppression_pattern(contributions, districts, bases, rules)
+
+
+def preview(conn: Connection, city: str, layer_id: str, filters: Filters,
+            rules: disclosure.Rules) -> dict:
+    """The values a publication would show, with what is hidden and why."""
+    layer = catalogue.get(layer_id)
+    rows = district_metrics(conn, city, filters)
+    found = pattern(conn, city, layer, filters, rules, [r["code"] for r in rows])
+    items = [{"code": r["code"], "name": r["name"], "projects": r["projects"],
+              "value": None if found.reason(r["code"]) else r[layer.id],
+              "suppressed": found.reason(r["code"]) is not None,
+              "reason": found.reason(r["code"]),
+              "reason_zh": disclosure.REASONS_ZH.get(found.reason(r["code"]), "")}
+             for r in rows]
+    city_value = None if found.city_hidden else city_values(conn, city, filters)[layer.id]
+    return {"layer": layer.as_json(), "districts": items, "city_value": city_value,
+            "city_suppressed": found.city_hidden, "rules": rules.__dict__}
+
+
+def get(conn: Connection, pub_id: int) -> dict | None:
+    """One publication with its steps (the steps only for the city's staff)."""
+    row = conn.execute(text(
+        "SELECT lp.*, u.username AS created_by_name FROM layer_publication lp "
+        "LEFT JOIN app_user u ON u.id = lp.created_by WHERE lp.id = :id"), {"id": pub_id}).first()
+    if row is None:
+        return None
+    out = dict(row._mapping)
+    out["status_zh"] = STATUS_ZH[out["status"]]
+    out["layer"] = catalogue.BY_ID[out["layer_id"]].as_json()
+    out["steps"] = [dict(s._mapping) for s in conn.execute(text(
+        "SELECT status, reason, actor, at FROM layer_publication_step "
+        "WHERE publication_id = :id ORDER BY at, id"), {"id": pub_id})]
+    for step in out["steps"]:
+        step["status_zh"] = STATUS_ZH[step["status"]]
+    return out
+
+
+def list_all(conn: Connection, status: str | None = None) -> list[dict]:
+    """Every publication the connection's tenant may see, newest first."""
+    rows = conn.execute(text(
+        "SELECT lp.id, lp.layer_id, lp.title, lp.filters, lp.status, lp.created_at, "
+        "lp.decided_at, lp.reason FROM layer_publication lp "
+        "WHERE CAST(:status AS text) IS NULL OR lp.status = :status ORDER BY lp.id DESC"),
+        {"status": status})
+    return [{**row._mapping, "status_zh": STATUS_ZH[row.status],
+             "layer_title": catalogue.BY_ID[row.layer_id].title_zh} for row in rows]
+
+
+def move(conn: Connection, tenant: Tenant, pub_id: int, to: str, *, reason: str | None = None,
+         city: str | None = None, rules: disclosure.Rules | None = None) -> None:
+    """Take one step of the workflow; approval freezes the values (needs city and rules)."""
+    current = conn.execute(text("SELECT status FROM layer_publication WHERE id = :id "
+                                "FOR UPDATE"), {"id": pub_id}).scalar()
+    if current is None:
+        raise PublicationError(f"no publication {pub_id}")
+    allowed = [t for (f, t) in TRANSITIONS if f == current]
+    roles = TRANSITIONS.get((current, to))
+    if roles is None:
+        raise PublicationError(
+            f"publication {pub_id} is {STATUS_ZH[current]} ({current}): it may go to "
+            + (", ".join(allowed) if allowed else "no other state"))
+    if tenant.role not in roles:
+        raise PublicationError(f"a {tenant.role} may not move a publication to {to}: "
+                               f"only {', '.join(roles)}")
+    reason = (reason or "").strip() or None
+    if to == "rejected" and not reason:
+        raise PublicationError("a rejection needs a reason")
+    if to == "approved":
+        _freeze(conn, pub_id, city, rules or disclosure.Rules())
+    column = {"submitted": "submitted", "withdrawn": "withdrawn"}.get(to, "decided")
+    conn.execute(text(f"UPDATE layer_publication SET status = :to, reason = COALESCE(:r, reason), "  # noqa: S608
+                      f"{column}_by = :u, {column}_at = now() WHERE id = :id"),
+                 {"to": to, "r": reason, "u": tenant.user_id, "id": pub_id})
+    _record_step(conn, tenant, pub_id, to, reason)
+
+
+def _freeze(conn: Connection, pub_id: int, city: str | None, rules: disclosure.Rules) -> None:
+    row = conn.execute(text("SELECT layer_id, filters FROM layer_publication WHERE id = :id"),
+                       {"id": pub_id}).one()
+    if city is None:
+        raise PublicationError("approval needs the city whose districts are published")
+    shown = preview(conn, city, row.layer_id, Filters.from_args(row.filters), rules)
+    for item in shown["districts"]:
+        conn.execute(text("INSERT INTO published_value (publication_id, district_code, value, "
+                          "suppressed) VALUES (:p, :d, :v, :s)"),
+                     {"p": pub_id, "d": item["code"], "v": item["value"],
+                      "s": item["suppressed"]})
+    version, as_of = store.data_state(conn)
+    conn.execute(text(
+        "UPDATE layer_publication SET min_projects = :k, dominance = :dom, data_version = :v, "
+        "as_of = :as_of, city_value = :cv, city_suppressed = :cs WHERE id = :id"),
+        {"k": rules.min_projects, "dom": rules.dominance, "v": version, "as_of": as_of,
+         "cv": shown["city_value"], "cs": shown["city_suppressed"], "id": pub_id})
+
+
+def public_layers(conn: Connection) -> list[dict]:
+    """The approved publications, as the public map lists them."""
+    return [{"id": p["id"], "title": p["title"], "layer_title": p["layer_title"],
+             "group_zh": catalogue.GROUPS[catalogue.BY_ID[p["layer_id"]].group]}
+            for p in list_all(conn, "approved")]
+
+
+def public_layer(conn: Connection, pub_id: int) -> dict | None:
+    """An approved publication as GeoJSON: frozen values, hidden ones as null, a legend."""
+    pub = conn.execute(text(
+        "SELECT id, layer_id, title, filters, decided_at, as_of, city_value, city_suppressed "
+        "FROM layer_publication WHERE id = :id AND status = 'approved'"), {"id": pub_id}).first()
+    if pub is None:
+        return None
+    layer = catalogue.BY_ID[pub.layer_id]
+    rows = conn.execute(text(
+        "SELECT d.code, d.name, v.value, v.suppressed, ST_AsGeoJSON(ST_SimplifyPreserveTopology("
+        "d.boundary, :tol), 5) AS geometry FROM published_value v "
+        "JOIN district d ON d.code = v.district_code WHERE v.publication_id = :id ORDER BY d.code"),
+        {"id": pub_id, "tol": SIMPLIFY_DEGREES}).all()
+    breaks = classify.class_breaks(layer, [r.value for r in rows if not r.suppressed])
+    legend = classify.legend(layer, breaks)
+    return {"type": "FeatureCollection", "id": pub.id, "title": pub.title,
+            "layer": layer.as_json(), "legend": legend, "filters": pub.filters,
+            "approved_at": pub.decided_at.isoformat(), "as_of": pub.as_of.isoformat(),
+            "city_value": pub.city_value, "city_suppressed": pub.city_suppressed,
+            "features": [_public_feature(layer, r, breaks, legend) for r in rows]}
+
+
+def _public_feature(layer, row, breaks, legend) -> dict:
+    klass = None if row.suppressed else classify.class_of(row.value, breaks)
+    if row.suppressed:
+        value_text = "已隐藏（样本过少或过于集中）"
+    elif row.value is None:
+        value_text = "无数据"
+    else:
+        value_text = f"{row.value:,.{layer.decimals}f}"
+    return {"type": "Feature", "id": row.code.strip(), "geometry": json.loads(row.geometry),
+            "properties": {"code": row.code.strip(), "name": row.name, "value": row.value,
+                           "suppressed": row.suppressed, "value_text": value_text,
+                           "class": klass, "colour": catalogue.NO_DATA_COLOUR if klass is None
+                           else legend["colours"][klass]}}

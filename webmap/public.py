@@ -1,0 +1,57 @@
+"""The public's map: the layers a regulator approved, frozen and with small cells hidden.
+
+Nobody signed in reaches the programme's tables here: the public tenant sees no protected
+row, and these endpoints read only approved publications.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, url_for
+from markupsafe import escape
+
+from layers import publication
+from layers.overview import map_context
+from webmap.caching import with_etag
+from webmap.mappage import build_public_map
+from webmap.scope import connection
+
+bp = Blueprint("public", __name__)
+
+
+def public_map() -> str:
+    """The page anonymous visitors get at ``/``."""
+    with connection() as conn:
+        context = map_context(conn, current_app.config["CITY"])
+        layers = publication.public_layers(conn)
+    title = f"{context['city_name']}住宅工程质量潜在缺陷保险公开地图"
+    options = {
+        "title": str(escape(title)), "heading": title,
+        "approval_number": current_app.config["MAP_APPROVAL_NUMBER"],
+        "layers": [{**item, "data_url": url_for("public.layer", pub_id=item["id"])}
+                   for item in layers],
+        "login": url_for("auth.login"),
+    }
+    return build_public_map(current_app.config, context["bounds"], layers, options)
+
+
+@bp.get("/api/public/layers")
+def layers():
+    def build():
+        with connection() as conn:
+            items = publication.public_layers(conn)
+        return jsonify(layers=[{**item, "data_url": url_for("public.layer", pub_id=item["id"])}
+                               for item in items],
+                       approval_number=current_app.config["MAP_APPROVAL_NUMBER"])
+    return with_etag(build)
+
+
+@bp.get("/api/public/layers/<int:pub_id>")
+def layer(pub_id: int):
+    with connection() as conn:
+        found = publication.public_layer(conn, pub_id)
+    if found is None:
+        return jsonify(error=f"no approved public layer {pub_id}"), 404
+    response = with_etag(lambda: jsonify(found))
+    if response.status_code == 200:
+        response.mimetype = "application/geo+json"
+    return response
