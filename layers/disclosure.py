@@ -112,7 +112,10 @@ def suppression_pattern(contributions: Iterable[Contribution], districts: Sequen
 
     def union_fails() -> bool:
         union = {pid: m for d in hidden for pid, m in by_district[d].items()}
-        return len(hidden) < 2 or primary_reason(union, money_bases, rules) is not None
+        # a hidden district has at least one project, so if each had exactly one the counts
+        # could be read off the city total: the union must hold more projects than districts
+        return (len(hidden) < 2 or len(union) <= len(hidden)
+                or primary_reason(union, money_bases, rules) is not None)
 
     # smallest first: hide as little as possible; ties go by code so the result is stable
     candidates = sorted((d for d in districts if by_district[d] and d not in hidden),

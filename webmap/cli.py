@@ -167,12 +167,36 @@ def demo_command(city, seed, projects, as_of) -> None:
                 raise UserError(str(exc)) from exc
         counts = demo_load.run_demo(conn, options)
         logins = demo_accounts(conn)
+        published = _demo_publications(conn, city)
     click.echo(f"demo programme for {city} (seed {options.seed}, as of {options.as_of}):")
     for table, count in counts.items():
         click.echo(f"  {table:<18} {count:>7}")
+    click.echo(f"public layers approved by demo-regulator: {'、'.join(published)}")
     click.echo("demo accounts (one per role; passwords are new on every run):")
     for username, password, role, org in logins:
         click.echo(f"  {username:<18} {password:<18} {role:<11} {org or ''}")
+
+
+DEMO_PUBLICATIONS = (("projects", "各区承保项目数（累计）"), ("premium_total", "各区保费（累计）"),
+                     ("risk_events", "各区风险事件数（累计）"))
+
+
+def _demo_publications(conn, city: str) -> list[str]:
+    """Approve a few public layers, as the demo's regulator, so the public map shows them."""
+    from geo.tenancy import Tenant
+    from layers import disclosure, publication
+    from layers.filters import Filters
+
+    user_id = conn.execute(text("SELECT id FROM app_user WHERE username = 'demo-regulator'")
+                           ).scalar_one()
+    regulator = Tenant("regulator", username="demo-regulator", user_id=user_id)
+    rules = disclosure.Rules(min_projects=int(current_app.config["PUBLIC_MIN_PROJECTS"]),
+                             dominance=float(current_app.config["PUBLIC_DOMINANCE"]))
+    for layer_id, title in DEMO_PUBLICATIONS:
+        pub = publication.draft(conn, regulator, layer_id, Filters(), title)
+        publication.move(conn, regulator, pub, "submitted")
+        publication.move(conn, regulator, pub, "approved", city=city, rules=rules)
+    return [title for _, title in DEMO_PUBLICATIONS]
 
 
 @main.command("serve")
