@@ -38,10 +38,10 @@ def tenant(engine, role: str) -> Tenant:
     return Tenant(role, username=username, user_id=user_id)
 
 
-def approved(engine, layer_id: str, filters: Filters = Filters(), rules=RULES) -> int:
+def approved(engine, layer_id: str, filters: Filters | None = None, rules=RULES) -> int:
     regulator = tenant(engine, "regulator")
     with engine.begin() as conn:
-        pub = publication.draft(conn, regulator, layer_id, filters)
+        pub = publication.draft(conn, regulator, layer_id, filters or Filters())
         publication.move(conn, regulator, pub, "submitted")
         publication.move(conn, regulator, pub, "approved", city=CITY, rules=rules)
     return pub
