@@ -78,10 +78,13 @@ def add_user(conn: Connection, username: str, role: str, password: str, *,
     return user_id
 
 
+_ACCOUNTS = """SELECT u.id, u.username, u.display_name, u.role, u.organisation_id,
+    o.name AS organisation, u.is_active FROM app_user u
+    LEFT JOIN organisation o ON o.id = u.organisation_id"""
+
+
 def list_users(conn: Connection) -> list[Account]:
-    rows = conn.execute(text("""SELECT u.id, u.username, u.display_name, u.role,
-        u.organisation_id, o.name AS organisation, u.is_active FROM app_user u
-        LEFT JOIN organisation o ON o.id = u.organisation_id ORDER BY u.username"""))
+    rows = conn.execute(text(_ACCOUNTS + " ORDER BY u.username"))
     return [Account(**row._mapping) for row in rows]
 
 
@@ -94,7 +97,9 @@ def disable_user(conn: Connection, username: str, actor: str = "cli") -> None:
 
 
 def get_account(conn: Connection, user_id: int) -> Account | None:
-    return next((a for a in list_users(conn) if a.id == user_id), None)
+    """The account with this id (runs on every signed-in request: one indexed lookup)."""
+    row = conn.execute(text(_ACCOUNTS + " WHERE u.id = :id"), {"id": user_id}).first()
+    return Account(**row._mapping) if row else None
 
 
 def authenticate(conn: Connection, username: str, password: str) -> Account | None:
@@ -103,7 +108,7 @@ def authenticate(conn: Connection, username: str, password: str) -> Account | No
                             "WHERE username = :u"), {"u": username}).first()
     if row is None or not row.is_active or not check_password_hash(row.password_hash, password):
         return None
-    return next(a for a in list_users(conn) if a.id == row.id)
+    return get_account(conn, row.id)
 
 
 def demo_accounts(conn: Connection) -> list[tuple[str, str, str, str | None]]:
