@@ -97,3 +97,23 @@ def test_the_web_role_cannot_step_around_row_security(kunming, web):
         conn.execute(text("SELECT set_config('riskmap.role', 'insurer', true)"))
         with pytest.raises(Exception, match="permission denied|must be owner"):
             conn.execute(text("ALTER TABLE project DISABLE ROW LEVEL SECURITY"))
+
+
+def test_only_admins_read_the_audit_log_and_nobody_rewrites_it(kunming, web):
+    with kunming.begin() as conn:
+        store.record_audit(conn, "test", "login", "t", "{}")
+    for role, org in [("admin", None), ("regulator", None), ("public", None),
+                      *tenants(kunming)[:1]]:
+        with web.begin() as conn:
+            conn.execute(text("SELECT set_config('riskmap.role', :r, true), "
+                              "set_config('riskmap.org', :o, true)"),
+                         {"r": role, "o": "" if org is None else str(org)})
+            seen = conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one()
+            assert (seen > 0) == (role == "admin"), role
+    with web.begin() as conn:
+        conn.execute(text("SELECT set_config('riskmap.role', 'admin', true)"))
+        for statement in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log",
+                          "UPDATE app_user SET role = 'admin'"):
+            with pytest.raises(Exception, match="permission denied"):
+                with conn.begin_nested():
+                    conn.execute(text(statement))

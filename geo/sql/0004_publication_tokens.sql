@@ -105,6 +105,9 @@ BEGIN
     GRANT SELECT ON layer_publication_step, published_value, api_token TO riskmap_web;
     GRANT INSERT ON layer_publication_step, published_value TO riskmap_web;
     GRANT UPDATE (last_used_at) ON api_token TO riskmap_web;
+    -- logs are appended to, never rewritten; publications are withdrawn, never deleted
+    REVOKE UPDATE, DELETE ON audit_log, import_log FROM riskmap_web;
+    REVOKE DELETE ON layer_publication FROM riskmap_web;
     GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO riskmap_web;
   ELSE
     RAISE NOTICE 'role riskmap_web is missing: grant it its rights once it exists';

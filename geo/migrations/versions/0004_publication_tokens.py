@@ -28,6 +28,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("""DO $$ BEGIN
+        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'riskmap_web') THEN
+          GRANT UPDATE, DELETE ON audit_log, import_log TO riskmap_web;
+          GRANT DELETE ON layer_publication TO riskmap_web;
+        END IF; END $$""")
     op.execute("DROP POLICY IF EXISTS audit_log_read ON audit_log")
     op.execute("DROP POLICY IF EXISTS audit_log_write ON audit_log")
     op.execute("ALTER TABLE audit_log DISABLE ROW LEVEL SECURITY")
