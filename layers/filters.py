@@ -16,11 +16,21 @@ from dataclasses import asdict, dataclass, replace
 from geo import codes, programme
 from geo.tenancy import Tenant
 
-_PERIOD = re.compile(r"^(\d{4})(?:-(?:Q([1-4])|(\d{2})))?$")
+# ASCII digits only: "２０２４" is not a period (\d alone would match any script's digits)
+_PERIOD = re.compile(r"^(\d{4})(?:-(?:Q([1-4])|(\d{2})))?$", re.ASCII)
 
 
 class FilterError(ValueError):
     """A filter value the user can correct; the message names the parameter."""
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """A value as a message quotes it back: in quotes, and cut short when long.
+
+    >>> shown("2024-13"), shown("9" * 50)
+    ("'2024-13'", "'9999999999999999999999999999999999999999…'")
+    """
+    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def parse_period(text: str) -> tuple[dt.date, dt.date]:
@@ -35,14 +45,14 @@ def parse_period(text: str) -> tuple[dt.date, dt.date]:
     """
     match = _PERIOD.match(text.strip())
     if not match:
-        raise FilterError(f"period={text!r}: use a year (2024), a quarter (2024-Q2) "
+        raise FilterError(f"period={shown(text)}: use a year (2024), a quarter (2024-Q2) "
                           "or a month (2024-05)")
     year, quarter, month = int(match[1]), match[2], match[3]
     if quarter:
         first_month, last_month = 3 * int(quarter) - 2, 3 * int(quarter)
     elif month:
         if not 1 <= int(month) <= 12:
-            raise FilterError(f"period={text!r}: month must be 01–12")
+            raise FilterError(f"period={shown(text)}: month must be 01–12")
         first_month = last_month = int(month)
     else:
         first_month, last_month = 1, 12
@@ -54,12 +64,14 @@ def _date(name: str, value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError as exc:
-        raise FilterError(f"{name}={value!r}: use a date like 2024-05-01") from exc
+        raise FilterError(f"{name}={shown(value)}: use a date like 2024-05-01") from exc
 
 
 def _int(name: str, value: str) -> int:
-    if not (value.isascii() and value.isdigit() and 0 < int(value) < 2**31):
-        raise FilterError(f"{name}={value!r}: expected an organisation id (a number)")
+    # the length first: int() refuses (ValueError) a string of more than 4,300 digits
+    if not (value.isascii() and value.isdigit() and len(value) <= 10
+            and 0 < int(value) < 2**31):
+        raise FilterError(f"{name}={shown(value)}: expected an organisation id (a number)")
     return int(value)
 
 
@@ -90,10 +102,11 @@ class Filters:
             raise FilterError("from is after to")
         district = args.get("district") or None
         if district is not None and not codes.is_gb2260(district):
-            raise FilterError(f"district={district!r}: expected a six-digit GB/T 2260 code")
+            raise FilterError(f"district={shown(district)}: expected a six-digit GB/T 2260 code")
         stage = args.get("stage") or None
         if stage is not None and stage not in programme.PROJECT_STAGES:
-            raise FilterError(f"stage={stage!r}: one of {', '.join(programme.PROJECT_STAGES)}")
+            raise FilterError(f"stage={shown(stage)}: one of "
+                              f"{', '.join(programme.PROJECT_STAGES)}")
         return cls(
             date_from=date_from, date_to=date_to,
             insurer=_int("insurer", args["insurer"]) if args.get("insurer") else None,

@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_login import current_user
 
 from layers import catalogue, districts, projects
+from layers.filters import shown
 from webmap.caching import with_etag
+from webmap.errors import json_error
 from webmap.scope import connection, current_tenant, request_filters
 
 bp = Blueprint("api", __name__)
 
 
 def _not_found(message: str):
-    return jsonify(error=message), 404
+    return json_error(message, 404)
 
 
 @bp.before_request
 def signed_in_only():
     # the public's data lives under /api/public/; these answer the city and its tenants
     if not current_user.is_authenticated:
-        return jsonify(error="请先登录。Sign in first (or send an API token)."), 401
+        return json_error("请先登录。Sign in first (or send an API token).", 401)
     return None
 
 
@@ -48,7 +52,7 @@ def layer_catalogue():
 def district_layer(layer_id: str):
     layer = catalogue.BY_ID.get(layer_id)
     if layer is None or layer.kind != "district" or current_tenant().role not in layer.visible_to:
-        return _not_found(f"no district layer {layer_id!r}")
+        return _not_found(f"no district layer {shown(layer_id)}")
     filters = request_filters()
     city = current_app.config["CITY"]
 
@@ -68,7 +72,7 @@ def district_summary(code: str):
     with connection() as conn:
         summary = districts.district_summary(conn, code, city, filters)
     if summary is None:
-        return _not_found(f"no district {code!r} in city {city}")
+        return _not_found(f"no district {shown(code)} in city {city}")
     return with_etag(lambda: jsonify(summary))
 
 
@@ -77,13 +81,24 @@ def project_near():
     """The project nearest a clicked point (the map's popup), within ``radius`` metres."""
     filters = request_filters()
     try:
-        lon, lat = float(request.args["lon"]), float(request.args["lat"])
-        radius = min(float(request.args.get("radius", 50)), 5000)
+        lon, lat = _number("lon", -180, 180), _number("lat", -90, 90)
+        radius = min(_number("radius", 0, math.inf, default="50"), 5000)
     except (KeyError, ValueError):
-        return jsonify(error="lon, lat (degrees) and radius (metres) are required numbers"), 400
+        return json_error("lon, lat (degrees, −180–180 and −90–90) and radius (metres, 0 or "
+                          "more) are required numbers", 400)
     with connection() as conn:
         found = projects.nearest_project(conn, lon, lat, radius, filters)
     return jsonify(id=found)
+
+
+def _number(name: str, low: float, high: float, default: str | None = None) -> float:
+    """A finite number of ASCII digits from the URL, between low and high; KeyError when it
+    is missing, ValueError otherwise (float() alone takes "inf", "nan" and "１２３")."""
+    text = request.args[name] if default is None else request.args.get(name, default)
+    value = float(text) if text.isascii() else math.nan
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"{name} out of range")
+    return value
 
 
 @bp.get("/api/projects/<int:project_id>")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+import json
+
+from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from geo.audit import AuditQueryError
 from geo.cluster import ClusterError
@@ -19,10 +22,35 @@ def _wants_json() -> bool:
     return request.path.startswith(("/api/", "/tiles/"))
 
 
+def json_error(message: str, status: int) -> Response:
+    """``{"error": message}`` with <, > and & written as \\u escapes: the JSON reads the same,
+    but markup a request sent never comes back raw in the body, whatever shows it."""
+    body = json.dumps({"error": message}, ensure_ascii=False)
+    for char, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e")):
+        body = body.replace(char, escaped)
+    return Response(body + "\n", status, mimetype="application/json")
+
+
 def _answer(status: int, title: str, message: str):
     if _wants_json():
-        return jsonify(error=message), status
+        return json_error(message, status)
     return render_template("error.html", title=title, message=message), status
+
+
+def refuse_nul():
+    """A NUL character cannot be stored in or compared with PostgreSQL text: refuse it up
+    front with a clear 400, before a query fails on it."""
+    values = [request.path]
+    sources = [request.args]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        sources.append(request.form)
+    for source in sources:
+        for key, items in source.lists():
+            values += [key, *items]
+    if any("\x00" in value for value in values):
+        return _answer(400, "请求有误", "请求中含有空字符（NUL），无法处理。"
+                       "The request contains a NUL character (\\x00).")
+    return None
 
 
 def bad_filter(error: Exception):
@@ -46,7 +74,17 @@ def store_unavailable(error: Exception):
                    "数据库暂时不可用，请稍后再试或联系管理员。The database is not reachable.")
 
 
+class AsciiIntegerConverter(IntegerConverter):
+    """``<int:…>`` of ASCII digits only: Werkzeug's ``\\d+`` also takes other scripts' digits,
+    so that /api/projects/٣ would be project 3; now it is a clear 404."""
+
+    regex = r"[0-9]+"
+
+
 def init_app(app: Flask) -> None:
+    # before the blueprints add their rules, so that every <int:…> is read this way
+    app.url_map.converters["int"] = AsciiIntegerConverter
+    app.before_request(refuse_nul)
     app.register_error_handler(FilterError, bad_filter)
     app.register_error_handler(AuditQueryError, bad_filter)
     app.register_error_handler(CSRFError, bad_form)

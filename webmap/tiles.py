@@ -10,7 +10,9 @@ from flask import Blueprint, Response, jsonify, request
 from flask_login import current_user
 
 from layers import heat, tiles
+from layers.filters import shown
 from webmap.caching import with_etag
+from webmap.errors import json_error
 from webmap.scope import connection, request_filters
 
 bp = Blueprint("tiles", __name__)
@@ -19,14 +21,14 @@ MVT_MIMETYPE = "application/vnd.mapbox-vector-tile"
 
 
 def _not_found(message: str):
-    return {"error": message}, 404
+    return json_error(message, 404)
 
 
 @bp.before_request
 def signed_in_only():
     # points and heat maps show single projects: never for the public
     if not current_user.is_authenticated:
-        return jsonify(error="请先登录。Sign in first (or send an API token)."), 401
+        return json_error("请先登录。Sign in first (or send an API token).", 401)
     return None
 
 
@@ -61,7 +63,7 @@ def project_tilejson():
 @bp.get("/api/heat/<kind>")
 def heat_points(kind: str):
     if kind not in heat.KINDS:
-        return _not_found(f"no heat map {kind!r}: one of {', '.join(heat.KINDS)}")
+        return _not_found(f"no heat map {shown(kind)}: one of {', '.join(heat.KINDS)}")
     filters = request_filters()
 
     def build() -> Response:
