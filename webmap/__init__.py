@@ -21,7 +21,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = secrets.token_hex(32)
     app.json.ensure_ascii = False
 
-    from webmap import admin, api, auth, db, errors, pages, public, tiles
+    from webmap import admin, api, auth, db, errors, pages, public, tiles, uploads
 
     db.init_app(app)
     errors.init_app(app)
@@ -30,5 +30,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(tiles.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(uploads.bp)
     auth.init_app(app)
     return app

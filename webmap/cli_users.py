@@ -1,4 +1,5 @@
-"""`riskmap users add|list|disable`: accounts of the platform."""
+"""`riskmap users add|list|disable` and `riskmap users token add|list|revoke`: accounts of the
+platform and the API tokens of the systems that upload data for them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,17 @@ import getpass
 import click
 from flask.cli import with_appcontext
 
-from webmap.accounts import ROLES, AccountError, add_user, disable_user, list_users, new_password
+from webmap.accounts import (
+    ROLES,
+    AccountError,
+    add_user,
+    disable_user,
+    issue_token,
+    list_tokens,
+    list_users,
+    new_password,
+    revoke_token,
+)
 from webmap.db import get_engine
 
 
@@ -61,3 +72,58 @@ def disable(username) -> None:
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"user {username} disabled")
+
+
+@users.group("token")
+def token() -> None:
+    """API tokens: let an insurer's or TIS's system upload files as one account."""
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+@token.command("add")
+@click.argument("username")
+@click.option("--name", required=True, help="What uses the token, e.g. 'core system nightly'.")
+@with_appcontext
+def token_add(username, name) -> None:
+    """Issue a token for USERNAME and print it once (only its hash is kept)."""
+    try:
+        with get_engine().begin() as conn:
+            secret = issue_token(conn, username, name, actor=_actor())
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(secret)
+    click.secho("这是唯一一次显示该令牌，库中只保存其散列值，请立即妥善保存。 / This is the only "
+                "time the token is shown: it is not stored (only its hash is). Keep it now; "
+                "send it as 'Authorization: Bearer <token>'.", fg="yellow", err=True)
+
+
+@token.command("list")
+@click.argument("username", required=False)
+@with_appcontext
+def token_list(username) -> None:
+    """List the tokens (of USERNAME, or everyone's): id, user, name, last use, state."""
+    with get_engine().connect() as conn:
+        tokens = list_tokens(conn, username)
+    for t in tokens:
+        state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "live"
+        used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never used"
+        click.echo(f"{t.id:>5} {t.username:<20} {t.name:<30} {used:<16} {state}")
+    if not tokens:
+        click.echo("no tokens" + (f" for {username}" if username else "")
+                   + ": riskmap users token add USER --name NAME")
+
+
+@token.command("revoke")
+@click.argument("token_id", metavar="ID", type=int)
+@with_appcontext
+def token_revoke(token_id) -> None:
+    """Revoke the token ID at once (it is kept, marked revoked, for the record)."""
+    try:
+        with get_engine().begin() as conn:
+            revoke_token(conn, token_id, actor=_actor())
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"token {token_id} revoked")

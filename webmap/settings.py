@@ -70,6 +70,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOGIN_RATE_LIMIT", "5 per minute",
             "How often one address may try to sign in (flask-limiter syntax). Counts are kept "
             "per process."),
+    Setting("UPLOAD_MAX_MB", 50,
+            "Largest request, in megabytes, the service accepts (Flask's MAX_CONTENT_LENGTH): "
+            "an import file uploaded on /imports or to /api/imports above it is refused with "
+            "413.", int),
     Setting("WEB_DATABASE_URL", None,
             "URL the web service connects with. Unset: the store's URL with the user "
             "`riskmap_web` (a role that owns no table and cannot bypass row-level security). "

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +21,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from geo import coords
+from geo import coords, store
+from geo.tenancy import Tenant
 from loaders.demo_load import city_districts
+from loaders.imports import authority
 from loaders.imports.columns import known_headers
 from loaders.imports.kinds import Context
 from loaders.imports.pipeline import Checked, Problem, duplicate_keys, missing_columns, parse_table
@@ -41,6 +44,11 @@ class ImportResult:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     written: bool = False
+    display_name: str | None = None  # as the sender named the file, when saved under another
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.path.name
 
     @property
     def rejected_rows(self) -> int:
@@ -125,34 +133,69 @@ def write(conn: Connection, kind: str, records: list[dict]) -> tuple[int, int]:
 def import_file(conn: Connection, kind: str, path: Path, *, city: str, actor: str,
                 crs: str | None = None, sheet: str | None = None, encoding: str | None = None,
                 partial: bool = False, dry_run: bool = False,
-                progress: Callable = lambda rows: rows) -> ImportResult:
-    """Check a file and, when it may be, write it inside the caller's transaction."""
+                progress: Callable = lambda rows: rows, tenant: Tenant | None = None,
+                file_name: str | None = None, note: dict | None = None) -> ImportResult:
+    """Check a file and, when it may be, write it inside the caller's transaction.
+
+    ``tenant`` is the uploader's, for a web upload: the kinds and rows it may write are
+    checked in this transaction (`authority`). ``file_name`` is the name the sender gave the
+    file (an upload is saved under a sanitised name); ``note`` goes into the audit line.
+    """
     started = dt.datetime.now(dt.timezone.utc)
-    checked = check_file(conn, kind, path, city=city, crs=crs, sheet=sheet, encoding=encoding,
-                         progress=progress)
-    result = ImportResult(kind, path, checked.rows_read, errors=checked.errors,
-                          warnings=checked.warnings)
-    file_level = any(p.row is None for p in checked.errors)
+    result = ImportResult(kind, path, display_name=file_name)
+    if kind not in authority.kinds_for(tenant):
+        result.errors.append(authority.kind_refused(tenant, kind))
+    else:
+        _check_and_write(conn, result, city=city, crs=crs, sheet=sheet, encoding=encoding,
+                         partial=partial, dry_run=dry_run, progress=progress, tenant=tenant)
+    if result.written:
+        _log(conn, result, actor, started, partial)
+    _audit(conn, result, actor, tenant, dry_run=dry_run, note=note)
+    return result
+
+
+def _check_and_write(conn: Connection, result: ImportResult, *, city: str, crs, sheet,
+                     encoding, partial: bool, dry_run: bool, progress: Callable,
+                     tenant: Tenant | None) -> None:
+    kind = result.kind
+    checked = check_file(conn, kind, result.path, city=city, crs=crs, sheet=sheet,
+                         encoding=encoding, progress=progress)
+    result.rows_read, result.errors, result.warnings = (checked.rows_read, checked.errors,
+                                                        checked.warnings)
+    # rows of someone else's are refused for the whole file, even with --partial
+    refused = authority.outside_reach(conn, tenant, kind, checked.records)
+    result.errors.extend(refused)
+    file_level = refused or any(p.row is None for p in checked.errors)
     if file_level or (checked.errors and not partial):
-        return result
-    records = checked.valid_records()
+        return
+    _write_checked(conn, result, checked.valid_records(), dry_run=dry_run, tenant=tenant)
+
+
+def _write_checked(conn: Connection, result: ImportResult, records: list[dict], *,
+                   dry_run: bool, tenant: Tenant | None) -> None:
+    """Write the records in a savepoint, kept unless refused or only a dry run."""
     savepoint = conn.begin_nested()
     try:
-        result.inserted, result.updated = write(conn, kind, records) if records else (0, 0)
+        result.inserted, result.updated = write(conn, result.kind, records) if records else (0, 0)
     except (DBAPIError, psycopg2.Error) as exc:  # a rule the row checks missed: say which
         savepoint.rollback()
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         result.errors.append(Problem(None, "", "", f"写入时被数据库拒绝，未写入任何数据 — "
                                                    f"the store refused the file: {reason}"))
-        return result
+        return
+    # what the write made of the file's rows (a new policy, a moved claim) must be in reach too
+    refused = authority.outside_reach(conn, tenant, result.kind, records)
+    if refused:
+        savepoint.rollback()
+        result.errors.extend(refused)
+        result.inserted = result.updated = 0
+        return
     result.unchanged = len(records) - result.inserted - result.updated
     if dry_run:
         savepoint.rollback()  # a dry run reports what would change and keeps nothing
-        return result
+        return
     savepoint.commit()
-    _log(conn, result, actor, started, partial)
     result.written = True
-    return result
 
 
 def _log(conn: Connection, result: ImportResult, actor: str, started, partial: bool) -> None:
@@ -160,7 +203,19 @@ def _log(conn: Connection, result: ImportResult, actor: str, started, partial: b
     conn.execute(text("""INSERT INTO import_log (kind, file_name, file_sha256, actor, started_at,
         rows_read, rows_inserted, rows_updated, rows_unchanged, rows_rejected, partial)
         VALUES (:kind, :name, :sha, :actor, :started, :read, :ins, :upd, :same, :rej, :partial)"""),
-        {"kind": result.kind, "name": result.path.name, "sha": digest, "actor": actor,
+        {"kind": result.kind, "name": result.name, "sha": digest, "actor": actor,
          "started": started, "read": result.rows_read, "ins": result.inserted,
          "upd": result.updated, "same": result.unchanged, "rej": result.rejected_rows,
          "partial": partial})
+
+
+def _audit(conn: Connection, result: ImportResult, actor: str, tenant: Tenant | None, *,
+           dry_run: bool, note: dict | None) -> None:
+    """One audit line for every import, written or refused: who, what, how many, the outcome."""
+    outcome = "imported" if result.written else "dry-run" if dry_run else "refused"
+    detail = {"kind": result.kind, "file": result.name, "rows": result.rows_read,
+              "inserted": result.inserted, "updated": result.updated,
+              "unchanged": result.unchanged, "rejected": result.rejected_rows,
+              "errors": len(result.errors), "result": outcome, **(note or {})}
+    store.record_audit(conn, actor, "import", result.name, json.dumps(detail, ensure_ascii=False),
+                       user_id=tenant and tenant.user_id)
