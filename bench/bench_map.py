@@ -4,8 +4,10 @@ Run from the project root:  .venv/bin/python bench/bench_map.py [--repeat N] [--
 
 Each scale gets its own fresh database (on DATABASE_URL's server, else on the private
 cluster), is filled with Kunming's districts and a demo of 300 x scale projects, served by
-waitress on 127.0.0.1 and measured with sequential keep-alive requests. Every database made
-here is dropped at the end, also after an error or Ctrl+C.
+waitress on 127.0.0.1 and measured with sequential keep-alive requests, once for each of two
+tenants signed in with API tokens: a regulator (sees everything) and the busiest insurer (its
+own portfolio, row-level security checking every row). Every database made here is dropped at
+the end, also after an error or Ctrl+C.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import itertools
 import math
 import os
 import platform
@@ -33,7 +36,7 @@ from sqlalchemy.engine import Engine
 from geo import cluster, store
 from layers import catalogue
 from loaders import demo, demo_load, districts
-from webmap import create_app, db, settings
+from webmap import accounts, create_app, db, settings
 
 CITY = "530100"  # Kunming
 DEMO_PROJECTS = 300
@@ -41,6 +44,7 @@ TILE_ZOOMS = (9, 11, 12, 14)
 MAX_TILES_PER_ZOOM = 200
 TILE_SAMPLE_SEED = 20240501  # fixed, so that every run times the same tiles
 REVALIDATED_LAYER = catalogue.DEFAULT_LAYER
+TENANTS = ("regulator", "insurer")  # the city's view, then one insurer's under row security
 
 
 @dataclass
@@ -54,8 +58,6 @@ class Row:
 
 
 # ---------------------------------------------------------------- machine and database
-
-
 def machine() -> dict[str, str]:
     cpu = "unknown"
     with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as info:
@@ -114,16 +116,28 @@ def busiest_insurer(engine: Engine) -> int:
             "ORDER BY count(*) DESC, insurer_id LIMIT 1")).scalar_one()
 
 
+def issue_tokens(engine: Engine, insurer: int) -> dict[str, str]:
+    """An account for each of TENANTS (the insurer's for ``insurer``), each with an API token."""
+    tokens = {}
+    with engine.begin() as conn:
+        for role in TENANTS:
+            username = f"bench-{role}"
+            accounts.add_user(conn, username, role, accounts.new_password(), actor="bench",
+                              organisation=str(insurer) if role == "insurer" else None)
+            tokens[role] = accounts.issue_token(conn, username, "bench_map", actor="bench")
+    return tokens
+
+
 def database_versions(engine: Engine) -> str:
     with engine.connect() as conn:
         pg = conn.execute(text("SHOW server_version")).scalar_one()
-        postgis = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
+        # what CREATE EXTENSION installs: the server's database need not have PostGIS itself
+        postgis = conn.execute(text("SELECT default_version FROM pg_available_extensions "
+                                    "WHERE name = 'postgis'")).scalar()
     return f"PostgreSQL {pg}, PostGIS {postgis}"
 
 
 # ---------------------------------------------------------------- tiles to request
-
-
 def tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
     """The Web Mercator (XYZ) tile holding a point, clamped to the world."""
     n = 2**z
@@ -155,8 +169,6 @@ def covering_tiles(extent: tuple[float, ...], z: int) -> tuple[int, list[tuple[i
 
 
 # ---------------------------------------------------------------- server and client
-
-
 @contextlib.contextmanager
 def serving(database_url: str) -> Iterator[int]:
     """The app under waitress (as `riskmap serve` runs it) on a free port of 127.0.0.1."""
@@ -182,36 +194,33 @@ def serving(database_url: str) -> Iterator[int]:
         for channel in list(socket_map.values()):
             channel.close()
         server.task_dispatcher.shutdown()
-        # the app's pool holds connections to the database that is about to be dropped
+        # the app's pools hold connections to the database that is about to be dropped
         db.get_engine(app).dispose()
+        db.get_web_engine(app).dispose()
 
 
 class Client:
-    """One keep-alive HTTP/1.1 connection: requests go one after another, like one user's."""
+    """One keep-alive HTTP/1.1 connection: requests go one after another, like one user's,
+    each with the user's API token (so each also pays for the token's lookup)."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, token: str) -> None:
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.authorization = {"Authorization": f"Bearer {token}"}
 
     def get(self, path: str, headers: dict[str, str] | None = None
             ) -> tuple[int, bytes, float, http.client.HTTPMessage]:
         """Status, body, milliseconds to the last byte of the body, and headers."""
         started = time.perf_counter()
-        self.connection.request("GET", path, headers=headers or {})
+        self.connection.request("GET", path, headers={**self.authorization, **(headers or {})})
         response = self.connection.getresponse()
         body = response.read()  # read in full: keep-alive needs it, and it is part of the cost
         millis = (time.perf_counter() - started) * 1000
         return response.status, body, millis, response.msg  # case-insensitive headers
 
-    def close(self) -> None:
-        self.connection.close()
-
 
 def measure(client: Client, path: str, repeat: int, label: tuple[str, ...]) -> Row:
-    """One warm-up request (not timed), then `repeat` timed ones.
-
-    A URL that does not answer 200 is not timed: its row carries the error instead, so
-    one broken endpoint does not hide the figures of all the others.
-    """
+    """One warm-up request (not timed), then `repeat` timed ones. A URL that does not answer
+    200 is not timed: its row carries the error, and the other URLs' figures still count."""
     row = Row(label, [], [])
     for attempt in range(repeat + 1):
         status, body, millis, _ = client.get(path)
@@ -225,39 +234,43 @@ def measure(client: Client, path: str, repeat: int, label: tuple[str, ...]) -> R
 
 
 # ---------------------------------------------------------------- what is measured
-
-
-def bench_districts(client: Client, insurer: int, repeat: int) -> list[Row]:
-    """Every district layer, without a filter and with a period or an insurer filter."""
+def bench_districts(client: Client, insurer: int, repeat: int, budget: float) -> list[Row]:
+    """Every district layer, without a filter and with a period or an insurer filter, in the
+    catalogue's order until the budget (seconds) is spent."""
     filters = (("none", ""), ("period=2024", "?period=2024"),
                (f"insurer={insurer}", f"?insurer={insurer}"))
-    rows = []
-    for layer in catalogue.DISTRICT_LAYERS:
-        for name, query in filters:
-            path = f"/api/layers/{layer.id}/districts{query}"
-            rows.append(measure(client, path, repeat, (layer.id, name)))
-    return rows
+    urls = [(f"/api/layers/{layer.id}/districts{query}", (layer.id, name))
+            for layer in catalogue.DISTRICT_LAYERS for name, query in filters]
+    deadline = time.perf_counter() + budget
+    return [measure(client, path, repeat, label) for path, label in urls
+            if time.perf_counter() < deadline]
 
 
-def bench_tiles(client: Client, extent: tuple[float, ...], repeat: int) -> list[Row]:
+def bench_tiles(client: Client, extent: tuple[float, ...], repeat: int, budget: float
+                ) -> list[Row]:
     """The project tiles over the city's extent: per zoom, all tiles pooled, then only the
-    tiles with projects (most of the extent is countryside, whose empty tiles are cheap)."""
+    tiles with projects (most of the extent is countryside, whose empty tiles are cheap).
+    The zooms take turns, each in a seeded random order, until the budget (seconds) is spent:
+    a slow tenant gets a smaller random sample of every zoom, not the first zooms only."""
+    covering, queues = {}, []
+    for z in TILE_ZOOMS:
+        covering[z], tiles = covering_tiles(extent, z)
+        random.Random(TILE_SAMPLE_SEED - z).shuffle(tiles)
+        queues.append(tiles)
+    deadline = time.perf_counter() + budget
+    measured = [measure(client, f"/tiles/projects/{z}/{x}/{y}.mvt", repeat,
+                        (str(z), f"{z}/{x}/{y}"))
+                for turn in itertools.zip_longest(*queues) for z, x, y in filter(None, turn)
+                if time.perf_counter() < deadline]
     rows = []
     for z in TILE_ZOOMS:
-        covering, tiles = covering_tiles(extent, z)
-        timed = f"{len(tiles)}/{covering}"
-        everything = Row((str(z), timed, "all", str(len(tiles))), [], [])
-        filled = Row((str(z), timed, "with projects", "0"), [], [])
-        for tz, x, y in tiles:
-            one = measure(client, f"/tiles/projects/{tz}/{x}/{y}.mvt", repeat, ())
-            everything.error = everything.error or (one.error and f"{tz}/{x}/{y}: {one.error}")
-            everything.millis += one.millis
-            everything.sizes += one.sizes
-            if any(one.sizes):  # a tile with no project answers 200 with an empty body
-                filled.millis += one.millis
-                filled.sizes += one.sizes
-        filled.label = (*filled.label[:3], str(len(filled.sizes) // repeat))
-        rows += [everything, filled]
+        ones = [one for one in measured if one.label[0] == str(z)]
+        filled = [one for one in ones if any(one.sizes)]  # an empty tile: 200, empty body
+        error = next((f"{one.label[1]}: {one.error}" for one in ones if one.error), "")
+        for name, group in (("all", ones), ("with projects", filled)):
+            rows.append(Row((str(z), f"{len(ones)}/{covering[z]}", name, str(len(group))),
+                            [m for one in group for m in one.millis],
+                            [b for one in group for b in one.sizes], error * (name == "all")))
     return rows
 
 
@@ -277,8 +290,6 @@ def bench_revalidation(client: Client, repeat: int) -> Row:
 
 
 # ---------------------------------------------------------------- figures and tables
-
-
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
@@ -287,16 +298,12 @@ def timing(values: list[float]) -> list[str]:
     """p50, p95, max, mean and count of milliseconds, as table cells."""
     if not values:
         return ["-"] * 4 + ["0"]
-    figures = [percentile(values, 50), percentile(values, 95), max(values),
-               statistics.fmean(values)]
+    figures = (*(percentile(values, q) for q in (50, 95, 100)), statistics.fmean(values))
     return [f"{v:.1f}" for v in figures] + [str(len(values))]
 
 
 def sizes(values: list[int]) -> list[str]:
-    if not values:
-        return ["-"] * 3
-    return [f"{percentile(values, 50):.0f}", f"{percentile(values, 95):.0f}",
-            str(max(values))]
+    return [f"{percentile(values, q):.0f}" for q in (50, 95, 100)] if values else ["-"] * 3
 
 
 TIME_HEADERS = ["p50 ms", "p95 ms", "max ms", "mean ms", "n"]
@@ -304,23 +311,7 @@ TIME_HEADERS = ["p50 ms", "p95 ms", "max ms", "mean ms", "n"]
 
 def print_table(title: str, headers: list[str], rows: list[list[str]],
                 text_columns: int = 2) -> None:
-    """With rich when it is installed, otherwise as plain text aligned in columns.
-
-    The first ``text_columns`` columns are names (left-aligned), the rest figures.
-    """
-    try:
-        from rich.console import Console
-        from rich.table import Table
-    except ImportError:  # rich is optional: the project does not depend on it
-        Console = None  # noqa: N806 - stands for the missing class
-    if Console is not None:
-        table = Table(title=title, title_justify="left")
-        for i, header in enumerate(headers):
-            table.add_column(header, justify="left" if i < text_columns else "right")
-        for row in rows:
-            table.add_row(*row)
-        Console(width=200).print(table)
-        return
+    """Plain text in columns: the first ``text_columns`` are names (left), the rest figures."""
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     print(f"\n{title}")
     for line in [headers, ["-" * w for w in widths], *rows]:
@@ -330,63 +321,84 @@ def print_table(title: str, headers: list[str], rows: list[list[str]],
     sys.stdout.flush()
 
 
-def report_districts(rows: list[Row]) -> None:
+def report_tenant(result: dict, who: str) -> None:
+    """One tenant's tables: district layers, tiles, and the 304 line."""
+    rows = result["districts"]
     table = [[*row.label, *timing(row.millis),
-              f"{percentile(row.sizes, 50) / 1024:.1f}" if row.sizes else "-"]
-             for row in rows]
-    print_table("District layers  GET /api/layers/<id>/districts[?filter]",
+              f"{percentile(row.sizes, 50) / 1024:.1f}" if row.sizes else "-"] for row in rows]
+    print_table(f"District layers, {who}  GET /api/layers/<id>/districts[?filter]",
                 ["layer", "filter", *TIME_HEADERS, "KiB"], table)
+    total = 3 * len(catalogue.DISTRICT_LAYERS)
+    if len(rows) < total:  # every layer runs the same query: fewer layers still tell its cost
+        print(f"  only the first {len(rows)} of {total} URLs: the --budget ran out")
     for row in rows:
         if row.error:
             print(f"  NOT TIMED {row.label[0]} ({row.label[1]}): {row.error}")
-
-
-def report_tiles(rows: list[Row]) -> None:
-    table = [[*row.label, *timing(row.millis), *sizes(row.sizes)] for row in rows]
-    print_table("Project tiles  GET /tiles/projects/{z}/{x}/{y}.mvt  (the tiles of a zoom pooled)",
-                ["zoom", "timed/covering", "tiles", "count", *TIME_HEADERS,
-                 "p50 B", "p95 B", "max B"], table, text_columns=3)
-    for row in rows:
+    table = [[*row.label, *timing(row.millis), *sizes(row.sizes)] for row in result["tiles"]]
+    print_table(f"Project tiles, {who}  GET /tiles/projects/{{z}}/{{x}}/{{y}}.mvt  "
+                "(the tiles of a zoom pooled)", ["zoom", "timed/covering", "tiles", "count",
+                                                 *TIME_HEADERS, "p50 B", "p95 B", "max B"],
+                table, text_columns=3)
+    for row in result["tiles"]:
         if row.error:
             print(f"  zoom {row.label[0]}: some tiles NOT TIMED, first: {row.error}")
+    reval = result["revalidation"].millis
+    print(f"\n304 revalidation of {REVALIDATED_LAYER}, {who}: p50 {percentile(reval, 50):.1f} ms "
+          f"(p95 {percentile(reval, 95):.1f} ms, n {len(reval)})", flush=True)
 
 
-def summary_rows(result: dict) -> list[Row]:
-    """Pooled rows for the comparison of scales: districts by filter, tiles by zoom, 304s."""
-    by_filter: dict[str, Row] = {}
+def summary(result: dict) -> dict[str, list[float]]:
+    """One tenant's samples pooled by kind: districts by filter, tiles by zoom and all, 304s."""
+    pooled: dict[str, list[float]] = {}
     for row in result["districts"]:
-        kind = row.label[1].split("=")[0]
-        pooled = by_filter.setdefault(kind, Row((f"districts, filter {kind}",), [], []))
-        pooled.millis += row.millis
-    tiles = [Row((f"tiles z{row.label[0]}, {row.label[2]}",), row.millis, row.sizes)
-             for row in result["tiles"]]
-    revalidation = Row(("districts, 304 revalidation",), result["revalidation"].millis, [])
-    return [*by_filter.values(), *tiles, revalidation]
+        pooled.setdefault(f"districts, filter {row.label[1].split('=')[0]}", []).extend(row.millis)
+    for row in result["tiles"]:
+        pooled[f"tiles z{row.label[0]}, {row.label[2]}"] = row.millis
+    pooled["tiles, all zooms"] = [m for row in result["tiles"] if row.label[2] == "all"
+                                  for m in row.millis]
+    pooled["districts, 304 revalidation"] = result["revalidation"].millis
+    return pooled
+
+
+def ratio(insurer: list[float], regulator: list[float]) -> str:
+    if not (insurer and regulator):
+        return "-"
+    return f"{percentile(insurer, 50) / percentile(regulator, 50):.2f}x"
 
 
 def report_comparison(results: dict[int, dict]) -> None:
-    """One line per kind of request, p50/p95 side by side for each scale."""
-    scales = list(results)
-    columns = [summary_rows(results[scale]) for scale in scales]
+    """One line per kind of request: each tenant's p50/p95 and their ratio, for each scale."""
+    summaries = [[summary(result[t]) for t in TENANTS] for result in results.values()]
     table = []
-    for i, first in enumerate(columns[0]):
-        cells = [first.label[0]]
-        for rows in columns:
-            cells += [f"{percentile(rows[i].millis, 50):.1f}",
-                      f"{percentile(rows[i].millis, 95):.1f}"]
+    for kind in summaries[0][0]:
+        cells = [kind]
+        for regulator, insurer in summaries:
+            pair = (regulator.get(kind, []), insurer.get(kind, []))
+            cells += [f"{percentile(millis, q):.1f}" if millis else "-"
+                      for millis in pair for q in (50, 95)]
+            cells.append(ratio(pair[1], pair[0]))
         table.append(cells)
     headers = ["requests"]
-    for scale in scales:
-        projects = DEMO_PROJECTS * scale
-        headers += [f"{projects} p50 ms", f"{projects} p95 ms"]
-    print_table("Summary by scale (all samples of a kind pooled)", headers, table,
+    for scale in results:
+        headers += [f"{DEMO_PROJECTS * scale} reg p50", "reg p95", "ins p50", "ins p95",
+                    "ins/reg p50"]
+    print_table("Summary by scale and tenant, ms (all samples of a kind pooled; the insurer's "
+                "'none' and 'period' are narrowed to its own portfolio)", headers, table,
                 text_columns=1)
 
 
+def compare_tenants(scale: int, result: dict) -> str:
+    """The short line: insurer vs regulator p50 on the same URLs."""
+    regulator, insurer = (summary(result[t]) for t in TENANTS)
+    kinds = ("districts, filter insurer", "tiles, all zooms", "districts, 304 revalidation")
+    parts = [f"{kind} {ratio(insurer.get(kind, []), regulator[kind])} "
+             f"({percentile(insurer.get(kind, []), 50):.1f} vs "
+             f"{percentile(regulator[kind], 50):.1f} ms)" for kind in kinds]
+    return f"{DEMO_PROJECTS * scale} projects, insurer vs regulator p50: " + "; ".join(parts)
+
+
 # ---------------------------------------------------------------- the run
-
-
-def run_scale(admin: Engine, scale: int, repeat: int) -> dict:
+def run_scale(admin: Engine, scale: int, repeat: int, budget: float) -> dict:
     """Make, fill, serve and measure one scale's database; it is dropped on the way out."""
     with fresh_database(admin, scale) as engine:
         seconds, counts = load_demo(engine, scale)
@@ -394,21 +406,22 @@ def run_scale(admin: Engine, scale: int, repeat: int) -> dict:
               f"{counts['risk_event']} risk events, {counts['claim']} claims "
               f"(demo load {seconds:.1f} s)", flush=True)
         insurer, extent = busiest_insurer(engine), city_extent(engine)
+        tokens = issue_tokens(engine, insurer)
         url = engine.url.render_as_string(hide_password=False)
+        result: dict = {"load_s": seconds, "insurer_id": insurer}
         with serving(url) as port:
-            client = Client(port)
-            try:
-                result = {"load_s": seconds,
-                          "districts": bench_districts(client, insurer, repeat),
-                          "tiles": bench_tiles(client, extent, repeat),
-                          "revalidation": bench_revalidation(client, repeat)}
-            finally:
-                client.close()
-    report_districts(result["districts"])
-    report_tiles(result["tiles"])
-    reval = result["revalidation"]
-    print(f"\n304 revalidation of {REVALIDATED_LAYER}: p50 {percentile(reval.millis, 50):.1f} ms "
-          f"(p95 {percentile(reval.millis, 95):.1f} ms, n {len(reval.millis)})", flush=True)
+            for tenant in TENANTS:
+                client = Client(port, tokens[tenant])
+                try:
+                    result[tenant] = {
+                        "districts": bench_districts(client, insurer, repeat, budget),
+                        "tiles": bench_tiles(client, extent, repeat, budget),
+                        "revalidation": bench_revalidation(client, repeat)}
+                finally:
+                    client.connection.close()
+    report_tenant(result["regulator"], "regulator (sees all)")
+    report_tenant(result["insurer"], f"insurer {insurer} (own portfolio, row security per row)")
+    print("\n" + compare_tenants(scale, result), flush=True)
     return result
 
 
@@ -418,6 +431,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="timed requests per URL, after one warm-up (default 5)")
     parser.add_argument("--scales", default="1,10",
                         help="demo sizes as multiples of 300 projects (default 1,10)")
+    parser.add_argument("--budget", type=float, default=60,
+                        help="seconds per tenant for the district layers, and again for the "
+                             "tiles: URLs not started by then are left out (default 60)")
     args = parser.parse_args(argv)
     args.scales = [int(s) for s in args.scales.split(",") if s.strip()]
     if args.repeat < 1 or not args.scales or min(args.scales) < 1:
@@ -434,8 +450,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"machine: nproc {about['nproc']}, {about['cpu']}; Python {about['python']}; "
               f"{database_versions(admin)}")
         print(f"city {CITY}, repeat {args.repeat} timed requests per URL after 1 warm-up, "
-              "sequential, one keep-alive connection, no If-None-Match", flush=True)
-        results = {scale: run_scale(admin, scale, args.repeat) for scale in args.scales}
+              "sequential, one keep-alive connection per tenant with its API token, "
+              "no If-None-Match", flush=True)
+        results = {scale: run_scale(admin, scale, args.repeat, args.budget)
+                   for scale in args.scales}
     finally:
         admin.dispose()
     print("\nDemo load: " + ", ".join(
