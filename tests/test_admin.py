@@ -19,7 +19,7 @@ def site(make_database):
     with engine.begin() as conn:
         districts.load_districts(conn, districts.district_records(city="530100"))
         demo_load.run_demo(conn, demo.DemoOptions(city="530100"))
-    app = create_app({"TESTING": True, "RATELIMIT_ENABLED": False,
+    app = create_app({"TESTING": True, "LOGIN_RATE_LIMIT": "100 per minute",
                       "DATABASE_URL": engine.url.render_as_string(hide_password=False)})
     return app, engine
 

@@ -113,6 +113,8 @@ def publication_page(pub_id: int):
 @bp.post("/publications/<int:pub_id>/<to>")
 @roles_only(*CITY_ROLES)
 def publication_step(pub_id: int, to: str):
+    if to not in publication.STATUS_ZH:
+        abort(400, f"no step {to[:40]!r}: one of " + ", ".join(publication.STATUS_ZH))
     form = StepForm()
     if not form.validate_on_submit():
         abort(400, "; ".join(sum(form.errors.values(), [])) or "bad form")

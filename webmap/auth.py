@@ -34,7 +34,14 @@ from webmap.scope import connection
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
+
+
+def _attempt_key() -> str:
+    # one limiter serves every app of the process (tests make many): count per app and address
+    return f"{id(current_app._get_current_object())}:{get_remote_address()}"
+
+
+limiter = Limiter(key_func=_attempt_key, default_limits=[], storage_uri="memory://")
 
 
 class User(UserMixin):

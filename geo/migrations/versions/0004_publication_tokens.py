@@ -49,4 +49,6 @@ def downgrade() -> None:
         DROP COLUMN city_value, DROP COLUMN city_suppressed""")
     for table, check in TENANT_POLICIES.items():
         op.execute(f"ALTER POLICY {table}_tenant ON {table} USING ({check})")
+    op.execute("DROP FUNCTION IF EXISTS riskmap_visible_policies()")
+    op.execute("DROP FUNCTION IF EXISTS riskmap_visible_projects()")
     op.execute("DROP FUNCTION IF EXISTS riskmap_sees_all()")
