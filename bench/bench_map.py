@@ -420,7 +420,7 @@ def run_scale(admin: Engine, scale: int, repeat: int, budget: float) -> dict:
                 finally:
                     client.connection.close()
     report_tenant(result["regulator"], "regulator (sees all)")
-    report_tenant(result["insurer"], f"insurer {insurer} (own portfolio, row security per row)")
+    report_tenant(result["insurer"], f"insurer {insurer} (own portfolio, under row security)")
     print("\n" + compare_tenants(scale, result), flush=True)
     return result
 
