@@ -5,27 +5,18 @@ from __future__ import annotations
 import math
 
 from flask import Blueprint, current_app, jsonify, request, url_for
-from flask_login import current_user
 
 from layers import catalogue, districts, projects
 from layers.filters import shown
 from webmap.caching import with_etag
-from webmap.errors import json_error
+from webmap.errors import json_error, not_found, signed_in_only
 from webmap.scope import connection, current_tenant, request_filters
 
 bp = Blueprint("api", __name__)
 
 
-def _not_found(message: str):
-    return json_error(message, 404)
-
-
-@bp.before_request
-def signed_in_only():
-    # the public's data lives under /api/public/; these answer the city and its tenants
-    if not current_user.is_authenticated:
-        return json_error("请先登录。Sign in first (or send an API token).", 401)
-    return None
+# the public's data lives under /api/public/; these answer the city and its tenants
+bp.before_request(signed_in_only)
 
 
 @bp.get("/api/layers")
@@ -52,7 +43,7 @@ def layer_catalogue():
 def district_layer(layer_id: str):
     layer = catalogue.BY_ID.get(layer_id)
     if layer is None or layer.kind != "district" or current_tenant().role not in layer.visible_to:
-        return _not_found(f"no district layer {shown(layer_id)}")
+        return not_found(f"no district layer {shown(layer_id)}")
     filters = request_filters()
     city = current_app.config["CITY"]
 
@@ -72,7 +63,7 @@ def district_summary(code: str):
     with connection() as conn:
         summary = districts.district_summary(conn, code, city, filters)
     if summary is None:
-        return _not_found(f"no district {shown(code)} in city {city}")
+        return not_found(f"no district {shown(code)} in city {city}")
     return with_etag(lambda: jsonify(summary))
 
 
@@ -106,5 +97,5 @@ def project_detail(project_id: int):
     with connection() as conn:
         detail = projects.project_detail(conn, project_id)
     if detail is None:
-        return _not_found(f"no project {project_id}")
+        return not_found(f"no project {project_id}")
     return with_etag(lambda: jsonify(detail))

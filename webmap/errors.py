@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from flask import Flask, Response, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -29,6 +30,18 @@ def json_error(message: str, status: int) -> Response:
     for char, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e")):
         body = body.replace(char, escaped)
     return Response(body + "\n", status, mimetype="application/json")
+
+
+def not_found(message: str) -> Response:
+    return json_error(message, 404)
+
+
+def signed_in_only():
+    """Refuse the public (401): for blueprints whose every answer is a tenant's data (the
+    public's own lives under /api/public/)."""
+    if not current_user.is_authenticated:
+        return json_error("请先登录。Sign in first (or send an API token).", 401)
+    return None
 
 
 def _answer(status: int, title: str, message: str):

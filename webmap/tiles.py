@@ -7,12 +7,11 @@ revalidates its tiles with 304s instead of refetching them.
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
-from flask_login import current_user
 
 from layers import heat, tiles
 from layers.filters import shown
 from webmap.caching import with_etag
-from webmap.errors import json_error
+from webmap.errors import not_found, signed_in_only
 from webmap.scope import connection, request_filters
 
 bp = Blueprint("tiles", __name__)
@@ -20,23 +19,15 @@ bp = Blueprint("tiles", __name__)
 MVT_MIMETYPE = "application/vnd.mapbox-vector-tile"
 
 
-def _not_found(message: str):
-    return json_error(message, 404)
-
-
-@bp.before_request
-def signed_in_only():
-    # points and heat maps show single projects: never for the public
-    if not current_user.is_authenticated:
-        return json_error("请先登录。Sign in first (or send an API token).", 401)
-    return None
+# points and heat maps show single projects: never for the public
+bp.before_request(signed_in_only)
 
 
 # signed, so that a negative coordinate gets the same JSON 404 as one too large
 @bp.get("/tiles/projects/<int(signed=True):z>/<int(signed=True):x>/<int(signed=True):y>.mvt")
 def project_tile(z: int, x: int, y: int):
     if not tiles.is_tile(z, x, y):
-        return _not_found(f"no tile {z}/{x}/{y}: zoom 0–{tiles.MAX_ZOOM}, x and y 0–2^zoom−1")
+        return not_found(f"no tile {z}/{x}/{y}: zoom 0–{tiles.MAX_ZOOM}, x and y 0–2^zoom−1")
     filters = request_filters()
 
     def build() -> Response:
@@ -63,7 +54,7 @@ def project_tilejson():
 @bp.get("/api/heat/<kind>")
 def heat_points(kind: str):
     if kind not in heat.KINDS:
-        return _not_found(f"no heat map {shown(kind)}: one of {', '.join(heat.KINDS)}")
+        return not_found(f"no heat map {shown(kind)}: one of {', '.join(heat.KINDS)}")
     filters = request_filters()
 
     def build() -> Response:
