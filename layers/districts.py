@@ -48,6 +48,21 @@ def district_metrics(conn: Connection, city: str, filters: Filters,
     return out
 
 
+def district_feature(layer: catalogue.Layer, code: str, name: str, value, geometry: str,
+                     breaks, legend: dict) -> dict:
+    """One district as a GeoJSON feature of ``layer``: its value, text, class and colour."""
+    klass = classify.class_of(value, breaks)
+    return {
+        "type": "Feature", "id": code, "geometry": json.loads(geometry),
+        "properties": {
+            "code": code, "name": name, "value": value,
+            "value_text": "无数据" if value is None else f"{value:,.{layer.decimals}f}",
+            "class": klass,
+            "colour": catalogue.NO_DATA_COLOUR if klass is None else legend["colours"][klass],
+        },
+    }
+
+
 def district_layer(conn: Connection, layer_id: str, city: str, filters: Filters) -> dict:
     """A GeoJSON FeatureCollection of the city's districts for one layer, with its legend."""
     layer = catalogue.get(layer_id)
@@ -57,19 +72,8 @@ def district_layer(conn: Connection, layer_id: str, city: str, filters: Filters)
     values = [row[layer.id] for row in rows]
     breaks = classify.class_breaks(layer, values)
     legend = classify.legend(layer, breaks)
-    features = []
-    for row, value in zip(rows, values, strict=True):
-        klass = classify.class_of(value, breaks)
-        features.append({
-            "type": "Feature", "id": row["code"],
-            "geometry": json.loads(row["geometry"]),
-            "properties": {
-                "code": row["code"], "name": row["name"], "value": value,
-                "value_text": "无数据" if value is None else f"{value:,.{layer.decimals}f}",
-                "class": klass,
-                "colour": catalogue.NO_DATA_COLOUR if klass is None else legend["colours"][klass],
-            },
-        })
+    features = [district_feature(layer, row["code"], row["name"], value, row["geometry"],
+                                 breaks, legend) for row, value in zip(rows, values, strict=True)]
     return {"type": "FeatureCollection", "layer": layer.as_json(), "legend": legend,
             "filters": filters.query(), "features": features}
 

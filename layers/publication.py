@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from geo import store
 from geo.tenancy import CITY_ROLES, Tenant
 from layers import catalogue, classify, disclosure
-from layers.districts import city_values, district_metrics
+from layers.districts import SIMPLIFY_DEGREES, city_values, district_feature, district_metrics
 from layers.filters import Filters
 from layers.sql import read_sql
 
@@ -34,7 +34,6 @@ TRANSITIONS = {
 # the money whose concentration the dominance rule weighs, per date basis of the layers
 MONEY_BASES = {"policy": ("premium_yuan", "sum_insured_yuan", "construction_cost_yuan"),
                "risk_event": (), "claim": ("paid_yuan",)}
-SIMPLIFY_DEGREES = 0.0005
 
 
 class PublicationError(ValueError):
@@ -212,15 +211,10 @@ def public_layer(conn: Connection, pub_id: int) -> dict | None:
 
 
 def _public_feature(layer, row, breaks, legend) -> dict:
-    klass = None if row.suppressed else classify.class_of(row.value, breaks)
+    # a hidden value has no value: it is drawn and described as such, never classed
+    feature = district_feature(layer, row.code.strip(), row.name, row.value, row.geometry,
+                               breaks, legend)
+    feature["properties"]["suppressed"] = row.suppressed
     if row.suppressed:
-        value_text = "已隐藏（样本过少或过于集中）"
-    elif row.value is None:
-        value_text = "无数据"
-    else:
-        value_text = f"{row.value:,.{layer.decimals}f}"
-    return {"type": "Feature", "id": row.code.strip(), "geometry": json.loads(row.geometry),
-            "properties": {"code": row.code.strip(), "name": row.name, "value": row.value,
-                           "suppressed": row.suppressed, "value_text": value_text,
-                           "class": klass, "colour": catalogue.NO_DATA_COLOUR if klass is None
-                           else legend["colours"][klass]}}
+        feature["properties"]["value_text"] = "已隐藏（样本过少或过于集中）"
+    return feature

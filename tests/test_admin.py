@@ -5,20 +5,17 @@ from __future__ import annotations
 import re
 
 import pytest
+from importing import demo_store
 from sqlalchemy import text
 
 from conftest import TEST_PASSWORD, account
-from loaders import demo, demo_load, districts
 from webmap import create_app
 from webmap.cli import main
 
 
 @pytest.fixture(scope="module")
 def site(make_database):
-    engine = make_database()
-    with engine.begin() as conn:
-        districts.load_districts(conn, districts.district_records(city="530100"))
-        demo_load.run_demo(conn, demo.DemoOptions(city="530100"))
+    engine = demo_store(make_database, projects=300)
     app = create_app({"TESTING": True, "LOGIN_RATE_LIMIT": "100 per minute",
                       "DATABASE_URL": engine.url.render_as_string(hide_password=False)})
     return app, engine
@@ -107,9 +104,7 @@ def test_the_admin_reads_who_signed_in_and_who_failed(site):
 
 
 def test_the_demo_approves_public_layers_so_the_public_map_has_something(make_database):
-    engine = make_database()
-    with engine.begin() as conn:
-        districts.load_districts(conn, districts.district_records(city="530100"))
+    engine = demo_store(make_database)
     app = create_app({"TESTING": True,
                       "DATABASE_URL": engine.url.render_as_string(hide_password=False)})
     result = app.test_cli_runner().invoke(main, ["demo", "--projects", "200"])

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from importing import demo_store
 from playwright.sync_api import sync_playwright
 from sqlalchemy import text
 from werkzeug.serving import make_server
@@ -16,7 +17,6 @@ from geo.tenancy import Tenant
 from layers import catalogue, disclosure, publication
 from layers.districts import city_values
 from layers.filters import Filters
-from loaders import demo, demo_load, districts
 from webmap import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,10 +29,8 @@ APPROVAL_NUMBER = "云S(2026)001号"
 @pytest.fixture(scope="module")
 def browser_store(make_database):
     """The demo, a project named like a script, accounts, and one approved public layer."""
-    engine = make_database()
+    engine = demo_store(make_database, projects=300)
     with engine.begin() as conn:
-        districts.load_districts(conn, districts.district_records(city="530100"))
-        demo_load.run_demo(conn, demo.DemoOptions(city="530100"))
         conn.execute(text("UPDATE project SET name = :name WHERE id = 1"), {"name": XSS})
         # make it its district's riskiest project, so the district summary lists it first
         conn.execute(text("""INSERT INTO risk_event (event_no, project_id, category, severity,

@@ -8,10 +8,10 @@ import re
 from urllib.parse import quote, urlencode
 
 import pytest
+from importing import demo_store
 from sqlalchemy import text
 
 from conftest import TEST_PASSWORD, account, sign_in
-from loaders import demo, demo_load, districts
 from webmap import create_app
 
 PAYLOADS = {
@@ -53,10 +53,8 @@ PATHS = ("/api/layers/{}/districts", "/api/districts/{}", "/api/heat/{}", "/api/
 @pytest.fixture(scope="module")
 def site(make_database):
     """A store of its own (forms here write drafts and audit lines), a small demo on it."""
-    engine = make_database()
-    with engine.begin() as conn:
-        districts.load_districts(conn, districts.district_records(city="530100"))
-        demo_load.run_demo(conn, demo.DemoOptions(city="530100", projects=20))
+    engine = demo_store(make_database, projects=20)
+    with engine.connect() as conn:
         projects = conn.execute(text("SELECT count(*) FROM project")).scalar_one()
     app = create_app({"TESTING": True, "PROPAGATE_EXCEPTIONS": False,  # a 500 is an answer
                       "LOGIN_RATE_LIMIT": "10000 per minute",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from importing import demo_store
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 
@@ -13,7 +14,6 @@ from geo import store
 from geo.tenancy import Tenant, set_tenant
 from layers import catalogue, disclosure, publication
 from layers.filters import Filters
-from loaders import demo, demo_load, districts
 
 CITY = "530100"
 K = 25  # the demo has ~20 projects per district: k = 25 hides some and keeps others
@@ -23,11 +23,7 @@ RULES = disclosure.Rules(min_projects=K)
 @pytest.fixture(scope="module")
 def store_(make_database):
     """A demo of its own: these tests approve, withdraw and change data."""
-    engine = make_database()
-    with engine.begin() as conn:
-        districts.load_districts(conn, districts.district_records(city=CITY))
-        demo_load.run_demo(conn, demo.DemoOptions(city=CITY))
-    return engine
+    return demo_store(make_database, projects=300)
 
 
 def tenant(engine, role: str) -> Tenant:

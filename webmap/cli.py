@@ -184,18 +184,17 @@ DEMO_PUBLICATIONS = (("projects", "各区承保项目数（累计）"), ("premiu
 def _demo_publications(conn, city: str) -> list[str]:
     """Approve a few public layers, as the demo's regulator, so the public map shows them."""
     from geo.tenancy import Tenant
-    from layers import disclosure, publication
+    from layers import publication
     from layers.filters import Filters
+    from webmap.admin import rules
 
     user_id = conn.execute(text("SELECT id FROM app_user WHERE username = 'demo-regulator'")
                            ).scalar_one()
     regulator = Tenant("regulator", username="demo-regulator", user_id=user_id)
-    rules = disclosure.Rules(min_projects=int(current_app.config["PUBLIC_MIN_PROJECTS"]),
-                             dominance=float(current_app.config["PUBLIC_DOMINANCE"]))
     for layer_id, title in DEMO_PUBLICATIONS:
         pub = publication.draft(conn, regulator, layer_id, Filters(), title)
         publication.move(conn, regulator, pub, "submitted")
-        publication.move(conn, regulator, pub, "approved", city=city, rules=rules)
+        publication.move(conn, regulator, pub, "approved", city=city, rules=rules())
     return [title for _, title in DEMO_PUBLICATIONS]
 
 

@@ -7,6 +7,7 @@ cannot bypass row-level security, so a forgotten check in a handler cannot leak 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -35,14 +36,18 @@ def database_url(config) -> str:
     return cluster.up(private_cluster(config))
 
 
-def get_engine(app: Flask | None = None) -> Engine:
-    """The app's engine, made on first use so that nothing connects at import or build time."""
+def _engine(app: Flask | None, key: str, url: Callable[[dict], str]) -> Engine:
+    # made on first use, so that nothing connects at import or build time
     app = app or current_app
-    engine = app.extensions.get(_ENGINE)
+    engine = app.extensions.get(key)
     if engine is None:
-        engine = store.make_engine(database_url(app.config))
-        app.extensions[_ENGINE] = engine
+        engine = app.extensions[key] = store.make_engine(url(app.config))
     return engine
+
+
+def get_engine(app: Flask | None = None) -> Engine:
+    """The owner's engine (command line, loaders, migrations)."""
+    return _engine(app, _ENGINE, database_url)
 
 
 def web_database_url(config) -> str:
@@ -56,13 +61,8 @@ def web_database_url(config) -> str:
 
 
 def get_web_engine(app: Flask | None = None) -> Engine:
-    """The engine of the web role, made on first use."""
-    app = app or current_app
-    engine = app.extensions.get(_WEB_ENGINE)
-    if engine is None:
-        engine = store.make_engine(web_database_url(app.config))
-        app.extensions[_WEB_ENGINE] = engine
-    return engine
+    """The web role's engine, which every request uses."""
+    return _engine(app, _WEB_ENGINE, web_database_url)
 
 
 def init_app(app: Flask) -> None:
