@@ -25,10 +25,13 @@ system_packages() {
   local missing=()
   command -v python3 >/dev/null || missing+=(python3)
   command -v npm >/dev/null || missing+=(nodejs npm)
+  # reports: WeasyPrint lays out PDFs with Pango; the CJK font sets their Chinese text
+  fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing+=(fonts-noto-cjk)
+  ls /usr/lib/*/libpangoft2-1.0.so.0 >/dev/null 2>&1 || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
   if [ "$mode" = test ]; then
-    # the browser tests drive Debian's Chromium; the CJK font renders Chinese in screenshots
+    # the browser tests drive Debian's Chromium; pdftotext and pdftoppm read the reports back
     command -v chromium >/dev/null || missing+=(chromium)
-    fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing+=(fonts-noto-cjk)
+    command -v pdftotext >/dev/null || missing+=(poppler-utils)
   fi
   python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
