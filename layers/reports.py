@@ -1,0 +1,185 @@
+"""Reports as data: a district's report and the regulator's periodic statistics report.
+
+Each builds the plain dict that ``webmap.reports`` documents and renders as PDF, XLSX, CSV,
+GeoJSON or GeoPackage. Everything is read through the caller's connection, so a report holds
+only what its reader may see; an insurer's report is its own portfolio.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import replace
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from geo import store
+from geo.tenancy import ROLE_ZH, Tenant
+from layers import statistics
+from layers.districts import district_metrics, district_summary, plain_row
+from layers.filters import FilterError, Filters, parse_period, shown
+from layers.sql import read_sql
+
+CHINA = ZoneInfo("Asia/Shanghai")
+_PERIODIC = re.compile(r"^\d{4}-(Q[1-4]|\d{2})$", re.ASCII)
+
+
+def _columns(*spec: tuple) -> list[dict]:
+    return [{"id": c[0], "title": c[1], "unit": c[2] if len(c) > 2 else "",
+             "decimals": c[3] if len(c) > 3 else None} for c in spec]
+
+
+PROJECT_COLUMNS = _columns(
+    ("permit_no", "报建号"), ("name", "项目名称"), ("community", "小区"), ("stage", "阶段"),
+    ("developer", "建设单位"), ("insurers", "主承保公司"), ("tis", "风险管理机构"),
+    ("gross_floor_area_m2", "建筑面积", "m²", 0), ("units", "户数", "户", 0),
+    ("premium_wan", "保费", "万元", 2), ("sum_insured_wan", "保险金额", "万元", 2),
+    ("risk_events", "风险事件", "件", 0), ("open_risk_events", "未销项", "件", 0),
+    ("severe_open_risk_events", "未销项严重", "件", 0), ("claims", "理赔案件", "件", 0),
+    ("paid_wan", "理赔金额", "万元", 2))
+SEVERE_EVENT_COLUMNS = _columns(
+    ("event_no", "事件编号"), ("project", "项目"), ("category", "类型"), ("status", "状态"),
+    ("location_in_building", "部位"), ("tis", "风险管理机构"), ("found_on", "发现日期"),
+    ("due_on", "整改期限"), ("overdue_days", "逾期", "天", 0))
+CLAIM_COLUMNS = _columns(
+    ("claim_no", "案件编号"), ("project", "项目"), ("unit_no", "房号"), ("section", "责任范围"),
+    ("status", "状态"), ("insurer", "首席承保公司"), ("reported_on", "报案日期"),
+    ("surveyed_on", "查勘日期"), ("decided_on", "核定日期"), ("settled_on", "履行日期"),
+    ("paid_wan", "赔付金额", "万元", 2), ("breaches", "时限履行"))
+DISTRICT_COLUMNS = _columns(
+    ("code", "区县代码"), ("name", "区县"), ("projects", "承保项目", "个", 0),
+    ("premium_wan", "保费", "万元", 2), ("sum_insured_wan", "保险金额", "万元", 2),
+    ("risk_events", "风险事件", "件", 0), ("severe_risk_events", "严重风险事件", "件", 0),
+    ("open_risk_events", "未销项", "件", 0), ("claims", "理赔案件", "件", 0),
+    ("paid_wan", "赔付金额", "万元", 2), ("deadline_breaches", "超时限案件", "件", 0))
+
+
+def _cell(value):
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _table(table_id: str, title: str, columns: list[dict], rows: list[dict]) -> dict:
+    keep = [c["id"] for c in columns]
+    return {"id": table_id, "title": title, "columns": columns,
+            "rows": [{k: _cell(r.get(k)) for k in keep} for r in rows]}
+
+
+def _rows(conn: Connection, sql_name: str, params: dict) -> list[dict]:
+    sql = read_sql("scope.sql") + read_sql("stats_base.sql") + read_sql(sql_name)
+    return [plain_row(r) for r in conn.execute(text(sql), params)]
+
+
+def filter_labels(conn: Connection, filters: Filters) -> list[list[str]]:
+    """The filters in words, as a report's reader needs them."""
+    def name(org_id):
+        return conn.execute(text("SELECT name FROM organisation WHERE id = :id"),
+                            {"id": org_id}).scalar() or f"#{org_id}"
+    period = "全部"
+    if filters.date_from or filters.date_to:
+        period = f"{filters.date_from or '…'} 至 {filters.date_to or '…'}"
+    labels = [["统计期间", period],
+              ["区县", conn.execute(text("SELECT name FROM district WHERE code = :c"),
+                                    {"c": filters.district}).scalar() if filters.district
+               else "全市"],
+              ["保险公司", name(filters.insurer) if filters.insurer else "全部"],
+              ["风险管理机构", name(filters.tis) if filters.tis else "全部"]]
+    if filters.stage:
+        labels.append(["项目阶段", conn.execute(text(
+            "SELECT name_zh FROM project_stage WHERE code = :c"), {"c": filters.stage}).scalar()])
+    return labels
+
+
+def scope_note(conn: Connection, tenant: Tenant) -> str:
+    """Whose business a report holds when its reader sees only part of the city's."""
+    if tenant.sees_all:
+        return ""
+    name = conn.execute(text("SELECT name FROM organisation WHERE id = :id"),
+                        {"id": tenant.organisation_id}).scalar()
+    return f"本报告仅含{ROLE_ZH[tenant.role]}“{name}”可见的项目与业务。"
+
+
+def _header(conn, city, kind, filters, tenant, made_at) -> dict:
+    city_name = conn.execute(text("SELECT min(city_name) FROM district WHERE city_code = :city"),
+                             {"city": city}).scalar() or ""
+    made_at = made_at or dt.datetime.now(CHINA)
+    return {"kind": kind, "title": "", "subtitle": "", "city_name": city_name,
+            "made_at": made_at.strftime("%Y-%m-%d %H:%M"),
+            "data_version": store.data_version(conn),
+            "filters": filter_labels(conn, filters), "scope_note": scope_note(conn, tenant)}
+
+
+def district_report(conn: Connection, city: str, code: str, filters: Filters, tenant: Tenant,
+                    made_at: dt.datetime | None = None) -> dict | None:
+    """A district's report, or None when the city has no such district."""
+    citywide = replace(filters, district=None)
+    summary = district_summary(conn, code, city, citywide)
+    if summary is None:
+        return None
+    local = replace(filters, district=code)
+    params = {**local.params(), "city": city, "code": code}
+    projects = _rows(conn, "report_projects.sql", params)
+    boundary = conn.execute(text("SELECT ST_AsGeoJSON(boundary, 6) FROM district "
+                                 "WHERE code = :code"), {"code": code}).scalar_one()
+    period = filter_labels(conn, filters)[0][1]
+    report = _header(conn, city, "district", local, tenant, made_at)
+    report["title"] = f"{summary['name']}住宅工程质量潜在缺陷保险区域报告"
+    report["subtitle"] = f"{report['city_name']}{summary['name']}（{code}）· 统计期间 {period}"
+    return {
+        **report, "district": {"code": code, "name": summary["name"]},
+        "indicators": summary["indicators"],
+        "sections": statistics.statistics(conn, city, local),
+        "tables": [
+            _table("projects", "项目清单", PROJECT_COLUMNS, projects),
+            _table("severe_risk_events", "未销项严重风险事件", SEVERE_EVENT_COLUMNS,
+                   _rows(conn, "report_severe_events.sql", params)),
+            _table("claims", "理赔案件及时限履行", CLAIM_COLUMNS,
+                   _rows(conn, "report_claims.sql", params)),
+        ],
+        "map": {"boundary": json.loads(boundary),
+                "projects": [{**_table("p", "", PROJECT_COLUMNS, [p])["rows"][0],
+                              "lon": p["lon"], "lat": p["lat"]} for p in projects]},
+    }
+
+
+def periodic_filters(period: str) -> Filters:
+    """The filters of a monthly or quarterly statistics report.
+
+    >>> periodic_filters("2024-Q2").date_to
+    datetime.date(2024, 6, 30)
+    >>> periodic_filters("2024")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    layers.filters.FilterError: period='2024': a periodic report is monthly (2024-05) ...
+    """
+    if not _PERIODIC.match(period):
+        raise FilterError(f"period={shown(period)}: a periodic report is monthly (2024-05) "
+                          "or quarterly (2024-Q2)")
+    date_from, date_to = parse_period(period)
+    return Filters(date_from=date_from, date_to=date_to)
+
+
+def periodic_report(conn: Connection, city: str, period: str, tenant: Tenant,
+                    made_at: dt.datetime | None = None) -> dict:
+    """The platform's statistics report (平台统计报表) for a month or a quarter, city-wide."""
+    filters = periodic_filters(period).for_tenant(tenant)
+    kind = "季度" if "Q" in period else "月度"
+    report = _header(conn, city, "periodic", filters, tenant, made_at)
+    report["title"] = f"{report['city_name']}住宅工程质量潜在缺陷保险平台统计报表（{kind}）"
+    report["subtitle"] = f"统计期间 {period}（{filters.date_from} 至 {filters.date_to}）"
+    sections = statistics.statistics(conn, city, filters)
+    districts = [{**r, "premium_wan": r["premium_yuan"] / 1e4,
+                  "sum_insured_wan": r["sum_insured_yuan"] / 1e4, "paid_wan": r["paid_yuan"] / 1e4}
+                 for r in district_metrics(conn, city, filters)]
+    return {
+        **report, "district": None,
+        "indicators": [{**i, "group": s["title"], "city": None}
+                       for s in sections for i in s["indicators"]],
+        "sections": sections,
+        "tables": [_table("districts", "各区县统计", DISTRICT_COLUMNS, districts)],
+        "map": None,
+    }
