@@ -20,7 +20,10 @@ TITLES = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "�
 
 
 def _wants_json() -> bool:
-    return request.path.startswith(("/api/", "/tiles/"))
+    # a report is started by a script and polled by it: it reads JSON, whatever went wrong
+    report_job = request.path.startswith("/reports/") and (
+        request.method == "POST" or request.path.startswith("/reports/jobs/"))
+    return report_job or request.path.startswith(("/api/", "/tiles/"))
 
 
 def json_error(message: str, status: int) -> Response:

@@ -86,6 +86,14 @@ SETTINGS: tuple[Setting, ...] = (
             "of it or more.", float),
     Setting("MAP_APPROVAL_NUMBER", "",
             "The map approval number (审图号) printed on the public map, e.g. `云S(2026)001号`."),
+    Setting("REPORT_WORKERS", 2,
+            "Reports (PDF, XLSX …) made at the same time in the background; more requests wait "
+            "their turn, and the web server keeps answering meanwhile.", int),
+    Setting("REPORT_KEEP_MINUTES", 60,
+            "How long a finished report stays ready to download before it is deleted.", int),
+    Setting("REPORT_DIR", "",
+            "Folder where finished reports wait for download. Empty: a private temporary "
+            "folder per process, removed at exit.", str),
     Setting("HOST", "127.0.0.1", "Address `riskmap serve` listens on."),
     Setting("PORT", 5000, "Port `riskmap serve` listens on.", int),
 )

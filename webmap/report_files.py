@@ -1,0 +1,132 @@
+"""Report downloads: a district's report and the periodic statistics report, made in the
+background (`webmap.reports.jobs`) while the page shows their progress.
+
+A POST starts a report and answers 202 with the job's URLs; the page polls the status and
+then fetches the file. The report is read as the account that asked for it, so it holds only
+what that account may see.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user, login_required
+from sqlalchemy import text
+
+from geo.tenancy import CITY_ROLES, Tenant
+from layers import reports
+from layers.filters import FilterError, shown
+from webmap.admin import roles_only
+from webmap.errors import json_error
+from webmap.reports.formats import DISTRICT_FORMATS, FORMATS, PERIODIC_FORMATS, Format
+from webmap.reports.formats import report_filename as filename_of
+from webmap.reports.jobs import jobs_of
+from webmap.scope import connection, current_tenant, request_filters
+
+bp = Blueprint("report_files", __name__)
+
+
+def _format(allowed: tuple[str, ...]) -> Format:
+    fmt = request.args.get("format", "pdf")
+    if fmt not in allowed:
+        raise FilterError(f"format={shown(fmt)}: one of {', '.join(allowed)}")
+    return FORMATS[fmt]
+
+
+def _owner() -> str:
+    return f"user:{current_user.get_id()}"
+
+
+def _started(job) -> tuple[Response, int]:
+    return jsonify(
+        job=job.as_json(),
+        status_url=url_for("report_files.job_status", job_id=job.id),
+        file_url=url_for("report_files.job_file", job_id=job.id)), 202
+
+
+def _start(fmt: Format, filename: str, build) -> tuple[Response, int]:
+    """Queue a report: ``build(conn, tenant)`` makes its dict as the asking account sees it."""
+    app, tenant = current_app._get_current_object(), current_tenant()
+
+    def work(progress):
+        with app.app_context():
+            progress("查询数据", 0.05)
+            with connection(tenant=tenant) as conn:
+                report = build(conn, tenant)
+            return fmt.render(report, lambda step, f: progress(step, 0.25 + 0.75 * f))
+
+    return _started(jobs_of(app).submit(_owner(), filename, fmt.mimetype, work))
+
+
+@bp.post("/reports/district/<code>")
+@login_required
+def start_district(code: str):
+    city, fmt, filters = current_app.config["CITY"], _format(DISTRICT_FORMATS), request_filters()
+    with connection() as conn:
+        name = conn.execute(text("SELECT name FROM district WHERE code = :c AND city_code = :city"),
+                            {"c": code, "city": city}).scalar()
+        labels = reports.filter_labels(conn, filters)
+    if name is None:
+        return json_error(f"no district {code} in this city", 404)
+    filename = filename_of({"kind": "district", "district": {"code": code, "name": name},
+                            "filters": labels}, fmt)
+    return _start(fmt, filename, lambda conn, tenant: reports.district_report(
+        conn, city, code, filters, tenant))
+
+
+@bp.get("/reports/periodic")
+@roles_only(*CITY_ROLES)
+def periodic_page():
+    return render_template("periodic.html", formats=PERIODIC_FORMATS,
+                           period=request.args.get("period", ""))
+
+
+@bp.post("/reports/periodic")
+@roles_only(*CITY_ROLES)
+def start_periodic():
+    city, fmt = current_app.config["CITY"], _format(PERIODIC_FORMATS)
+    period = request.args.get("period", "").strip()
+    reports.periodic_filters(period)  # refuses anything but a month or a quarter
+    filename = filename_of({"kind": "periodic", "subtitle": f"统计期间 {period}"}, fmt)
+
+    def build(conn, tenant: Tenant) -> dict:
+        return reports.periodic_report(conn, city, period, tenant)
+    return _start(fmt, filename, build)
+
+
+@bp.get("/reports/jobs/<job_id>")
+@login_required
+def job_status(job_id: str):
+    job = jobs_of(current_app).get(job_id, _owner())
+    if job is None:
+        return json_error(f"no report {job_id}", 404)
+    return jsonify(job=job.as_json(),
+                   file_url=url_for("report_files.job_file", job_id=job.id))
+
+
+@bp.get("/reports/jobs/<job_id>/file")
+@login_required
+def job_file(job_id: str):
+    job = jobs_of(current_app).get(job_id, _owner())
+    if job is None:
+        return json_error(f"no report {job_id}", 404)
+    if job.state != "done":
+        return json_error(f"report {job_id} is {job.state}: {job.error or job.step}", 409)
+    response = send_file(job.path, mimetype=job.mimetype, as_attachment=True,
+                         download_name=job.filename, max_age=0)
+    # RFC 5987: the Chinese file name survives every browser
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"report.{job.filename.rsplit('.', 1)[-1]}\"; "
+        f"filename*=UTF-8''{quote(job.filename)}")
+    return response
+

@@ -1,0 +1,65 @@
+"""The statistics page, a district's page, and their figures as JSON.
+
+Handlers parse the request, ask `layers.statistics` or `layers.reports`, and render; the
+reader's row security and filters apply to everything (an insurer sees its own portfolio).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
+from flask_login import login_required
+
+from layers import reports, statistics
+from layers.overview import map_context
+from webmap.errors import signed_in_only
+from webmap.reports.formats import DISTRICT_FORMATS, FORMATS
+from webmap.scope import connection, current_tenant, request_filters
+
+bp = Blueprint("statistics", __name__)
+ECHARTS = "/vendor/echarts/dist/echarts.min.js"
+
+
+def _choices(conn) -> dict:
+    return map_context(conn, current_app.config["CITY"], current_tenant())
+
+
+@bp.get("/statistics")
+@login_required
+def statistics_page():
+    city = current_app.config["CITY"]
+    filters = request_filters()
+    with connection() as conn:
+        sections = statistics.statistics(conn, city, filters)
+        choices = _choices(conn)
+        labels = reports.filter_labels(conn, filters)
+    return render_template("statistics.html", sections=sections, choices=choices,
+                           args=request.args, labels=labels, echarts=ECHARTS,
+                           api_url=url_for("statistics.api_statistics", **filters.query()))
+
+
+@bp.get("/api/statistics")
+def api_statistics():
+    refused = signed_in_only()
+    if refused is not None:
+        return refused
+    filters = request_filters()
+    with connection() as conn:
+        sections = statistics.statistics(conn, current_app.config["CITY"], filters)
+    return jsonify(filters=filters.query(), sections=sections)
+
+
+@bp.get("/districts/<code>")
+@login_required
+def district_page(code: str):
+    city = current_app.config["CITY"]
+    filters = request_filters()
+    with connection() as conn:
+        report = reports.district_report(conn, city, code, filters, current_tenant())
+        choices = _choices(conn)
+    if report is None:
+        abort(404)
+    downloads = [{"format": f, "label": FORMATS[f].label,
+                  "url": url_for("report_files.start_district", code=code, format=f,
+                                 **filters.query())} for f in DISTRICT_FORMATS]
+    return render_template("district.html", report=report, choices=choices, args=request.args,
+                           downloads=downloads, echarts=ECHARTS)
