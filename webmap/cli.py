@@ -226,11 +226,13 @@ def settings_command() -> None:
 
 def _register_import_commands() -> None:
     from webmap.cli_import import import_command, template_command
+    from webmap.cli_report import report
     from webmap.cli_users import users
 
     main.add_command(import_command)
     main.add_command(template_command)
     main.add_command(users)
+    main.add_command(report)
 
 
 _register_import_commands()
