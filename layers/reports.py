@@ -113,6 +113,12 @@ def _header(conn, city, kind, filters, tenant, made_at) -> dict:
             "filters": filter_labels(conn, filters), "scope_note": scope_note(conn, tenant)}
 
 
+def _within_district(sections: list[dict]) -> list[dict]:
+    """The sections without the charts that compare districts: one bar says nothing."""
+    return [{**s, "charts": [c for c in s["charts"] if not c["id"].endswith("_by_district")]}
+            for s in sections]
+
+
 def district_report(conn: Connection, city: str, code: str, filters: Filters, tenant: Tenant,
                     made_at: dt.datetime | None = None) -> dict | None:
     """A district's report, or None when the city has no such district."""
@@ -132,7 +138,7 @@ def district_report(conn: Connection, city: str, code: str, filters: Filters, te
     return {
         **report, "district": {"code": code, "name": summary["name"]},
         "indicators": summary["indicators"],
-        "sections": statistics.statistics(conn, city, local),
+        "sections": _within_district(statistics.statistics(conn, city, local)),
         "tables": [
             _table("projects", "项目清单", PROJECT_COLUMNS, projects),
             _table("severe_risk_events", "未销项严重风险事件", SEVERE_EVENT_COLUMNS,
