@@ -17,10 +17,13 @@ point tiles where its projects sit among the most foreign ones.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import math
 import re
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +44,7 @@ KINDS = ("insurer", "tis", "developer")
 SLOTS = [(kind, rank) for kind in KINDS for rank in (0, 1)]
 SLOT_IDS = [f"{kind}#{rank + 1}" for kind, rank in SLOTS]
 LAPSED = ("returned", "cancelled")  # policy statuses out of every map's scope
+SEARCH_ALL = "有限公司"  # every demo developer's name holds it: a search that finds every project
 CLUSTER_ZOOM = 7
 
 # Rules the matrix does not call as a tenant, and why. Anything else the app serves under
@@ -361,6 +365,12 @@ class Seen:
     admin: dict[str, int] = field(default_factory=dict)
     uploads: dict[str, object] = field(default_factory=dict)
     others: dict[str, object] = field(default_factory=dict)  # asking for another's business
+    search: object = None                                      # /api/search answer
+    search_page: str = ""
+    statistics: dict = field(default_factory=dict)             # /api/statistics answer
+    statistics_page: str = ""
+    district_page: str = ""
+    report_csv: str = ""                                       # its busiest district's report
     narrowed: list = field(default_factory=list)
 
 
@@ -448,6 +458,16 @@ def visit(app, kunming, t: Truth, rival: Truth, sample_pub: int) -> Seen:
     token = re.search(r'"csrf_token": "([^"]+)"', seen.map_page)
     for url in ("/admin/publications", f"/admin/publications/{sample_pub}", "/admin/audit"):
         seen.admin[url] = client.get(url).status_code
+    seen.search = client.get(f"/api/search?q={SEARCH_ALL}&limit=200")
+    seen.search_page = client.get(f"/search?q={SEARCH_ALL}").get_data(as_text=True)
+    seen.statistics = client.get("/api/statistics").get_json()
+    seen.statistics_page = client.get("/statistics").get_data(as_text=True)
+    seen.district_page = client.get(f"/districts/{code}").get_data(as_text=True)
+    seen.report_csv = district_report_csv(client, code, token[1] if token else "")
+    seen.admin["/reports/periodic"] = client.get("/reports/periodic").status_code
+    seen.admin["POST /reports/periodic"] = client.post(
+        "/reports/periodic?period=2024-Q2&format=xlsx",
+        headers={"X-CSRFToken": token[1] if token else ""}).status_code
     seen.uploads = {"/imports": client.get("/imports"),
                     "/api/imports": client.post("/api/imports/projects")}
     seen.admin["POST step"] = client.post(
@@ -463,13 +483,28 @@ def visit(app, kunming, t: Truth, rival: Truth, sample_pub: int) -> Seen:
     return seen
 
 
+def district_report_csv(client: Visitor, code: str, token: str) -> str:
+    """Start a district's report as CSV, wait for it, and fetch it."""
+    started = client.post(f"/reports/district/{code}?format=csv", headers={"X-CSRFToken": token})
+    assert started.status_code == 202, started.get_data(as_text=True)
+    for _ in range(300):
+        job = client.get(started.get_json()["status_url"]).get_json()["job"]
+        if job["state"] in ("done", "failed"):
+            break
+        time.sleep(0.05)
+    assert job["state"] == "done", job
+    return client.get(started.get_json()["file_url"]).data.decode("utf-8-sig")
+
+
 def filtered_urls(param: str, other: int, code: str) -> list[str]:
     """Every endpoint and page that takes the filters, asking for ``param=other``."""
     q = f"{param}={other}"
     return [f"/api/layers/{layer.id}/districts?{q}" for layer in catalogue.DISTRICT_LAYERS] + [
         f"/api/districts/{code}?{q}", f"/api/projects/near?lon=102.7&lat=25.0&{q}",
         f"/api/heat/risk_events?{q}", f"/api/heat/claims?{q}", f"/tiles/projects.json?{q}",
-        f"/tiles/projects/{POINT_ZOOM}/3262/1711.mvt?{q}", f"/districts?{q}", f"/?{q}"]
+        f"/tiles/projects/{POINT_ZOOM}/3262/1711.mvt?{q}", f"/districts?{q}", f"/?{q}",
+        f"/api/search?q={SEARCH_ALL}&{q}", f"/search?q={SEARCH_ALL}&{q}",
+        f"/api/statistics?{q}", f"/statistics?{q}", f"/districts/{code}?{q}"]
 
 
 @pytest.fixture(scope="module")
@@ -644,6 +679,57 @@ def test_pages_and_maps_carry_no_foreign_project(seen, tenants, slot):
         assert not mentions(answers.table, permit), pid
 
 
+@pytest.mark.parametrize("slot", SLOTS, ids=SLOT_IDS)
+def test_a_search_finds_every_own_project_and_no_foreign_one(seen, tenants, slot):
+    t, answers = tenants[slot], seen[slot]
+    assert answers.search.status_code == 200
+    found = {r["id"] for r in answers.search.get_json()["results"]}
+    assert found == t.visible and 0 < len(found) < 200
+    rows = {int(i) for i in re.findall(r'<tr data-id="(\d+)"', answers.search_page)}
+    assert rows <= t.visible and len(rows) == min(50, len(t.visible))
+    assert not [pid for pid in t.foreign
+                if t.world.projects[pid]["permit_no"] in answers.search_page]
+
+
+@pytest.mark.parametrize("slot", SLOTS, ids=SLOT_IDS)
+def test_statistics_and_district_pages_carry_no_foreign_project(seen, tenants, slot):
+    t, answers = tenants[slot], seen[slot]
+    assert "理赔统计" in answers.statistics_page and "项目清单" in answers.district_page
+    for pid in t.foreign:
+        permit = t.world.projects[pid]["permit_no"]
+        assert not mentions(answers.district_page, permit), pid
+        assert permit not in answers.report_csv, pid
+
+
+@pytest.mark.parametrize("slot", SLOTS, ids=SLOT_IDS)
+def test_a_district_report_holds_exactly_the_tenants_projects_there(seen, tenants, slot):
+    t, answers = tenants[slot], seen[slot]
+    w = t.world
+    rows = list(csv.reader(io.StringIO(answers.report_csv)))
+    permits = {row[0] for row in rows[1:]}
+    assert permits == {w.projects[pid]["permit_no"] for pid in t.projects
+                       if w.projects[pid]["district"] == answers.busiest}
+
+
+@pytest.mark.parametrize("slot", SLOTS, ids=SLOT_IDS)
+def test_the_statistics_equal_the_tenants_own_figures(seen, tenants, slot):
+    t, answers = tenants[slot], seen[slot]
+    figures = {i["id"]: i["value"] for s in answers.statistics["sections"]
+               for i in s["indicators"]}
+    city = t.city()
+    assert same(figures["premium"], city["premium_yuan"] / 10_000)
+    assert same(figures["sum_insured"], city["sum_insured_yuan"] / 10_000)
+    assert figures["projects"] == len(t.projects)
+    assert figures["risk_events"] == len(t.events())
+    assert figures["claims"] == len(t.claims())
+    assert same(figures["paid"], city["paid_yuan"] / 10_000)
+    assert figures["deadline_breaches"] == city["deadline_breaches"]
+    charts = {c["id"]: c for s in answers.statistics["sections"] for c in s["charts"]}
+    if t.role == "insurer":  # its own bar only
+        assert len(charts["premium_by_insurer"]["categories"]) == 1
+        assert same(charts["premium_by_insurer"]["series"][0]["values"][0], figures["premium"])
+
+
 # --------------------------------------------------------------------------------------------
 # Sums: every figure equals the tenant's own
 
@@ -714,7 +800,7 @@ def test_the_district_table_and_city_totals_equal_the_tenants_own(seen, tenants,
                          ids=[i for i in SLOT_IDS if not i.startswith("developer")])
 def test_asking_for_another_organisations_business_is_refused(seen, tenants, slot):
     t, answers = tenants[slot], seen[slot]
-    assert len(answers.others) == len(catalogue.DISTRICT_LAYERS) + 8
+    assert len(answers.others) == len(catalogue.DISTRICT_LAYERS) + 13
     for url, response in answers.others.items():
         assert response.status_code == 400, url
         body = response.get_data(as_text=True)
@@ -739,7 +825,8 @@ def test_tenants_are_refused_the_city_staffs_pages(seen, slot):
     assert seen[slot].admin == {"/admin/publications": 403, "/admin/audit": 403,
                                 next(u for u in seen[slot].admin
                                      if re.fullmatch(r"/admin/publications/\d+", u)): 403,
-                                "POST step": 403}
+                                "POST step": 403, "/reports/periodic": 403,
+                                "POST /reports/periodic": 403}
 
 
 @pytest.mark.parametrize("slot", SLOTS, ids=SLOT_IDS)
@@ -793,7 +880,7 @@ def _sample_url(app, rule, world: World) -> str:
     values = {"layer_id": catalogue.DEFAULT_LAYER, "code": min(world.districts),
               "project_id": min(world.projects), "kind": "risk_events", "z": POINT_ZOOM,
               "x": 3262, "y": 1711, "pub_id": 1, "to": "submitted", "package": "leaflet",
-              "filename": "leaflet.js"}
+              "filename": "leaflet.js", "job_id": "no-such-job"}
     return app.url_map.bind("localhost").build(
         rule.endpoint, {k: values[k] for k in rule.arguments})
 

@@ -21,7 +21,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = secrets.token_hex(32)
     app.json.ensure_ascii = False
 
-    from webmap import admin, api, auth, db, errors, pages, public, tiles, uploads
+    from webmap import (
+        admin,
+        api,
+        auth,
+        db,
+        errors,
+        pages,
+        public,
+        report_files,
+        search,
+        statistics,
+        tiles,
+        uploads,
+    )
+    from webmap.reports import jobs
 
     db.init_app(app)
     errors.init_app(app)
@@ -31,5 +45,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(uploads.bp)
+    app.register_blueprint(search.bp)
+    app.register_blueprint(statistics.bp)
+    app.register_blueprint(report_files.bp)
+    jobs.init_app(app)
     auth.init_app(app)
     return app

@@ -28,8 +28,9 @@ from webmap.scope import connection, current_tenant, request_filters
 
 bp = Blueprint("pages", __name__)
 
-# Only the dist folders of the packages the map page loads are served from the npm install.
-VENDOR_PACKAGES = {path.split("/")[2] for _, path in VENDOR_JS + VENDOR_CSS}
+# Only the dist folders of the packages the pages load (the map's Leaflet, the statistics'
+# ECharts) are served from the npm install.
+VENDOR_PACKAGES = {path.split("/")[2] for _, path in VENDOR_JS + VENDOR_CSS} | {"echarts"}
 
 
 @bp.app_template_filter("role_zh")
@@ -61,7 +62,8 @@ def risk_map():
                 "projects": url_for("api.project_detail", project_id=0),
                 "near": url_for("api.project_near"),
                 "project_page": url_for("pages.project_page", project_id=0),
-                "overview": url_for("pages.overview")},
+                "overview": url_for("pages.overview"),
+                "search": url_for("search.api_search")},
         "user": _user_options(),
     }
     return build_map(current_app.config, context["bounds"], options, layer_id)
