@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from browsing import ARTIFACTS, chromium_page, screenshot, serving, sign_in
 from importing import demo_store
-from playwright.sync_api import sync_playwright
 from sqlalchemy import text
-from werkzeug.serving import make_server
 
-from conftest import TEST_PASSWORD, account
+from conftest import account
 from geo.tenancy import Tenant
 from layers import catalogue, disclosure, publication
 from layers.districts import city_values
 from layers.filters import Filters
-from webmap import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 XSS = "<script>alert(1)</script>"
 APPROVAL_NUMBER = "云S(2026)001号"
 
@@ -52,45 +45,14 @@ def browser_store(make_database):
 @pytest.fixture(scope="module")
 def server(browser_store):
     engine, _ = browser_store
-    app = create_app({"DATABASE_URL": engine.url.render_as_string(hide_password=False),
-                      "MAP_APPROVAL_NUMBER": APPROVAL_NUMBER})
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-
-
-def sign_in(page, server: str, username: str) -> None:
-    page.goto(server + "/login", wait_until="networkidle")
-    page.fill("input[name='username']", username)
-    page.fill("input[name='password']", TEST_PASSWORD)
-    page.click("button[type='submit']")
-    page.wait_for_url(server + "/", wait_until="networkidle")
+    with serving(engine, MAP_APPROVAL_NUMBER=APPROVAL_NUMBER) as url:
+        yield url
 
 
 @pytest.fixture()
 def browser_page():
-    problems: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-
-        def only_localhost(route):
-            if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
-                route.continue_()
-            else:  # the machine has no internet: a request out would be a broken page there
-                problems.append(f"request outside: {route.request.url}")
-                route.abort()
-
-        page.route("**/*", only_localhost)
-        page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
-        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: problems.append(f"failed: {r.url} {r.failure}"))
-        page.on("response", lambda r: r.status >= 400 and problems.append(f"{r.status}: {r.url}"))
-        page.on("dialog", lambda d: problems.append(f"dialog opened: {d.message}"))
-        yield page, problems
-        browser.close()
+    with chromium_page() as page_and_problems:
+        yield page_and_problems
 
 
 def _district_fills(page) -> list[str]:
@@ -234,3 +196,49 @@ def test_an_insurer_signs_in_sees_its_own_portfolio_and_signs_out(
     assert "公开地图" in page.title()
     assert page.goto(server + "/districts").url.startswith(server + "/login")
     assert problems == []
+
+
+def test_the_statistics_page_draws_every_chart(server, browser_page):
+    page, problems = browser_page
+    sign_in(page, server, "t-regulator")
+    page.click("#riskmap-panel >> text=统计分析")
+    page.wait_for_url("**/statistics")
+    page.fill("input[name='period']", "2024")
+    page.click("form.filters button[type='submit']")
+    page.wait_for_url("**/statistics?period=2024**")
+    page.wait_for_selector("body[data-charts-drawn]")
+    charts = page.locator("[data-chart]").count()
+    drawn = int(page.get_attribute("body", "data-charts-drawn"))
+    empty = page.locator(".chart-canvas.empty").count()
+    assert charts >= 25 and drawn + empty == charts and drawn >= charts - 2
+    assert page.locator("[data-chart] canvas").count() == drawn  # ECharts drew on canvas
+    assert "统计期间：2024-01-01 至 2024-12-31" in page.inner_text("p.labels")
+    page.locator("#chart-premium_by_insurer summary").click()
+    assert "德润" in page.inner_text("#chart-premium_by_insurer table") or \
+        page.locator("#chart-premium_by_insurer tbody tr").count() >= 3
+    screenshot(page, "statistics.png")
+    assert problems == []
+
+
+def test_the_district_page_maps_its_projects_and_downloads_its_report(server, browser_page):
+    page, problems = browser_page
+    sign_in(page, server, "t-regulator")
+    page.wait_for_selector(".riskmap-legend .legend-row")
+    page.locator("path[class*='district-530102']").first.click(force=True)
+    page.click("#riskmap-summary a.district-page")
+    page.wait_for_url("**/districts/530102**")
+    assert page.inner_text("#district-name") == "五华区（530102）"
+    page.wait_for_selector("#district-map[data-projects]")
+    markers = int(page.get_attribute("#district-map", "data-projects"))
+    assert markers == page.locator("#table-projects tbody tr").count() > 10
+    # the project named like a script is the riskiest: first in the table, as text
+    assert page.inner_text("#table-projects tbody tr >> nth=0").count(XSS) == 1
+    screenshot(page, "district.png")
+    with page.expect_download(timeout=60_000) as download:
+        page.click(".report-download[data-format='pdf']")
+    assert download.value.suggested_filename.startswith("五华区区域报告_530102")
+    pdf = download.value.path().read_bytes()
+    assert pdf[:5] == b"%PDF-" and len(pdf) > 50_000
+    assert "已完成" in page.inner_text("#report-progress")
+    # the download itself ends the page's navigation: Chromium reports that as aborted
+    assert [p for p in problems if "ERR_ABORTED" not in p] == []

@@ -3,22 +3,15 @@ box, with every request outside localhost refused and names from the data kept a
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 import pytest
+from browsing import ARTIFACTS, chromium_page, serving, sign_in
 from importing import demo_store
-from playwright.sync_api import sync_playwright
 from sqlalchemy import text
-from werkzeug.serving import make_server
 
-from conftest import TEST_PASSWORD, account
-from webmap import create_app
+from conftest import account
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 XSS = "<img src=x onerror=alert(1)>花园"
 
 
@@ -38,42 +31,17 @@ def search_store(make_database):
 @pytest.fixture(scope="module")
 def server(search_store):
     engine, _ = search_store
-    app = create_app({"DATABASE_URL": engine.url.render_as_string(hide_password=False)})
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
+    with serving(engine) as url:
+        yield url
 
 
 @pytest.fixture()
 def signed_in(server):
     """A regulator's page in Chromium, and the problems seen (outside requests, errors,
     dialogs: an alert would mean markup from the data ran)."""
-    problems: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-
-        def only_localhost(route):
-            if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
-                route.continue_()
-            else:
-                problems.append(f"request outside: {route.request.url}")
-                route.abort()
-
-        page.route("**/*", only_localhost)
-        page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
-        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-        page.on("response", lambda r: r.status >= 400 and problems.append(f"{r.status}: {r.url}"))
-        page.on("dialog", lambda d: problems.append(f"dialog opened: {d.message}"))
-        page.goto(server + "/login", wait_until="networkidle")
-        page.fill("input[name='username']", "t-regulator")
-        page.fill("input[name='password']", TEST_PASSWORD)
-        page.click("button[type='submit']")
-        page.wait_for_url(server + "/", wait_until="networkidle")
+    with chromium_page() as (page, problems):
+        sign_in(page, server, "t-regulator")
         yield page, problems
-        browser.close()
 
 
 def test_the_search_page_lists_results_and_maps_them(server, search_store, signed_in):

@@ -139,3 +139,23 @@ def conn_insurer(kunming) -> int:
 def test_the_navigation_leads_to_the_statistics(client, page):
     body = client.get(page).get_data(as_text=True)
     assert 'href="/statistics"' in body and 'href="/reports/periodic"' in body
+
+
+def test_the_web_server_answers_while_a_pdf_is_being_made(client):
+    token = csrf(client)
+    started = client.post(f"/reports/district/{WUHUA}?format=pdf", headers={"X-CSRFToken": token})
+    assert started.status_code == 202
+    answered = time.monotonic()
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/api/statistics?period=2024").status_code == 200
+    answered = time.monotonic() - answered
+    job = client.get(started.get_json()["status_url"]).get_json()["job"]
+    assert job["state"] in ("queued", "running") and answered < 2.0
+    assert job["progress"] < 1
+    deadline = time.monotonic() + 60
+    while job["state"] not in ("done", "failed") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job = client.get(started.get_json()["status_url"]).get_json()["job"]
+    assert job["state"] == "done" and job["progress"] == 1
+    pdf = client.get(started.get_json()["file_url"])
+    assert pdf.data[:5] == b"%PDF-" and pdf.mimetype == "application/pdf"

@@ -63,7 +63,9 @@ def risk_map():
                 "near": url_for("api.project_near"),
                 "project_page": url_for("pages.project_page", project_id=0),
                 "overview": url_for("pages.overview"),
-                "search": url_for("search.api_search")},
+                "search": url_for("search.api_search"),
+                "district_page": url_for("statistics.district_page", code="CODE"),
+                "statistics": url_for("statistics.statistics_page")},
         "user": _user_options(),
     }
     return build_map(current_app.config, context["bounds"], options, layer_id)

@@ -232,7 +232,10 @@
         panel.innerHTML = '<button type="button" class="close" aria-label="关闭">×</button>' +
           "<h2>" + esc(s.name) + "</h2><table><thead><tr><th>指标</th><th>本区</th>" +
           "<th>全市</th><th>单位</th></tr></thead><tbody>" + rows + "</tbody></table>" +
-          "<h3>风险最高的项目</h3><ol>" + (top || "<li>无</li>") + "</ol>";
+          "<h3>风险最高的项目</h3><ol>" + (top || "<li>无</li>") + "</ol>" +
+          '<p class="links"><a class="district-page" href="' +
+          esc(state.options.api.district_page.replace("CODE", code) + query(state.filters)) +
+          '">区域详情与报告下载</a></p>';
         panel.querySelector(".close").onclick = function () { panel.hidden = true; };
       }).catch(function (err) { panel.textContent = "加载失败：" + err.message; });
   }
@@ -267,6 +270,7 @@
       '<button type="submit">筛选</button><button type="reset">清除</button></form>' +
       '<p id="riskmap-notice" hidden></p>' +
       '<p class="links"><a href="' + esc(o.api.overview) + '">区县统计表</a>' +
+      ' · <a href="' + esc(o.api.statistics) + '">统计分析</a>' +
       (o.user.admin_url ? ' · <a href="' + esc(o.user.admin_url) + '">公开图层审核</a>' : "") +
       "</p>" +
       '<form id="riskmap-user" method="post" action="' + esc(o.user.logout) + '">' +

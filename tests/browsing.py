@@ -1,0 +1,80 @@
+"""The harness of the browser tests: the app served on a free local port, and Debian's
+Chromium driven by Playwright with every request outside localhost refused and every page
+problem (console error, failed request, 4xx/5xx answer, dialog) recorded."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+from conftest import TEST_PASSWORD
+from webmap import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+@contextmanager
+def serving(engine, **config) -> Iterator[str]:
+    """The app on the store of ``engine``, served in a thread; yields its base URL.
+
+    Every test signs in afresh from the same address: the login limit is raised so that a
+    module's sign-ins are not refused as an attack."""
+    app = create_app({"DATABASE_URL": engine.url.render_as_string(hide_password=False),
+                      "LOGIN_RATE_LIMIT": "1000 per minute", **config})
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+
+
+@contextmanager
+def chromium_page() -> Iterator[tuple[object, list[str]]]:
+    """A page in headless Chromium, and the list of problems it ran into."""
+    problems: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+
+        def only_localhost(route):
+            if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
+                route.continue_()
+            else:  # the machine has no internet: a request out would be a broken page there
+                problems.append(f"request outside: {route.request.url}")
+                route.abort()
+
+        page.route("**/*", only_localhost)
+        page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: problems.append(f"failed: {r.url} {r.failure}"))
+        page.on("response", lambda r: r.status >= 400 and problems.append(f"{r.status}: {r.url}"))
+        page.on("dialog", lambda d: problems.append(f"dialog opened: {d.message}"))
+        try:
+            yield page, problems
+        finally:
+            browser.close()
+
+
+def sign_in(page, server: str, username: str) -> None:
+    page.goto(server + "/login", wait_until="networkidle")
+    page.fill("input[name='username']", username)
+    page.fill("input[name='password']", TEST_PASSWORD)
+    page.click("button[type='submit']")
+    page.wait_for_url(server + "/", wait_until="networkidle")
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
