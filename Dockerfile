@@ -5,7 +5,12 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
 
 FROM python:3.11-slim
-ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 RISKMAP_ASSETS_DIR=/app/node_modules
+# reports: WeasyPrint lays out PDFs with Pango, and their Chinese is set in Noto Sans CJK
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+      fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 && rm -rf /var/lib/apt/lists/*
+# the gunicorn workers share one folder of reports in the making
+ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 RISKMAP_ASSETS_DIR=/app/node_modules \
+    RISKMAP_REPORT_DIR=/tmp/riskmap-reports
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY geo ./geo

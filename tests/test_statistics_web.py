@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from conftest import sign_in
+from webmap import create_app
 
 WUHUA = "530102"
 
@@ -159,3 +160,22 @@ def test_the_web_server_answers_while_a_pdf_is_being_made(client):
     assert job["state"] == "done" and job["progress"] == 1
     pdf = client.get(started.get_json()["file_url"])
     assert pdf.data[:5] == b"%PDF-" and pdf.mimetype == "application/pdf"
+
+
+def test_another_worker_process_answers_for_a_report_it_did_not_make(app, client):
+    """gunicorn runs several workers: a poll may reach one that did not start the job."""
+    other = create_app({"DATABASE_URL": app.config["DATABASE_URL"],
+                        "SECRET_KEY": app.config["SECRET_KEY"],
+                        "REPORT_DIR": app.config["REPORT_DIR"]}).test_client()
+    other.set_cookie("session", client.get_cookie("session").value)
+    token = csrf(client)
+    started = client.post(f"/reports/district/{WUHUA}?format=csv", headers={"X-CSRFToken": token})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = other.get(started.get_json()["status_url"]).get_json()["job"]
+        if job["state"] == "done":
+            break
+        time.sleep(0.1)
+    assert job["state"] == "done"
+    assert other.get(started.get_json()["file_url"]).data.decode("utf-8-sig").startswith("报建号")
+    assert other.get("/reports/jobs/..%2F..%2Fetc%2Fpasswd").status_code == 404

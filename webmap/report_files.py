@@ -117,12 +117,13 @@ def job_status(job_id: str):
 @bp.get("/reports/jobs/<job_id>/file")
 @login_required
 def job_file(job_id: str):
-    job = jobs_of(current_app).get(job_id, _owner())
+    jobs = jobs_of(current_app)
+    job = jobs.get(job_id, _owner())
     if job is None:
         return json_error(f"no report {job_id}", 404)
     if job.state != "done":
         return json_error(f"report {job_id} is {job.state}: {job.error or job.step}", 409)
-    response = send_file(job.path, mimetype=job.mimetype, as_attachment=True,
+    response = send_file(jobs.file_of(job), mimetype=job.mimetype, as_attachment=True,
                          download_name=job.filename, max_age=0)
     # RFC 5987: the Chinese file name survives every browser
     response.headers["Content-Disposition"] = (

@@ -91,9 +91,9 @@ SETTINGS: tuple[Setting, ...] = (
             "their turn, and the web server keeps answering meanwhile.", int),
     Setting("REPORT_KEEP_MINUTES", 60,
             "How long a finished report stays ready to download before it is deleted.", int),
-    Setting("REPORT_DIR", "",
-            "Folder where finished reports wait for download. Empty: a private temporary "
-            "folder per process, removed at exit.", str),
+    Setting("REPORT_DIR", str(PROJECT_ROOT / ".riskmap" / "reports"),
+            "Folder where reports in the making keep their progress and finished ones wait "
+            "for download; every worker process of the service must see the same folder."),
     Setting("HOST", "127.0.0.1", "Address `riskmap serve` listens on."),
     Setting("PORT", 5000, "Port `riskmap serve` listens on.", int),
 )

@@ -1,27 +1,31 @@
 """Reports made in the background, so that a long export never holds up the web server.
 
 A request starts a job and gets its id; the page polls the job's progress and fetches the
-file when it is done. Only the account that started a job may see it or download its file.
-Finished files wait in a folder for REPORT_KEEP_MINUTES, then go.
+file when it is done. A job's state is a small JSON file beside its report in REPORT_DIR, so
+that any worker process of the service (gunicorn runs several) answers the polls, whichever
+one makes the report. Only the account that started a job may see it or download its file.
+Finished reports wait there for REPORT_KEEP_MINUTES, then go.
 """
 
 from __future__ import annotations
 
-import atexit
+import json
+import os
+import re
 import secrets
-import shutil
-import tempfile
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from flask import Flask
 
 Work = Callable[[Callable[[str, float], None]], bytes]
 STATES_ZH = {"queued": "排队中", "running": "生成中", "done": "已完成", "failed": "失败"}
+_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{20,40}$")
+# a job whose state has not moved for this long lost its worker (a restart, a crash)
+STALLED_SECONDS = 15 * 60
 
 
 @dataclass
@@ -34,9 +38,7 @@ class Job:
     step: str = "排队中"
     fraction: float = 0.0
     error: str = ""
-    path: Path | None = None
-    finished_at: float | None = None
-    created_at: float = field(default_factory=time.time)
+    updated_at: float = field(default_factory=time.time)
 
     def as_json(self) -> dict:
         return {"id": self.id, "state": self.state, "state_zh": STATES_ZH[self.state],
@@ -45,62 +47,75 @@ class Job:
 
 
 class ReportJobs:
-    """A small pool of report workers with the jobs they have been given."""
+    """A small pool of report workers, and the folder where jobs keep their state and files."""
 
-    def __init__(self, workers: int, folder: str, keep_minutes: int):
-        self._own_folder = not folder
-        self.folder = Path(folder or tempfile.mkdtemp(prefix="riskmap-reports-"))
+    def __init__(self, workers: int, folder: str | Path, keep_minutes: int):
+        self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.keep_seconds = keep_minutes * 60
         self._pool = ThreadPoolExecutor(max_workers=max(workers, 1),
                                         thread_name_prefix="riskmap-report")
-        self._jobs: dict[str, Job] = {}
-        self._lock = threading.Lock()
-        atexit.register(self.close)
 
     def submit(self, owner: str, filename: str, mimetype: str, work: Work) -> Job:
         """Queue ``work`` (called with a progress callback, returning the file's bytes)."""
         self._forget_old()
         job = Job(secrets.token_urlsafe(16), owner, filename, mimetype)
-        with self._lock:
-            self._jobs[job.id] = job
+        self._save(job)
         self._pool.submit(self._run, job, work)
         return job
 
     def get(self, job_id: str, owner: str) -> Job | None:
-        with self._lock:
-            job = self._jobs.get(job_id)
-        return job if job is not None and job.owner == owner else None
+        if not _JOB_ID.match(job_id):
+            return None
+        try:
+            job = Job(**json.loads(self._state_path(job_id).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return None
+        if job.owner != owner:
+            return None
+        if job.state in ("queued", "running") and time.time() - job.updated_at > STALLED_SECONDS:
+            job.state, job.error = "failed", "生成报告的进程已停止，请重新生成。"
+        return job
+
+    def file_of(self, job: Job) -> Path:
+        return self.folder / f"{job.id}.report"
+
+    def _state_path(self, job_id: str) -> Path:
+        return self.folder / f"{job_id}.json"
+
+    def _save(self, job: Job) -> None:
+        job.updated_at = time.time()
+        temporary = self.folder / f"{job.id}.json.tmp"
+        temporary.write_text(json.dumps(asdict(job), ensure_ascii=False), encoding="utf-8")
+        os.replace(temporary, self._state_path(job.id))  # a poll never reads half a file
 
     def _run(self, job: Job, work: Work) -> None:
         def progress(step: str, fraction: float) -> None:
             job.step, job.fraction = step, min(max(fraction, 0.0), 1.0)
+            self._save(job)
 
         job.state, job.step = "running", "开始"
+        self._save(job)
         try:
             content = work(progress)
+            self.file_of(job).write_bytes(content)
         except Exception as exc:  # noqa: BLE001 — the reader needs the reason, not a dead job
             job.state, job.error = "failed", str(exc) or exc.__class__.__name__
         else:
-            path = self.folder / f"{job.id}.bin"
-            path.write_bytes(content)
-            job.path, job.state, job.step, job.fraction = path, "done", "已完成", 1.0
-        job.finished_at = time.time()
+            job.state, job.step, job.fraction = "done", "已完成", 1.0
+        self._save(job)
 
     def _forget_old(self) -> None:
         cutoff = time.time() - self.keep_seconds
-        with self._lock:
-            old = [j for j in self._jobs.values() if j.finished_at and j.finished_at < cutoff]
-            for job in old:
-                del self._jobs[job.id]
-        for job in old:
-            if job.path is not None:
-                job.path.unlink(missing_ok=True)
+        for path in self.folder.glob("*"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+            except OSError:
+                continue  # another worker removed it first
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-        if self._own_folder:
-            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def init_app(app: Flask) -> None:
