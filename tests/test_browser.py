@@ -242,3 +242,25 @@ def test_the_district_page_maps_its_projects_and_downloads_its_report(server, br
     assert "已完成" in page.inner_text("#report-progress")
     # the download itself ends the page's navigation: Chromium reports that as aborted
     assert [p for p in problems if "ERR_ABORTED" not in p] == []
+
+
+def test_an_insurer_maps_its_accumulation_and_sets_a_limit(server, browser_store, browser_page):
+    engine, insurer = browser_store
+    page, problems = browser_page
+    sign_in(page, server, f"t-insurer-{insurer}")
+    page.goto(server + "/portfolio?radius=300", wait_until="networkidle")
+    page.wait_for_selector("#portfolio-map[data-circles]")
+    circles = int(page.get_attribute("#portfolio-map", "data-circles"))
+    assert circles == page.locator("#circles tbody tr").count() == 10
+    assert page.locator("#portfolio-map path.leaflet-interactive").count() >= circles
+    assert "全市场" not in page.inner_text("header")
+    top = page.inner_text("#circles tbody tr >> nth=0 >> td >> nth=5").replace(",", "")
+    page.select_option("#limit-form select[name='measure']", "circle")
+    page.fill("#limit-form input[name='size_m']", "300")
+    page.fill("#limit-form input[name='max_wan']", str(int(float(top)) // 2))
+    page.click("#limit-form button[type='submit']")
+    page.wait_for_selector("text=限额已保存")
+    assert page.locator("#breaches tbody tr").count() >= 1
+    assert "无超限" not in page.inner_text("#breaches")
+    screenshot(page, "portfolio.png")
+    assert problems == []

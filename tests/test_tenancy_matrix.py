@@ -82,6 +82,7 @@ class World:
     districts: dict[str, str]                     # code -> name
     extent: tuple[float, float, float, float]
     names: dict[str, dict[int, str]]               # kind -> organisation id -> name
+    ceded: dict[int, float]                        # policy -> share ceded to reinsurers
 
 
 @dataclass
@@ -232,6 +233,8 @@ def world(kunming) -> World:
         structure = {r["policy_id"]: (r["starts_on"], r["ends_on"]) for r in _rows(conn, """
             SELECT policy_id, starts_on, ends_on FROM coverage_section
             WHERE section = 'structure' AND starts_on IS NOT NULL""")}
+        ceded = dict(conn.execute(text("SELECT policy_id, CAST(sum(share) AS float8) "
+                                       "FROM reinsurance_share GROUP BY 1")).all())
         events = _rows(conn, "SELECT id, event_no, project_id, severity, status FROM risk_event")
         claims = _rows(conn, """
             SELECT id, claim_no, policy_id, CAST(paid_amount_yuan AS float8) AS paid,
@@ -249,7 +252,7 @@ def world(kunming) -> World:
         for r in _rows(conn, "SELECT id, kind, name FROM organisation"):
             names[r["kind"]][r["id"]] = r["name"]
     return World(projects, policies, dict(shares), structure, events, claims, rules, today,
-                 districts, extent, dict(names))
+                 districts, extent, dict(names), ceded)
 
 
 def truth(world: World, role: str, org: int) -> Truth:
@@ -371,6 +374,9 @@ class Seen:
     statistics_page: str = ""
     district_page: str = ""
     report_csv: str = ""                                       # its busiest district's report
+    portfolio: object = None                                   # /api/portfolio answer
+    portfolio_geojson: object = None
+    portfolio_pages: dict[str, object] = field(default_factory=dict)
     narrowed: list = field(default_factory=list)
 
 
@@ -464,6 +470,14 @@ def visit(app, kunming, t: Truth, rival: Truth, sample_pub: int) -> Seen:
     seen.statistics_page = client.get("/statistics").get_data(as_text=True)
     seen.district_page = client.get(f"/districts/{code}").get_data(as_text=True)
     seen.report_csv = district_report_csv(client, code, token[1] if token else "")
+    seen.portfolio = client.get("/api/portfolio")
+    seen.portfolio_geojson = client.get("/portfolio/export.geojson")
+    seen.portfolio_pages = {
+        "/portfolio": client.get("/portfolio"),
+        "POST limit": client.post("/portfolio/limits", data={
+            "csrf_token": token[1] if token else "", "measure": "circle", "max_wan": ""}),
+        "POST delete": client.post("/portfolio/limits/999999/delete",
+                                   data={"csrf_token": token[1] if token else ""})}
     seen.admin["/reports/periodic"] = client.get("/reports/periodic").status_code
     seen.admin["POST /reports/periodic"] = client.post(
         "/reports/periodic?period=2024-Q2&format=xlsx",
@@ -504,7 +518,9 @@ def filtered_urls(param: str, other: int, code: str) -> list[str]:
         f"/api/heat/risk_events?{q}", f"/api/heat/claims?{q}", f"/tiles/projects.json?{q}",
         f"/tiles/projects/{POINT_ZOOM}/3262/1711.mvt?{q}", f"/districts?{q}", f"/?{q}",
         f"/api/search?q={SEARCH_ALL}&{q}", f"/search?q={SEARCH_ALL}&{q}",
-        f"/api/statistics?{q}", f"/statistics?{q}", f"/districts/{code}?{q}"]
+        f"/api/statistics?{q}", f"/statistics?{q}", f"/districts/{code}?{q}"] + (
+        # exposure is for insurers (a TIS is refused the page whatever it asks)
+        [f"/api/portfolio?{q}", f"/portfolio?{q}"] if param == "insurer" else [])
 
 
 @pytest.fixture(scope="module")
@@ -730,6 +746,46 @@ def test_the_statistics_equal_the_tenants_own_figures(seen, tenants, slot):
         assert same(charts["premium_by_insurer"]["series"][0]["values"][0], figures["premium"])
 
 
+def own_exposure(t: Truth) -> dict[str, float]:
+    """The insurer's own exposure over its live policies, as the owner works it out."""
+    w = t.world
+    out = {"gross_wan": 0.0, "own_wan": 0.0, "net_wan": 0.0}
+    for po, policy in w.policies.items():
+        share = w.shares.get(po, {}).get(t.org)
+        ended = po in w.structure and w.structure[po][1] <= w.today
+        if share is None or policy["status"] not in ("submitted", "confirmed") or ended:
+            continue
+        out["gross_wan"] += policy["sum_insured"] / 10_000
+        out["own_wan"] += policy["sum_insured"] * share / 10_000
+        out["net_wan"] += policy["sum_insured"] * share * (1 - w.ceded.get(po, 0)) / 10_000
+    return out
+
+
+@pytest.mark.parametrize("slot", SLOTS, ids=SLOT_IDS)
+def test_an_insurers_exposure_is_its_own_and_nobody_elses_sees_any(seen, tenants, slot):
+    t, answers = tenants[slot], seen[slot]
+    if t.role != "insurer":
+        assert answers.portfolio.status_code == 403
+        assert answers.portfolio_geojson.status_code == 403
+        assert {k: r.status_code for k, r in answers.portfolio_pages.items()} == {
+            "/portfolio": 403, "POST limit": 403, "POST delete": 403}
+        return
+    data = answers.portfolio.get_json()
+    assert data["insurer"]["id"] == t.org and data["insurers"] == []
+    for key, value in own_exposure(t).items():
+        assert same(data["totals"][key], value), key
+    members = {m["project_id"] for c in data["circles"] for m in c["members"]}
+    assert members and members <= t.projects
+    permits = {f["properties"]["permit_no"] for f in answers.portfolio_geojson.get_json()[
+        "features"] if f["properties"]["kind"] == "project"}
+    assert permits == {t.world.projects[pid]["permit_no"] for pid in t.projects
+                       if any(t.world.policies[po]["project_id"] == pid
+                              and t.world.policies[po]["status"] in ("submitted", "confirmed")
+                              for po in t.scoped)}
+    pages = {k: r.status_code for k, r in answers.portfolio_pages.items()}
+    assert pages == {"/portfolio": 200, "POST limit": 302, "POST delete": 404}
+
+
 # --------------------------------------------------------------------------------------------
 # Sums: every figure equals the tenant's own
 
@@ -800,7 +856,8 @@ def test_the_district_table_and_city_totals_equal_the_tenants_own(seen, tenants,
                          ids=[i for i in SLOT_IDS if not i.startswith("developer")])
 def test_asking_for_another_organisations_business_is_refused(seen, tenants, slot):
     t, answers = tenants[slot], seen[slot]
-    assert len(answers.others) == len(catalogue.DISTRICT_LAYERS) + 13
+    assert len(answers.others) == len(catalogue.DISTRICT_LAYERS) + (
+        15 if t.role == "insurer" else 13)
     for url, response in answers.others.items():
         assert response.status_code == 400, url
         body = response.get_data(as_text=True)
@@ -880,7 +937,8 @@ def _sample_url(app, rule, world: World) -> str:
     values = {"layer_id": catalogue.DEFAULT_LAYER, "code": min(world.districts),
               "project_id": min(world.projects), "kind": "risk_events", "z": POINT_ZOOM,
               "x": 3262, "y": 1711, "pub_id": 1, "to": "submitted", "package": "leaflet",
-              "filename": "leaflet.js", "job_id": "no-such-job"}
+              "filename": "leaflet.js", "job_id": "no-such-job", "limit_id": 1,
+              "fmt": "csv"}
     return app.url_map.bind("localhost").build(
         rule.endpoint, {k: values[k] for k in rule.arguments})
 

@@ -28,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         db,
         errors,
         pages,
+        portfolio,
         public,
         report_files,
         search,
@@ -48,6 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(search.bp)
     app.register_blueprint(statistics.bp)
     app.register_blueprint(report_files.bp)
+    app.register_blueprint(portfolio.bp)
     jobs.init_app(app)
     auth.init_app(app)
     return app

@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from geo.audit import AuditQueryError
 from geo.cluster import ClusterError
+from layers.exposure import ExposureError
 from layers.filters import FilterError
 
 TITLES = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "未找到", 405: "不支持的操作",
@@ -102,6 +103,7 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = AsciiIntegerConverter
     app.before_request(refuse_nul)
     app.register_error_handler(FilterError, bad_filter)
+    app.register_error_handler(ExposureError, bad_filter)
     app.register_error_handler(AuditQueryError, bad_filter)
     app.register_error_handler(CSRFError, bad_form)
     app.register_error_handler(HTTPException, http_error)

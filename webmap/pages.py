@@ -18,7 +18,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
 
 from geo import store
-from geo.tenancy import ROLE_ZH
+from geo.tenancy import CITY_ROLES, ROLE_ZH
 from layers import catalogue, projects
 from layers.districts import city_values, district_metrics
 from layers.overview import map_context
@@ -76,7 +76,9 @@ def _user_options() -> dict:
     organisation = f" · {account.organisation}" if account.organisation else ""
     return {"name": account.display_name, "role": ROLE_ZH[account.role] + organisation,
             "logout": url_for("auth.logout"), "csrf_token": generate_csrf(),
-            "admin_url": url_for("admin.publications") if current_tenant().sees_all else ""}
+            "admin_url": url_for("admin.publications") if current_tenant().sees_all else "",
+            "portfolio_url": (url_for("portfolio.portfolio_page")
+                              if account.role in ("insurer", *CITY_ROLES) else "")}
 
 
 @bp.get("/districts")

@@ -271,6 +271,7 @@
       '<p id="riskmap-notice" hidden></p>' +
       '<p class="links"><a href="' + esc(o.api.overview) + '">区县统计表</a>' +
       ' · <a href="' + esc(o.api.statistics) + '">统计分析</a>' +
+      (o.user.portfolio_url ? ' · <a href="' + esc(o.user.portfolio_url) + '">风险累积</a>' : "") +
       (o.user.admin_url ? ' · <a href="' + esc(o.user.admin_url) + '">公开图层审核</a>' : "") +
       "</p>" +
       '<form id="riskmap-user" method="post" action="' + esc(o.user.logout) + '">' +
