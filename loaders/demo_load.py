@@ -27,9 +27,13 @@ def city_districts(conn: Connection, city: str) -> list[District]:
             for code, name, city_code, wkb in rows]
 
 
+# Lifecycle records point at programme rows by id without a foreign key: cleared with them.
+LIFECYCLE_TABLES = ("lifecycle_step", "document")
+
+
 def clear_programme(conn: Connection) -> None:
     """Remove all projects, parties, policies, risk and claim data (districts stay)."""
-    tables = ", ".join(PROGRAMME_TABLES)
+    tables = ", ".join(PROGRAMME_TABLES + LIFECYCLE_TABLES)
     conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))  # noqa: S608 - own names
 
 
@@ -48,12 +52,35 @@ def write_programme(conn: Connection, programme: Programme) -> dict[str, int]:
     return programme.counts()
 
 
+def derive_lifecycles(conn: Connection) -> int:
+    """Each demo project's risk management, where its TIS's reports say it stands, and its
+    units sold (pre-sale begins during construction; all are sold once delivered)."""
+    conn.execute(text("""
+        UPDATE project SET units_sold = floor(units * CASE stage WHEN 'delivered' THEN 1.0
+            WHEN 'completed' THEN 0.8 WHEN 'finishing' THEN 0.5 WHEN 'main_structure' THEN 0.2
+            ELSE 0 END)"""))
+    return conn.execute(text("""
+        INSERT INTO risk_management (project_id, tis_id, status)
+        SELECT r.project_id, min(r.tis_id),
+               CASE WHEN bool_or(r.kind = 'return_visit' AND r.approved_on IS NOT NULL)
+                      THEN 'closed'
+                    WHEN bool_or(r.kind = 'return_visit') THEN 'return_visit_submitted'
+                    WHEN bool_or(r.kind = 'final' AND r.approved_on IS NOT NULL)
+                      THEN 'final_approved'
+                    WHEN bool_or(r.kind = 'final') THEN 'final_submitted'
+                    WHEN bool_or(r.kind = 'initial' AND r.approved_on IS NOT NULL)
+                      THEN 'inspecting'
+                    ELSE 'plan_submitted' END
+        FROM report r GROUP BY r.project_id""")).rowcount
+
+
 def run_demo(conn: Connection, options: DemoOptions) -> dict[str, int]:
     """Replace the programme data with a demo for the city; one transaction, all or nothing."""
     districts = city_districts(conn, options.city)
     programme = generate(districts, options)
     clear_programme(conn)
     counts = write_programme(conn, programme)
+    counts["risk_management"] = derive_lifecycles(conn)
     store.set_as_of(conn, options.as_of)
     store.record_audit(conn, "cli", "demo", options.city,
                        f'{{"seed": {options.seed}, "projects": {options.projects}}}')

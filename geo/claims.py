@@ -1,0 +1,168 @@
+"""An owner's claim: the cover check that decides whether it may be filed (and says by which
+rule), filing it without an account, and following it with its number and secret.
+
+The public never reads the store's tables: the SECURITY DEFINER functions of migration 0006
+give it a building's cover, file its claim and show that claim to whoever holds its secret.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from geo import programme, store
+from geo.lifecycle import CLAIM, LifecycleError
+from geo.tenancy import Tenant
+from geo.workflow import parse_values, today
+
+
+@dataclass(frozen=True)
+class CoverDecision:
+    covered: bool
+    rule: str
+    policy_id: int | None = None
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+    insurer: str = ""
+    hotline: str = ""
+
+
+def cover_decision(cover: list[dict], section: str, reported: dt.date) -> CoverDecision:
+    """Whether a defect in ``section`` reported on ``reported`` is inside the cover, and the
+    rule that decided (Suizhou 四（二）, 四（七）).
+
+    >>> rows = [{"policy_id": 1, "section": "structure", "starts_on": dt.date(2022, 6, 30),
+    ...          "ends_on": dt.date(2032, 6, 30), "delivery_date": None, "insurer": "甲",
+    ...          "hotline": "95500"}]
+    >>> cover_decision(rows, "structure", dt.date(2032, 6, 30)).covered
+    True
+    >>> cover_decision(rows, "structure", dt.date(2032, 7, 1)).rule[:8]
+    '保险期间已于 2'
+    """
+    label = programme.SECTIONS_BY_CODE[section].name_zh if section in programme.SECTIONS_BY_CODE \
+        else section
+    rows = [r for r in cover if r["section"] == section]
+    if not rows:
+        return CoverDecision(False, f"该房屋的保单不含“{label}”这一责任范围。"
+                                    f"no policy of the building covers {section}")
+    dated = [r for r in rows if r["starts_on"] is not None]
+    if not dated:
+        return CoverDecision(False, "项目尚未竣工验收：保险责任自竣工验收合格两年之日起算，"
+                                    "此前由建设单位负责维修。the cover has not started (no "
+                                    "completion acceptance yet)", rows[0]["policy_id"],
+                             insurer=rows[0]["insurer"], hotline=rows[0]["hotline"] or "")
+    for r in dated:
+        if programme.may_file_claim(reported, r["starts_on"], r["ends_on"], r["delivery_date"]):
+            late = not r["starts_on"] <= reported <= r["ends_on"]
+            rule = (f"期间届满后交房（{r['delivery_date']}），交房之日起 6 个月内发现缺陷可以索赔。"
+                    "delivered after the period: a claim within 6 months of delivery" if late
+                    else f"在“{label}”的保险期间内（{r['starts_on']} 至 {r['ends_on']}）。"
+                         "inside the period")
+            return CoverDecision(True, rule, r["policy_id"], r["starts_on"], r["ends_on"],
+                                 r["insurer"], r["hotline"] or "")
+    r = dated[0]
+    if reported < r["starts_on"]:
+        rule = (f"保险责任自竣工验收合格两年之日（{r['starts_on']}）起算，尚未开始，此前由建设单位"
+                "负责维修。the cover starts later")
+    else:
+        rule = f"保险期间已于 {r['ends_on']} 届满。the period ended"
+    return CoverDecision(False, rule, r["policy_id"], r["starts_on"], r["ends_on"],
+                         r["insurer"], r["hotline"] or "")
+
+
+def find_buildings(conn: Connection, words: str) -> list[dict]:
+    """Insured buildings whose name, community or address holds ``words``."""
+    words = words.strip()[:50]
+    if not words:
+        return []
+    pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = conn.execute(text("SELECT * FROM riskmap_public_buildings(:p)"), {"p": pattern})
+    return [dict(r._mapping) for r in rows]
+
+
+def building_cover(conn: Connection, project_id: int) -> list[dict]:
+    rows = conn.execute(text("SELECT * FROM riskmap_public_cover(:p)"), {"p": project_id})
+    return [dict(r._mapping) for r in rows]
+
+
+def secret_hash(secret: str) -> str:
+    """What the store keeps of a claim's secret (never the secret itself).
+
+    >>> len(secret_hash("abc")), secret_hash("abc") == secret_hash("abc")
+    (64, True)
+    """
+    return hashlib.sha256(("riskmap-claim:" + secret).encode()).hexdigest()
+
+
+def file_public_claim(conn: Connection, project_id: int, raw: dict,
+                      tenant: Tenant | None = None) -> tuple[str, str, CoverDecision]:
+    """File an owner's claim: its number, its secret (shown once) and the cover decision.
+    Refused, with the rule that decided, when the defect is outside the cover."""
+    tenant = tenant or Tenant.public()
+    step = CLAIM.check(None, "file", tenant.role)
+    day = today(conn)
+    values = parse_values(step, raw, day)
+    decision = cover_decision(building_cover(conn, project_id), values["section"], values["on"])
+    if not decision.covered:
+        raise LifecycleError(f"不在保险责任范围内：{decision.rule}")
+    secret = secrets.token_urlsafe(9)
+    claim_id, number = conn.execute(text("""
+        SELECT * FROM riskmap_public_file_claim(:p, :section, :unit, :cause, :who, :phone,
+                                                :emergency, :on, :secret)"""),
+        {"p": project_id, "section": values["section"], "unit": values["unit_no"],
+         "cause": values["cause"], "who": values["reporter_name"],
+         "phone": values["reporter_phone"], "emergency": values["is_emergency"],
+         "on": values["on"], "secret": secret_hash(secret)}).one()
+    conn.execute(text("""
+        INSERT INTO lifecycle_step (lifecycle, entity_id, step, from_state, to_state, on_date,
+                                    actor, role, detail)
+        VALUES ('claim', :id, 'file', NULL, 'reported', :on, :actor, :role,
+                CAST(:detail AS jsonb))"""),
+        {"id": claim_id, "on": values["on"], "actor": tenant.username, "role": tenant.role,
+         "detail": json.dumps({"rule": decision.rule, "section": values["section"]},
+                              ensure_ascii=False)})
+    store.record_audit(conn, tenant.username, "claim.file", f"claim:{claim_id}",
+                       json.dumps({"claim_no": number, "rule": decision.rule},
+                                  ensure_ascii=False))
+    return number, secret, decision
+
+
+def follow_claim(conn: Connection, number: str, secret: str) -> dict | None:
+    """A claim as its owner sees it, with its steps and what is due next; None when the
+    number and the secret do not match."""
+    row = conn.execute(text("SELECT * FROM riskmap_public_claim(:n, :s)"),
+                       {"n": number.strip()[:40], "s": secret_hash(secret.strip()[:64])}).first()
+    if row is None:
+        return None
+    steps = conn.execute(text("SELECT * FROM riskmap_public_claim_steps(:n, :s)"),
+                         {"n": number.strip()[:40], "s": secret_hash(secret.strip()[:64])})
+    return {**dict(row._mapping), "steps": [dict(s._mapping) for s in steps],
+            "deadlines": claim_deadlines(dict(row._mapping))}
+
+
+def claim_deadlines(claim: dict) -> list[dict]:
+    """The insurer's deadlines for a claim: each with its due day and whether it was met.
+
+    >>> d = claim_deadlines({"reported_on": dt.date(2026, 1, 1), "surveyed_on": None,
+    ...                      "decided_on": None, "is_complex": True, "agreed_on": None,
+    ...                      "settled_on": None})
+    >>> [(x["name"], str(x["due"])) for x in d]
+    [('查勘', '2026-01-03'), ('核定', '2026-01-31')]
+    """
+    out = []
+    plan = [("查勘", claim["reported_on"], programme.SURVEY_DAYS, claim["surveyed_on"]),
+            ("核定", claim["reported_on"], programme.decision_deadline_days(
+                bool(claim["is_complex"])), claim["decided_on"])]
+    if claim.get("agreed_on"):
+        plan.append(("履行", claim["agreed_on"], programme.SETTLEMENT_DAYS, claim["settled_on"]))
+    for name, start, days, done in plan:
+        due = start + dt.timedelta(days=days)
+        out.append({"name": name, "due": due, "done": done,
+                    "late": None if done is None else done > due})
+    return out
