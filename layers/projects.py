@@ -44,3 +44,9 @@ def nearest_project(conn: Connection, lon: float, lat: float, radius_m: float,
     sql = read_sql("scope.sql") + read_sql("period_project.sql") + read_sql("project_near.sql")
     return conn.execute(text(sql), {**filters.params(), "lon": lon, "lat": lat,
                                     "radius": radius_m}).scalar()
+
+
+def uninsured_projects(conn: Connection, city: str) -> list[dict]:
+    """Projects of the city with no live policy: what the regulator must chase."""
+    rows = conn.execute(text(read_sql("uninsured_projects.sql")), {"city": city})
+    return [dict(r._mapping) for r in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 
 import pytest
@@ -179,3 +180,17 @@ def test_another_worker_process_answers_for_a_report_it_did_not_make(app, client
     assert job["state"] == "done"
     assert other.get(started.get_json()["file_url"]).data.decode("utf-8-sig").startswith("报建号")
     assert other.get("/reports/jobs/..%2F..%2Fetc%2Fpasswd").status_code == 404
+
+
+def test_the_regulator_sees_every_project_that_should_be_insured_and_is_not(app, kunming, client):
+    with kunming.connect() as conn:
+        want = set(conn.execute(text(
+            "SELECT permit_no FROM project p WHERE NOT EXISTS (SELECT 1 FROM policy po WHERE "
+            "po.project_id = p.id AND po.status IN ('submitted', 'confirmed'))")).scalars())
+        insurer = conn.execute(text("SELECT id FROM organisation WHERE kind = 'insurer' "
+                                    "LIMIT 1")).scalar_one()
+    page = client.get("/projects/uninsured").get_data(as_text=True)
+    shown = set(re.findall(r"<tr><td>(\d{6}-\d{4}-\d{4})</td>", page))
+    assert want and shown == want
+    assert sign_in(app.test_client(), kunming, "insurer", insurer).get(
+        "/projects/uninsured").status_code == 403

@@ -9,8 +9,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
 from flask_login import login_required
 
-from layers import reports, statistics
+from geo.tenancy import CITY_ROLES
+from layers import projects, reports, statistics
 from layers.overview import map_context
+from webmap.admin import roles_only
 from webmap.errors import signed_in_only
 from webmap.reports.formats import DISTRICT_FORMATS, FORMATS
 from webmap.scope import connection, current_tenant, request_filters
@@ -63,3 +65,11 @@ def district_page(code: str):
                                  **filters.query())} for f in DISTRICT_FORMATS]
     return render_template("district.html", report=report, choices=choices, args=request.args,
                            downloads=downloads, echarts=ECHARTS)
+
+
+@bp.get("/projects/uninsured")
+@roles_only(*CITY_ROLES)
+def uninsured_page():
+    with connection() as conn:
+        rows = projects.uninsured_projects(conn, current_app.config["CITY"])
+    return render_template("uninsured.html", rows=rows)
