@@ -479,6 +479,7 @@ def visit(app, kunming, t: Truth, rival: Truth, sample_pub: int) -> Seen:
         "POST delete": client.post("/portfolio/limits/999999/delete",
                                    data={"csrf_token": token[1] if token else ""})}
     seen.admin["/reports/periodic"] = client.get("/reports/periodic").status_code
+    seen.admin["/projects/uninsured"] = client.get("/projects/uninsured").status_code
     seen.admin["POST /reports/periodic"] = client.post(
         "/reports/periodic?period=2024-Q2&format=xlsx",
         headers={"X-CSRFToken": token[1] if token else ""}).status_code
@@ -883,7 +884,7 @@ def test_tenants_are_refused_the_city_staffs_pages(seen, slot):
                                 next(u for u in seen[slot].admin
                                      if re.fullmatch(r"/admin/publications/\d+", u)): 403,
                                 "POST step": 403, "/reports/periodic": 403,
-                                "POST /reports/periodic": 403}
+                                "POST /reports/periodic": 403, "/projects/uninsured": 403}
 
 
 @pytest.mark.parametrize("slot", SLOTS, ids=SLOT_IDS)
