@@ -61,6 +61,23 @@ class Lifecycle:
         return [t for t in self.transitions
                 if role in t.roles and (state in t.sources if state else not t.sources)]
 
+    def reachable(self, state: str | None) -> set[str]:
+        """The states some sequence of steps leads to from ``state`` (None: a new record).
+
+        >>> sorted(CLAIM.reachable("settled"))
+        ['closed', 'settled']
+        """
+        found, todo = set(), [state]
+        while todo:
+            here = todo.pop()
+            for t in self.transitions:
+                if (here in t.sources if here else not t.sources):
+                    target = t.target or here
+                    if target not in found:
+                        found.add(target)
+                        todo.append(target)
+        return found
+
     def check(self, state: str | None, name: str, role: str) -> Transition:
         """The step, if ``role`` may take it from ``state``; else a LifecycleError that says
         where the record is and what may be done from there.

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from geo import coords, store
 from geo.tenancy import Tenant
 from loaders.demo_load import city_districts
-from loaders.imports import authority
+from loaders.imports import authority, steps
 from loaders.imports.columns import known_headers
 from loaders.imports.kinds import Context
 from loaders.imports.pipeline import Checked, Problem, duplicate_keys, missing_columns, parse_table
@@ -147,7 +147,8 @@ def import_file(conn: Connection, kind: str, path: Path, *, city: str, actor: st
         result.errors.append(authority.kind_refused(tenant, kind))
     else:
         _check_and_write(conn, result, city=city, crs=crs, sheet=sheet, encoding=encoding,
-                         partial=partial, dry_run=dry_run, progress=progress, tenant=tenant)
+                         partial=partial, dry_run=dry_run, progress=progress, tenant=tenant,
+                         actor=actor)
     if result.written:
         _log(conn, result, actor, started, partial)
     _audit(conn, result, actor, tenant, dry_run=dry_run, note=note)
@@ -156,7 +157,7 @@ def import_file(conn: Connection, kind: str, path: Path, *, city: str, actor: st
 
 def _check_and_write(conn: Connection, result: ImportResult, *, city: str, crs, sheet,
                      encoding, partial: bool, dry_run: bool, progress: Callable,
-                     tenant: Tenant | None) -> None:
+                     tenant: Tenant | None, actor: str) -> None:
     kind = result.kind
     checked = check_file(conn, kind, result.path, city=city, crs=crs, sheet=sheet,
                          encoding=encoding, progress=progress)
@@ -168,12 +169,14 @@ def _check_and_write(conn: Connection, result: ImportResult, *, city: str, crs, 
     file_level = refused or any(p.row is None for p in checked.errors)
     if file_level or (checked.errors and not partial):
         return
-    _write_checked(conn, result, checked.valid_records(), dry_run=dry_run, tenant=tenant)
+    _write_checked(conn, result, checked.valid_records(), dry_run=dry_run, tenant=tenant,
+                   actor=actor)
 
 
 def _write_checked(conn: Connection, result: ImportResult, records: list[dict], *,
-                   dry_run: bool, tenant: Tenant | None) -> None:
+                   dry_run: bool, tenant: Tenant | None, actor: str) -> None:
     """Write the records in a savepoint, kept unless refused or only a dry run."""
+    before = steps.states(conn, result.kind, records)
     savepoint = conn.begin_nested()
     try:
         result.inserted, result.updated = write(conn, result.kind, records) if records else (0, 0)
@@ -185,6 +188,8 @@ def _write_checked(conn: Connection, result: ImportResult, records: list[dict], 
         return
     # what the write made of the file's rows (a new policy, a moved claim) must be in reach too
     refused = authority.outside_reach(conn, tenant, result.kind, records)
+    after = steps.states(conn, result.kind, records)
+    refused = refused or steps.backward_moves(result.kind, records, before, after)
     if refused:
         savepoint.rollback()
         result.errors.extend(refused)
@@ -194,6 +199,7 @@ def _write_checked(conn: Connection, result: ImportResult, records: list[dict], 
     if dry_run:
         savepoint.rollback()  # a dry run reports what would change and keeps nothing
         return
+    steps.record_steps(conn, result.kind, before, after, actor, tenant, result.name)
     savepoint.commit()
     result.written = True
 
