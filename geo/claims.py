@@ -67,7 +67,12 @@ def cover_decision(cover: list[dict], section: str, reported: dt.date) -> CoverD
             return CoverDecision(True, rule, r["policy_id"], r["starts_on"], r["ends_on"],
                                  r["insurer"], r["hotline"] or "")
     r = dated[0]
-    if reported < r["starts_on"]:
+    if r["delivery_date"] and r["delivery_date"] > r["ends_on"] and reported > r["ends_on"]:
+        until = programme.add_months(r["delivery_date"], programme.LATE_DELIVERY_CLAIM_MONTHS)
+        rule = (f"保险期间已于 {r['ends_on']} 届满；期间届满后交房（{r['delivery_date']}）的，"
+                f"只可在交房之日起 6 个月内（{r['delivery_date']} 至 {until}）索赔。"
+                "delivered after the period: claims only within 6 months of delivery")
+    elif reported < r["starts_on"]:
         rule = (f"保险责任自竣工验收合格两年之日（{r['starts_on']}）起算，尚未开始，此前由建设单位"
                 "负责维修。the cover starts later")
     else:
@@ -108,6 +113,8 @@ def file_public_claim(conn: Connection, project_id: int, raw: dict,
     step = CLAIM.check(None, "file", tenant.role)
     day = today(conn)
     values = parse_values(step, raw, day)
+    if tenant.is_public:
+        values["on"] = day  # an owner files today: no backdating into the cover
     decision = cover_decision(building_cover(conn, project_id), values["section"], values["on"])
     if not decision.covered:
         raise LifecycleError(f"不在保险责任范围内：{decision.rule}")
@@ -143,17 +150,22 @@ def follow_claim(conn: Connection, number: str, secret: str) -> dict | None:
     steps = conn.execute(text("SELECT * FROM riskmap_public_claim_steps(:n, :s)"),
                          {"n": number.strip()[:40], "s": secret_hash(secret.strip()[:64])})
     return {**dict(row._mapping), "steps": [dict(s._mapping) for s in steps],
-            "deadlines": claim_deadlines(dict(row._mapping))}
+            "deadlines": claim_deadlines(dict(row._mapping), today(conn))}
 
 
-def claim_deadlines(claim: dict) -> list[dict]:
+def claim_deadlines(claim: dict, day: dt.date | None = None) -> list[dict]:
     """The insurer's deadlines for a claim: each with its due day and whether it was met.
+    Given the day, a step not yet taken after its due day is late, as the statistics and the
+    breach layer count it.
 
     >>> d = claim_deadlines({"reported_on": dt.date(2026, 1, 1), "surveyed_on": None,
     ...                      "decided_on": None, "is_complex": True, "agreed_on": None,
     ...                      "settled_on": None})
     >>> [(x["name"], str(x["due"])) for x in d]
     [('查勘', '2026-01-03'), ('核定', '2026-01-31')]
+    >>> [x["late"] for x in claim_deadlines({"reported_on": dt.date(2026, 1, 1),
+    ...     "surveyed_on": None, "decided_on": None, "is_complex": True}, dt.date(2026, 1, 4))]
+    [True, None]
     """
     out = []
     plan = [("查勘", claim["reported_on"], programme.SURVEY_DAYS, claim["surveyed_on"]),
@@ -163,6 +175,9 @@ def claim_deadlines(claim: dict) -> list[dict]:
         plan.append(("履行", claim["agreed_on"], programme.SETTLEMENT_DAYS, claim["settled_on"]))
     for name, start, days, done in plan:
         due = start + dt.timedelta(days=days)
-        out.append({"name": name, "due": due, "done": done,
-                    "late": None if done is None else done > due})
+        if done is None:
+            late = True if day is not None and day > due else None
+        else:
+            late = done > due
+        out.append({"name": name, "due": due, "done": done, "late": late})
     return out

@@ -111,6 +111,14 @@ _REASON = Field("reason", "理由")
 _ON = Field("on", "日期", "date")
 
 POLICY = Lifecycle("policy", "保单", dict(programme.POLICY_STATUSES), (
+    Transition("submit", "提交保单", (), "submitted", ("insurer",), (
+        Field("policy_no", "保单号"), Field("permit_no", "报建号"),
+        Field("premium_yuan", "保费（元）", "money"), Field("rate_pct", "费率（%）", "money"),
+        Field("sum_insured_yuan", "保险金额（元）", "money"), Field("on", "签单日期", "date"),
+        Field("tis", "风险管理机构（名称）"),
+        Field("coinsurers", "共保公司及份额（名称:百分比，逗号分隔）", required=False),
+        Field("reinsurers", "再保险公司及份额（名称:百分比）", required=False)),
+        ("quote", "coinsurance_agreement", "policy_document"), starts=("confirmation",)),
     Transition("confirm", "确认承保", ("submitted",), "confirmed", ("regulator",),
                stops=("confirmation",)),
     Transition("return", "退回", ("submitted",), "returned", ("regulator",), (_REASON,),
@@ -167,6 +175,11 @@ RISK_MANAGEMENT = Lifecycle("risk_management", "风险管理", RISK_PLAN_STATES,
 ))
 
 RISK_EVENT = Lifecycle("risk_event", "风险事件", dict(programme.RISK_EVENT_STATUSES), (
+    Transition("report", "上报风险事件", (), "open", ("tis",), (
+        Field("category", "风险类别", "choice", choices=tuple(programme.RISK_CATEGORIES.items())),
+        Field("severity", "风险等级", "choice", choices=tuple(programme.RISK_SEVERITIES.items())),
+        Field("location_in_building", "部位"), Field("description", "问题描述"),
+        Field("on", "发现日期", "date"))),
     Transition("request_rectification", "下发整改通知", ("open",), "rectifying", ("tis",),
                (Field("due_on", "整改期限", "date"),), starts=("rectification",)),
     Transition("submit_evidence", "提交整改材料", ("rectifying",), "rectifying", ("contractor",),
@@ -185,7 +198,10 @@ CLAIM = Lifecycle("claim", "理赔案件", dict(programme.CLAIM_STATUSES), (
                                                 choices=_SECTIONS),
                 Field("cause", "缺陷情况"), Field("reporter_name", "报案人"),
                 Field("reporter_phone", "联系电话"),
-                Field("is_emergency", "影响基本生活（应急）", "bool", required=False)),
+                Field("is_emergency", "影响基本生活（应急）", "bool", required=False),
+                # the day the owner reported it (an insurer recording a call); the public
+                # files today (geo.claims.file_public_claim)
+                Field("on", "报案日期", "date", required=False)),
                starts=("survey", "decision")),
     Transition("start_emergency_repair", "先行应急维修", ("reported",), "reported",
                ("insurer",), (_ON,)),
@@ -206,8 +222,9 @@ CLAIM = Lifecycle("claim", "理赔案件", dict(programme.CLAIM_STATUSES), (
                (_ON, Field("paid_amount_yuan", "赔付金额（元）", "money")),
                stops=("settlement",)),
     Transition("close", "结案", ("settled",), "closed", ("insurer",)),
+    # the owner applies to the insurer, who records it: the public reads no claim's record
     Transition("open_dispute", "申请第三方鉴定", ("rejected", "settled", "closed"),
-               "", ("public", "insurer"), (Field("appraiser", "鉴定机构"), _REASON)),
+               "", ("insurer",), (Field("appraiser", "鉴定机构"), _REASON)),
     Transition("record_appraisal", "记录鉴定结果", ("rejected", "settled", "closed"), "",
                ("insurer",), (Field("covered", "鉴定结果属于保险责任", "bool", required=False),
                               Field("cost_yuan", "鉴定费用（元）", "money"))),

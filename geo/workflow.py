@@ -67,6 +67,8 @@ def parse_value(field: Field, raw) -> object:
         return False if field.kind == "bool" else None
     try:
         if field.kind == "date":
+            if isinstance(raw, dt.datetime):
+                return raw.date()
             return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))
         if field.kind == "bool":
             return raw is True or str(raw).lower() in ("1", "true", "on", "yes", "是")
@@ -120,6 +122,8 @@ def advance(conn: Connection, tenant: Tenant, lifecycle: str, entity_id: int | N
         MAY_ACT[lifecycle](conn, tenant, entity_id)
     day = today(conn)
     values = parse_values(transition, raw, day)
+    if entity_id is not None:
+        _check_order(conn, machine, entity_id, values["on"])
     _check_documents(conn, machine, transition, entity_id, documents)
     try:
         with conn.begin_nested():
@@ -133,6 +137,17 @@ def advance(conn: Connection, tenant: Tenant, lifecycle: str, entity_id: int | N
         raise LifecycleError(f"“{transition.label}”未能完成：{reason}") from exc
     return {"lifecycle": lifecycle, "id": entity_id, "step": step, "from": state, "to": target,
             "on": values["on"].isoformat(), "step_id": step_id}
+
+
+def _check_order(conn, machine, entity_id, on: dt.date) -> None:
+    """A step may not be dated before the record's previous step (a decision before its
+    survey would make its deadlines meaningless)."""
+    last = conn.execute(text("SELECT max(on_date) FROM lifecycle_step "
+                             "WHERE lifecycle = :lc AND entity_id = :id"),
+                        {"lc": machine.name, "id": entity_id}).scalar()
+    if last is not None and on < last:
+        raise LifecycleError(f"日期 {on} 早于上一步的日期 {last}。"
+                             f"the date is before the previous step's ({last})")
 
 
 def _check_documents(conn, machine, transition, entity_id, documents) -> None:

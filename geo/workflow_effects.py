@@ -104,9 +104,28 @@ def _nothing(conn, tenant, entity_id, values, raw):
     return entity_id
 
 
+def _id(raw: dict, name: str) -> int:
+    """A record's id from a form or a JSON body (0 when missing: no such record)."""
+    value = str(raw.get(name) or 0).strip()
+    if not (value.isascii() and value.isdigit() and len(value) <= 10):
+        raise LifecycleError(f"{name} 须为编号。{name}: {value[:40]!r} is not an id")
+    return int(value)
+
+
+def _covered(conn, policy: int, values: dict) -> None:
+    """The cover check the public's filing has (geo.claims), for a claim an insurer records."""
+    from geo.claims import building_cover, cover_decision  # geo.claims imports this module
+    project = _one(conn, "SELECT project_id FROM policy WHERE id = :id", id=policy)
+    cover = [r for r in building_cover(conn, project) if r["policy_id"] == policy]
+    decision = cover_decision(cover, values["section"], values["on"])
+    if not decision.covered:
+        raise LifecycleError(f"不在保险责任范围内：{decision.rule}")
+
+
 def _file_claim(conn, tenant, entity_id, values, raw):
-    policy = int(raw.get("policy_id") or 0)
+    policy = _id(raw, "policy_id")
     _policy_may(conn, tenant, policy)
+    _covered(conn, policy, values)
     return conn.execute(text("""
         WITH n AS (SELECT nextval('claim_id_seq') AS id)
         INSERT INTO claim (id, claim_no, policy_id, unit_no, reporter_name, reporter_phone,
@@ -171,7 +190,36 @@ CLAIM_EFFECTS = {
 }
 
 
+def _submit_policy(conn, tenant, entity_id, values, raw):
+    from geo.policy_submit import submit_policy
+    return submit_policy(conn, tenant, values)
+
+
+def _report_event(conn, tenant, entity_id, values, raw):
+    """A risk event found at the TIS's inspection of a project it manages."""
+    plan = conn.execute(text("""SELECT m.project_id, p.permit_no FROM risk_management m
+        JOIN project p ON p.id = m.project_id WHERE m.project_id = :p AND m.tis_id = :o
+        AND m.status = 'inspecting'"""), {"p": int(raw.get("project_id") or 0),
+                                          "o": tenant.organisation_id}).first()
+    if plan is None:
+        raise LifecycleError("只能为本机构正在施工阶段检查的项目上报风险事件。a TIS reports risk "
+                             "events on projects it is inspecting")
+    return conn.execute(text("""
+        WITH n AS (SELECT nextval('risk_event_id_seq') AS id)
+        INSERT INTO risk_event (id, event_no, project_id, inspection_id, category, severity,
+                                status, description, location_in_building, found_on)
+        SELECT n.id, 'RE-' || :permit || '-' || lpad(n.id::text, 6, '0'), :p,
+               (SELECT max(i.id) FROM inspection i WHERE i.project_id = :p AND i.tis_id = :o),
+               :category, :severity, 'open', :description, :location, :on FROM n
+        RETURNING id"""), {"permit": plan.permit_no, "p": plan.project_id,
+                           "o": tenant.organisation_id, "category": values["category"],
+                           "severity": values["severity"], "description": values["description"],
+                           "location": values["location_in_building"],
+                           "on": values["on"]}).scalar_one()
+
+
 POLICY_EFFECTS = {
+    "submit": _submit_policy,
     "confirm": _set("policy", status="=confirmed"),
     "return": _set("policy", status="=returned"),
     "resubmit": _set("policy", status="=submitted"),
@@ -181,6 +229,7 @@ POLICY_EFFECTS = {
 }
 
 RISK_EVENT_EFFECTS = {
+    "report": _report_event,
     "request_rectification": _set("risk_event", status="=rectifying", due_on="due_on"),
     "submit_evidence": _set("risk_event", evidence_submitted_on="on", evidence_note="note"),
     "close": _set("risk_event", status="=closed", closed_on="on"),
@@ -204,7 +253,7 @@ def _approve_report(conn, plan_id: int, kind: str, values: dict) -> None:
 
 
 def _plan(conn, tenant, entity_id, values, raw):
-    project = int(raw.get("project_id") or 0)
+    project = _id(raw, "project_id")
     if not _one(conn, "SELECT 1 FROM policy WHERE project_id = :p AND tis_id = :o "
                       "AND status IN ('submitted', 'confirmed')", p=project,
                 o=tenant.organisation_id):
@@ -226,11 +275,18 @@ def _then(*parts):
 
 
 def _reporting(kind: str):
-    return lambda conn, tenant, plan, values, raw: _report(conn, tenant, plan, kind, values)
+    """An effect that files a report of ``kind`` (and returns the plan, as effects do)."""
+    def effect(conn, tenant, plan, values, raw):
+        _report(conn, tenant, plan, kind, values)
+        return plan
+    return effect
 
 
 def _approving(kind: str):
-    return lambda conn, tenant, plan, values, raw: _approve_report(conn, plan, kind, values)
+    def effect(conn, tenant, plan, values, raw):
+        _approve_report(conn, plan, kind, values)
+        return plan
+    return effect
 
 
 def _inspect(conn, tenant, plan, values, raw):

@@ -54,6 +54,10 @@ NOT_IN_MATRIX = {
     "/vendor/<package>/dist/<path:filename>": "Leaflet and its plugins from npm: no data",
     "/login": "the sign-in form: no data (tests/test_auth.py)",
     "/logout": "POST that ends the session: no data",
+    "/claims/new": "the owners' claim pages: read only through SECURITY DEFINER functions, "
+                   "no account (tests/test_public_claims.py)",
+    "/claims/new/<int:project_id>": "the owners' claim form (tests/test_public_claims.py)",
+    "/claims/follow": "a claim by its number and secret (tests/test_public_claims.py)",
 }
 # pages anyone may open without signing in (every other page must send the public to /login)
 PUBLIC_PAGES = {
@@ -62,6 +66,9 @@ PUBLIC_PAGES = {
     "/healthz": "the service's status and data version (checked below)",
     "/static/<path:filename>": "static files",
     "/vendor/<package>/dist/<path:filename>": "static files",
+    "/claims/new": "an owner finds the building to claim on",
+    "/claims/new/<int:project_id>": "an owner's claim form",
+    "/claims/follow": "an owner follows a claim with its number and secret",
 }
 
 
@@ -237,7 +244,7 @@ def world(kunming) -> World:
                                        "FROM reinsurance_share GROUP BY 1")).all())
         events = _rows(conn, "SELECT id, event_no, project_id, severity, status FROM risk_event")
         claims = _rows(conn, """
-            SELECT id, claim_no, policy_id, CAST(paid_amount_yuan AS float8) AS paid,
+            SELECT id, claim_no, policy_id, status, CAST(paid_amount_yuan AS float8) AS paid,
                    is_complex, reported_on, surveyed_on, decided_on, decision,
                    refusal_notified_on, agreed_on, settled_on FROM claim""")
         rules = dict(conn.execute(text("SELECT name, value FROM programme_rule")).all())
@@ -377,6 +384,7 @@ class Seen:
     portfolio: object = None                                   # /api/portfolio answer
     portfolio_geojson: object = None
     portfolio_pages: dict[str, object] = field(default_factory=dict)
+    work: dict[str, object] = field(default_factory=dict)     # lifecycle pages and API
     narrowed: list = field(default_factory=list)
 
 
@@ -478,6 +486,7 @@ def visit(app, kunming, t: Truth, rival: Truth, sample_pub: int) -> Seen:
             "csrf_token": token[1] if token else "", "measure": "circle", "max_wan": ""}),
         "POST delete": client.post("/portfolio/limits/999999/delete",
                                    data={"csrf_token": token[1] if token else ""})}
+    seen.work = visit_work(client, t, token[1] if token else "")
     seen.admin["/reports/periodic"] = client.get("/reports/periodic").status_code
     seen.admin["/projects/uninsured"] = client.get("/projects/uninsured").status_code
     seen.admin["POST /reports/periodic"] = client.post(
@@ -496,6 +505,30 @@ def visit(app, kunming, t: Truth, rival: Truth, sample_pub: int) -> Seen:
         seen.narrowed = [insurer, client.get(f"/api/heat/risk_events?insurer={insurer}")]
     seen.rules = client.rules
     return seen
+
+
+def foreign_claim(t: Truth) -> dict:
+    w = t.world
+    return min((c for c in w.claims if w.policies[c["policy_id"]]["project_id"] not in t.visible),
+               key=lambda c: c["id"])
+
+
+def visit_work(client: Visitor, t: Truth, token: str) -> dict[str, object]:
+    """The lifecycle pages and API: its tasks, and steps tried on a foreign claim."""
+    theirs = foreign_claim(t)["id"]
+    header = {"X-CSRFToken": token}
+    return {
+        "lifecycles": client.get("/api/lifecycles"), "tasks": client.get("/api/tasks"),
+        "tasks_page": client.get("/tasks"),
+        "record": client.get(f"/api/work/claim/{theirs}"),
+        "page": client.get(f"/work/claim/{theirs}"),
+        "step": client.post(f"/api/work/claim/{theirs}/survey", json={}, headers=header),
+        "form_step": client.post(f"/work/claim/{theirs}/close", data={"csrf_token": token}),
+        "create": client.post("/api/work/policy/new/submit", json={}, headers=header),
+        "form_create": client.post("/work/claim/new/file", data={"csrf_token": token}),
+        "new_page": client.get("/work/policy/new"),
+        "document": client.get("/work/documents/999999"),
+    }
 
 
 def district_report_csv(client: Visitor, code: str, token: str) -> str:
@@ -763,6 +796,33 @@ def own_exposure(t: Truth) -> dict[str, float]:
 
 
 @pytest.mark.parametrize("slot", SLOTS, ids=SLOT_IDS)
+def test_lifecycle_pages_show_own_tasks_and_refuse_foreign_records(seen, tenants, slot, kunming):
+    t, work = tenants[slot], seen[slot].work
+    assert work["lifecycles"].status_code == 200
+    assert {m["name"] for m in work["lifecycles"].get_json()["lifecycles"]} == {
+        "policy", "risk_management", "risk_event", "claim"}
+    tasks = work["tasks"].get_json()["tasks"]
+    own_claims = {c["id"] for c in t.claims()}
+    assert {k["id"] for k in tasks if k["lifecycle"] == "claim"} <= own_claims
+    for name in ("record", "page", "step"):
+        assert work[name].status_code == 404, name
+    assert work["document"].status_code == 404
+    assert work["form_step"].status_code == 404
+    assert work["form_create"].status_code in (302, 303)  # refused with a message, no claim
+    assert work["create"].status_code == 400 and set(work["create"].get_json()) == {"error"}
+    assert work["new_page"].status_code == 200
+    theirs = foreign_claim(t)
+    with kunming.connect() as conn:
+        still = conn.execute(text("SELECT status FROM claim WHERE id = :id"),
+                             {"id": theirs["id"]}).scalar_one()
+    assert still == theirs["status"]  # nothing happened to another's claim
+    page = work["tasks_page"].get_data(as_text=True)
+    assert work["tasks_page"].status_code == 200
+    assert not [c for c in t.world.claims if c["id"] not in own_claims
+                and c["claim_no"] in page]
+
+
+@pytest.mark.parametrize("slot", SLOTS, ids=SLOT_IDS)
 def test_an_insurers_exposure_is_its_own_and_nobody_elses_sees_any(seen, tenants, slot):
     t, answers = tenants[slot], seen[slot]
     if t.role != "insurer":
@@ -939,7 +999,8 @@ def _sample_url(app, rule, world: World) -> str:
               "project_id": min(world.projects), "kind": "risk_events", "z": POINT_ZOOM,
               "x": 3262, "y": 1711, "pub_id": 1, "to": "submitted", "package": "leaflet",
               "filename": "leaflet.js", "job_id": "no-such-job", "limit_id": 1,
-              "fmt": "csv"}
+              "fmt": "csv", "lifecycle": "claim", "record": 1, "step": "close",
+              "document_id": 1}
     return app.url_map.bind("localhost").build(
         rule.endpoint, {k: values[k] for k in rule.arguments})
 

@@ -30,11 +30,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         pages,
         portfolio,
         public,
+        public_claims,
         report_files,
         search,
         statistics,
         tiles,
         uploads,
+        workflow,
     )
     from webmap.reports import jobs
 
@@ -44,12 +46,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(tiles.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(public_claims.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(uploads.bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(statistics.bp)
     app.register_blueprint(report_files.bp)
     app.register_blueprint(portfolio.bp)
+    app.register_blueprint(workflow.bp)
     jobs.init_app(app)
     auth.init_app(app)
     return app

@@ -228,11 +228,13 @@ def _register_import_commands() -> None:
     from webmap.cli_import import import_command, template_command
     from webmap.cli_report import report
     from webmap.cli_users import users
+    from webmap.workflow import tasks_command
 
     main.add_command(import_command)
     main.add_command(template_command)
     main.add_command(users)
     main.add_command(report)
+    main.add_command(tasks_command)
 
 
 _register_import_commands()

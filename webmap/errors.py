@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from geo.audit import AuditQueryError
 from geo.cluster import ClusterError
+from geo.lifecycle import LifecycleError
 from layers.exposure import ExposureError
 from layers.filters import FilterError
 
@@ -105,6 +106,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(FilterError, bad_filter)
     app.register_error_handler(ExposureError, bad_filter)
     app.register_error_handler(AuditQueryError, bad_filter)
+    app.register_error_handler(LifecycleError, lambda e: _answer(400, "无法办理", str(e)))
     app.register_error_handler(CSRFError, bad_form)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(OperationalError, store_unavailable)

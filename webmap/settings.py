@@ -70,6 +70,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOGIN_RATE_LIMIT", "5 per minute",
             "How often one address may try to sign in (flask-limiter syntax). Counts are kept "
             "per process."),
+    Setting("CLAIM_RATE_LIMIT", "10 per hour",
+            "How often one address may file a claim on the public claim page, and how often it "
+            "may try a claim number and secret that do not match (flask-limiter syntax)."),
     Setting("UPLOAD_MAX_MB", 50,
             "Largest request, in megabytes, the service accepts (Flask's MAX_CONTENT_LENGTH): "
             "an import file uploaded on /imports or to /api/imports above it is refused with "
@@ -94,6 +97,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REPORT_DIR", str(PROJECT_ROOT / ".riskmap" / "reports"),
             "Folder where reports in the making keep their progress and finished ones wait "
             "for download; every worker process of the service must see the same folder."),
+    Setting("RETURN_VISIT_LEAD_DAYS", 60,
+            "Days before the 2-year mark after completion acceptance on which the platform "
+            "opens a project's return visit for its TIS (when a task list is loaded and on "
+            "`riskmap tasks`).", int),
     Setting("HOST", "127.0.0.1", "Address `riskmap serve` listens on."),
     Setting("PORT", 5000, "Port `riskmap serve` listens on.", int),
 )
