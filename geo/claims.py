@@ -106,9 +106,11 @@ def secret_hash(secret: str) -> str:
 
 
 def file_public_claim(conn: Connection, project_id: int, raw: dict,
-                      tenant: Tenant | None = None) -> tuple[str, str, CoverDecision]:
+                      tenant: Tenant | None = None,
+                      reopen_days: int = programme.REOPEN_DAYS) -> tuple[str, str, CoverDecision]:
     """File an owner's claim: its number, its secret (shown once) and the cover decision.
-    Refused, with the rule that decided, when the defect is outside the cover."""
+    Refused, with the rule that decided, when the defect is outside the cover. A claim for a
+    defect repaired within ``reopen_days`` reopens that repair's claim (`mark_reopened`)."""
     tenant = tenant or Tenant.public()
     step = CLAIM.check(None, "file", tenant.role)
     day = today(conn)
@@ -126,6 +128,7 @@ def file_public_claim(conn: Connection, project_id: int, raw: dict,
          "cause": values["cause"], "who": values["reporter_name"],
          "phone": values["reporter_phone"], "emergency": values["is_emergency"],
          "on": values["on"], "secret": secret_hash(secret)}).one()
+    mark_reopened(conn, claim_id, reopen_days)
     conn.execute(text("""
         INSERT INTO lifecycle_step (lifecycle, entity_id, step, from_state, to_state, on_date,
                                     actor, role, detail)
@@ -138,6 +141,38 @@ def file_public_claim(conn: Connection, project_id: int, raw: dict,
                        json.dumps({"claim_no": number, "rule": decision.rule},
                                   ensure_ascii=False))
     return number, secret, decision
+
+
+# The earlier claim a new one reopens: the same unit and section of the same project, repaired
+# or paid (settled_on) no more than :days days before the new one was reported; the latest.
+
+
+
+def mark_reopened(conn: Connection, claim_id: int,
+                  days: int = programme.REOPEN_DAYS) -> int | None:
+    """Set (and return) the earlier claim that ``claim_id`` reopens, if any: a repair of the
+    same defect within ``days`` (programme.REOPEN_DAYS) counts against its repairer."""
+    return conn.execute(text("SELECT riskmap_mark_reopened(:id, :days)"),
+                        {"id": claim_id, "days": int(days)}).scalar()
+
+
+RATING_RESULTS = ("rated", "already_rated", "not_closed", "unknown")
+
+
+def rate_claim(conn: Connection, number: str, secret: str, score: int,
+               comment: str = "") -> str:
+    """The owner's rating (1–5, a comment) of a closed claim's handling, once per claim: one of
+    RATING_RESULTS ('unknown' when the number and the secret do not match)."""
+    if not (isinstance(score, int) and 1 <= score <= 5):
+        raise LifecycleError("评分须为 1 至 5 分。the score is 1 to 5")
+    said = comment.strip()[:1000] or None
+    result = conn.execute(text("SELECT riskmap_public_rate_claim(:n, :s, :score, :said, :day)"),
+                          {"n": number.strip()[:40], "s": secret_hash(secret.strip()[:64]),
+                           "score": score, "said": said, "day": today(conn)}).scalar_one()
+    if result == "rated":
+        store.record_audit(conn, "anonymous", "claim.rate", f"claim_no:{number.strip()[:40]}",
+                           json.dumps({"score": score}))
+    return result
 
 
 def follow_claim(conn: Connection, number: str, secret: str) -> dict | None:

@@ -48,6 +48,11 @@ DECISION_DAYS_COMPLEX = 30
 SETTLEMENT_DAYS = 7
 REFUSAL_NOTICE_DAYS = 3
 
+# Repair tracking (Kunming 三（四） 维修单位施工质量跟踪): a claim for the same defect (the same
+# unit and coverage section of the same project) filed within this many days of an earlier
+# claim's repair or payment (settled_on) reopens it, and counts against that repair.
+REOPEN_DAYS = 365
+
 # The rules the store's triggers and the layers' SQL read from table programme_rule.
 RULES_IN_STORE = (
     ("liability_start_years", LIABILITY_START_YEARS, "保险责任自竣工验收合格两年之日起算"),

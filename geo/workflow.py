@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from geo import store
+from geo import grades, store
 from geo.lifecycle import LIFECYCLES, Field, Lifecycle, LifecycleError, Transition
 from geo.tenancy import Tenant
 from geo.workflow_effects import EFFECTS, MAY_ACT, required_documents
@@ -135,8 +135,19 @@ def advance(conn: Connection, tenant: Tenant, lifecycle: str, entity_id: int | N
     except DBAPIError as exc:
         reason = str(getattr(exc.orig, "diag", None) and exc.orig.diag.message_primary or exc.orig)
         raise LifecycleError(f"“{transition.label}”未能完成：{reason}") from exc
+    if lifecycle in GRADED:  # its events or inspections changed: the project's grade may too
+        grades.recompute(conn, [_project_of(conn, lifecycle, entity_id)])
     return {"lifecycle": lifecycle, "id": entity_id, "step": step, "from": state, "to": target,
             "on": values["on"].isoformat(), "step_id": step_id}
+
+
+GRADED = ("risk_event", "risk_management")
+
+
+def _project_of(conn, lifecycle: str, entity_id: int) -> int:
+    table = {"risk_event": "risk_event", "risk_management": "risk_management"}[lifecycle]
+    return conn.execute(text(f"SELECT project_id FROM {table} WHERE id = :id"),  # noqa: S608
+                        {"id": entity_id}).scalar_one()
 
 
 def _check_order(conn, machine, entity_id, on: dt.date) -> None:

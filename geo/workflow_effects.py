@@ -126,7 +126,7 @@ def _file_claim(conn, tenant, entity_id, values, raw):
     policy = _id(raw, "policy_id")
     _policy_may(conn, tenant, policy)
     _covered(conn, policy, values)
-    return conn.execute(text("""
+    claim_id = conn.execute(text("""
         WITH n AS (SELECT nextval('claim_id_seq') AS id)
         INSERT INTO claim (id, claim_no, policy_id, unit_no, reporter_name, reporter_phone,
                            section, cause, description, is_emergency, status, reported_on)
@@ -136,6 +136,9 @@ def _file_claim(conn, tenant, entity_id, values, raw):
                            "who": values["reporter_name"], "phone": values["reporter_phone"],
                            "section": values["section"], "cause": values["cause"],
                            "emergency": values["is_emergency"], "on": values["on"]}).scalar_one()
+    from geo.claims import mark_reopened
+    mark_reopened(conn, claim_id)  # a repair of the same defect within REOPEN_DAYS
+    return claim_id
 
 
 def _emergency(conn, tenant, entity_id, values, raw):

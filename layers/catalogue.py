@@ -19,7 +19,8 @@ GROUPS = {
 }
 INTERNAL_ROLES = ("regulator", "insurer", "tis", "developer", "contractor", "supervisor",
                   "planner", "admin")
-DATE_BASIS = {"policy": "保单签发日期", "risk_event": "风险事件发现日期", "claim": "报案日期"}
+DATE_BASIS = {"policy": "保单签发日期", "risk_event": "风险事件发现日期", "claim": "报案日期",
+              "complaint": "投诉受理日期", "grade": "当前评级（不随期间变化）"}
 NO_DATA_COLOUR = "#d9d9d9"
 
 
@@ -93,6 +94,11 @@ RISK = (
     _district("risk_events_per_10k_m2", "每万平方米风险事件", "Risk events per 10,000 m²",
               "risk", "件/万m²", "risk_events * 10000.0 / NULLIF(floor_area_m2, 0)",
               ramp="Oranges", decimals=2, date_basis="risk_event", publishable=True),
+    _district("grade_mix", "C/D级项目占比", "Projects graded C or D", "risk", "%",
+              "graded_c_or_d * 100.0 / NULLIF(graded_projects, 0)", classification="fixed",
+              breaks=(10, 20, 30, 50, 100), ramp="Reds", decimals=1, date_basis="grade",
+              description="评为C级或D级的项目 ÷ 已评级项目（当前评级，规则见 geo/grades.py："
+                          "按严重程度加权的每万平方米风险事件、未销项严重风险事件、按期整改率）"),
 )
 CLAIMS = (
     _district("claims", "理赔案件数", "Claims", "claims", "件", "claims", ramp="Purples",
@@ -113,6 +119,10 @@ CLAIMS = (
                   f"查勘超过{programme.SURVEY_DAYS}日、核定超过{programme.DECISION_DAYS}日"
                   f"（复杂{programme.DECISION_DAYS_COMPLEX}日）、协议后{programme.SETTLEMENT_DAYS}"
                   f"日未履行、拒赔通知超过{programme.REFUSAL_NOTICE_DAYS}日")),
+    _district("complaints", "投诉件数", "Complaints received", "claims", "件", "complaints",
+              ramp="Purples", date_basis="complaint",
+              description="期间内受理的对保险公司、风险管理机构、维修单位、建设单位的投诉"
+                          "（按被投诉项目所在区县）"),
 )
 OTHER = (
     Layer("heat_risk_events", "风险事件热力", "Risk event heat", "heat", "heat",
@@ -124,6 +134,9 @@ OTHER = (
           date_basis="claim", description="按赔付金额加权（最大者为1）", extra={"heat_max": 1}),
     Layer("project_points", "项目分布", "Insured projects", "projects", "points", unit="个",
           description="红点：有未销项风险事件；蓝点：无；缩小时圆圈为网格内项目数"),
+    Layer("project_grades", "项目质量评级", "Project quality grades", "projects", "points",
+          description="A 绿、B 蓝、C 橙、D 红，灰为尚未评级（评级规则见项目页）",
+          extra={"style": "grade"}),
 )
 
 LAYERS: tuple[Layer, ...] = PREMIUM + RISK + CLAIMS + OTHER

@@ -82,6 +82,7 @@ BASE_COLUMNS = (
     "projects", "insured_area_m2", "construction_cost_yuan", "premium_yuan", "sum_insured_yuan",
     "floor_area_m2", "units", "risk_events", "severe_risk_events", "open_risk_events",
     "closed_risk_events", "claims", "paid_yuan", "deadline_breaches", "earned_premium_yuan",
+    "graded_projects", "graded_c_or_d", "complaints",
 )
 
 

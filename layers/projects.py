@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from geo import grades
 from layers.districts import plain_row as _plain
 from layers.filters import Filters
 from layers.sql import read_sql
@@ -20,6 +21,8 @@ def project_detail(conn: Connection, project_id: int) -> dict | None:
         detail[key] = detail[key].isoformat() if detail[key] else None
     detail["policies"] = [_plain(r) for r in conn.execute(text(read_sql(
         "project_policies.sql")), {"id": project_id})]
+    detail["other_policies"] = [_plain(r) for r in conn.execute(text(read_sql(
+        "project_other_policies.sql")), {"id": project_id})]
     detail["open_risk_events"] = [_plain(r) for r in conn.execute(text(
         "SELECT e.event_no, c.name_zh AS category, s.name_zh AS severity, "
         "st.name_zh AS status, e.description, e.found_on::text AS found_on, "
@@ -35,6 +38,9 @@ def project_detail(conn: Connection, project_id: int) -> dict | None:
         "JOIN coverage_section_kind k ON k.code = c.section "
         "JOIN claim_status cs ON cs.code = c.status "
         "WHERE po.project_id = :id ORDER BY c.reported_on DESC"), {"id": project_id})]
+    detail["grade_history"] = grades.history(conn, project_id)
+    detail["tis_grades"] = grades.tis_grades(conn, project_id)
+    detail["tis_ids"] = sorted(grades.project_tis(conn, project_id))
     return detail
 
 

@@ -18,9 +18,9 @@ from sqlalchemy.engine import Connection
 
 from geo import store
 from geo.tenancy import ROLE_ZH, Tenant
-from layers import statistics
 from layers.districts import district_metrics, district_summary, plain_row
 from layers.filters import FilterError, Filters, parse_period, shown
+from layers.sections import all_sections
 from layers.sql import read_sql
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -138,7 +138,7 @@ def district_report(conn: Connection, city: str, code: str, filters: Filters, te
     return {
         **report, "district": {"code": code, "name": summary["name"]},
         "indicators": summary["indicators"],
-        "sections": _within_district(statistics.statistics(conn, city, local)),
+        "sections": _within_district(all_sections(conn, city, local)),
         "tables": [
             _table("projects", "项目清单", PROJECT_COLUMNS, projects),
             _table("severe_risk_events", "未销项严重风险事件", SEVERE_EVENT_COLUMNS,
@@ -177,7 +177,7 @@ def periodic_report(conn: Connection, city: str, period: str, tenant: Tenant,
     report = _header(conn, city, "periodic", filters, tenant, made_at)
     report["title"] = f"{report['city_name']}住宅工程质量潜在缺陷保险平台统计报表（{kind}）"
     report["subtitle"] = f"统计期间 {period}（{filters.date_from} 至 {filters.date_to}）"
-    sections = statistics.statistics(conn, city, filters)
+    sections = all_sections(conn, city, filters)
     districts = [{**r, "premium_wan": r["premium_yuan"] / 1e4,
                   "sum_insured_wan": r["sum_insured_yuan"] / 1e4, "paid_wan": r["paid_yuan"] / 1e4}
                  for r in district_metrics(conn, city, filters)]

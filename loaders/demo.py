@@ -18,6 +18,7 @@ from shapely.ops import nearest_points
 
 from geo import programme
 from loaders import demo_names as names
+from loaders.demo_other import add_other_policies
 from loaders.demo_risk import add_claims, add_risk_management
 
 DEFAULT_SEED = 20240501
@@ -93,6 +94,7 @@ def generate(districts: list[District], options: DemoOptions) -> Programme:
             policy = _policy(rng, out, project, parties, options)
             add_risk_management(rng, out, project, policy, options.as_of)
             add_claims(rng, out, project, policy, parties, options.as_of)
+    add_other_policies(out, parties, options.seed, options.city)
     return out
 
 

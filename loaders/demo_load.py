@@ -7,16 +7,16 @@ import shapely
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 
-from geo import store
+from geo import grades, store
 from loaders.demo import DemoOptions, District, Programme, generate
 
 # Insertion order follows the foreign keys.
 PROGRAMME_TABLES = (
-    "organisation", "project", "policy", "policy_share", "reinsurance_share",
+    "organisation", "project", "policy", "other_policy", "policy_share", "reinsurance_share",
     "coverage_section", "inspection", "risk_event", "report", "claim",
 )
 SERIAL_TABLES = ("organisation", "project", "policy", "coverage_section", "inspection",
-                 "risk_event", "report", "claim")
+                 "risk_event", "report", "claim", "other_policy")
 
 
 def city_districts(conn: Connection, city: str) -> list[District]:
@@ -81,6 +81,7 @@ def run_demo(conn: Connection, options: DemoOptions) -> dict[str, int]:
     clear_programme(conn)
     counts = write_programme(conn, programme)
     counts["risk_management"] = derive_lifecycles(conn)
+    counts["project_grade"] = grades.recompute(conn)
     store.set_as_of(conn, options.as_of)
     store.record_audit(conn, "cli", "demo", options.city,
                        f'{{"seed": {options.seed}, "projects": {options.projects}}}')

@@ -49,8 +49,10 @@ def test_district_summary_compares_with_the_city(client):
     rate = next(x for x in body["indicators"] if x["id"] == "average_rate")
     assert 1.0 <= rate["city"] <= 2.5  # a city ratio, inside the demo's rate range
     assert 0 < len(body["top_projects"]) <= 10
-    open_events = [p["open_risk_events"] for p in body["top_projects"]]
-    assert open_events[0] == max(open_events)
+    # the worst grade first (D … A, ungraded last), then the most open risk events
+    order = {"D": 0, "C": 1, "B": 2, "A": 3, None: 4}
+    ranks = [(order[p["grade"]], -p["open_risk_events"]) for p in body["top_projects"]]
+    assert ranks[0][0] == min(r[0] for r in ranks)
 
 
 def test_etag_answers_304_until_the_data_changes(make_database, client_for):

@@ -48,6 +48,8 @@ def independent_metrics(conn) -> dict[str, dict[str, float | None]]:
     claims_from = "FROM claim c JOIN policy po ON po.id = c.policy_id JOIN project p ON p.id = po.project_id"
     claims = _by_district(conn, f"SELECT p.district_code, count(*) {claims_from} GROUP BY 1")
     paid = _by_district(conn, f"SELECT p.district_code, sum(c.paid_amount_yuan) {claims_from} GROUP BY 1")
+    graded, poor = _grades(conn)
+    complaints = _by_district(conn, "SELECT district_code, count(*) FROM complaint GROUP BY 1")
     return {
         "premium_total": {c: premium[c] / 1e4 for c in _codes(conn)},
         "premium_per_m2": {c: _ratio(premium, area, c) for c in _codes(conn)},
@@ -66,7 +68,25 @@ def independent_metrics(conn) -> dict[str, dict[str, float | None]]:
         "claims_per_1000_units": {c: _ratio(claims, units, c, 1000) for c in _codes(conn)},
         "loss_ratio": {c: _ratio(paid, _earned(conn), c, 100) for c in _codes(conn)},
         "deadline_breaches": _breaches(conn),
+        "grade_mix": {c: _ratio(poor, graded, c, 100) for c in _codes(conn)},
+        "complaints": {c: complaints[c] for c in _codes(conn)},
     }
+
+
+def _grades(conn) -> tuple[dict[str, float], dict[str, float]]:
+    """Insured projects with a grade, and those whose latest grade is C or D, per district."""
+    graded: dict[str, float] = defaultdict(float)
+    poor: dict[str, float] = defaultdict(float)
+    latest: dict[int, tuple[int, str]] = {}
+    for project_id, row_id, grade in conn.execute(text("SELECT project_id, id, grade FROM project_grade")):
+        if project_id not in latest or row_id > latest[project_id][0]:
+            latest[project_id] = (row_id, grade)
+    for pid, code in conn.execute(text(f"""SELECT p.id, p.district_code FROM project p
+            WHERE EXISTS (SELECT 1 FROM policy po WHERE po.project_id = p.id AND {LIVE})""")):
+        if pid in latest:
+            graded[code.strip()] += 1
+            poor[code.strip()] += latest[pid][1] in ("C", "D")
+    return graded, poor
 
 
 def _today(conn) -> dt.date:
@@ -238,3 +258,45 @@ def test_a_second_policy_adds_premium_but_not_floor_area(rollback):
     assert after[code]["premium_yuan"] == pytest.approx(before[code]["premium_yuan"] + 50000)
     assert after[code]["insured_area_m2"] == before[code]["insured_area_m2"]
     assert after[code]["projects"] == before[code]["projects"]
+
+
+def _complaint(conn, n: int, code: str, day: str, party_kind: str = "developer",
+               party_id: int | None = None) -> None:
+    conn.execute(text("""INSERT INTO complaint (complaint_no, party_kind, party_id, party_name,
+        district_code, category, body, contact, received_on)
+        VALUES (:no, :kind, :pid, 'x', :code, 'quality', 'b', 'c', :day)"""),
+        {"no": f"TEST-TS-{n}", "kind": party_kind, "pid": party_id, "code": code, "day": day})
+
+
+def test_complaints_count_in_their_district_by_the_day_received(rollback):
+    insurer = rollback.execute(text("SELECT min(id) FROM organisation WHERE kind = 'insurer'")
+                               ).scalar_one()
+    before = {r["code"]: r["complaints"] for r in district_metrics(rollback, CITY, Filters())}
+    for n, (code, day, kind, party) in enumerate([
+            ("530102", "2024-03-01", "developer", None), ("530102", "2025-01-05", "insurer", insurer),
+            ("530103", "2024-12-31", "insurer", insurer)]):
+        _complaint(rollback, n, code, day, kind, party)
+    after = {r["code"]: r["complaints"] for r in district_metrics(rollback, CITY, Filters())}
+    assert after["530102"] - before["530102"] == 2 and after["530103"] - before["530103"] == 1
+    in_2024 = _metric(rollback, Filters.from_args({"period": "2024"}), "complaints")
+    expected = _by_district(rollback, """SELECT district_code, count(*) FROM complaint
+        WHERE received_on BETWEEN '2024-01-01' AND '2024-12-31' GROUP BY 1""")
+    assert in_2024 == {code: expected[code] for code in in_2024}
+    # the insurer filter: complaints about that insurer
+    theirs = _metric(rollback, Filters(insurer=insurer), "complaints")
+    assert theirs["530102"] == theirs["530103"] == 1 and sum(theirs.values()) == 2
+
+
+def test_grade_mix_is_the_share_of_graded_projects_graded_c_or_d(rollback):
+    code = "530102"
+    pids = rollback.execute(text("""SELECT p.id FROM project p WHERE p.district_code = :c
+        AND EXISTS (SELECT 1 FROM policy po WHERE po.project_id = p.id AND po.status
+                    NOT IN ('returned', 'cancelled')) ORDER BY p.id"""), {"c": code}).scalars().all()
+    rollback.execute(text("DELETE FROM project_grade WHERE project_id = ANY(:p)"), {"p": pids})
+    for pid, grade in zip(pids[:4], "ABCD", strict=True):  # the latest row counts, not the first
+        for g in ("A", grade):
+            rollback.execute(text("""INSERT INTO project_grade (project_id, grade, score, inputs)
+                VALUES (:p, :g, 0, '{}')"""), {"p": pid, "g": g})
+    row = next(r for r in district_metrics(rollback, CITY, Filters()) if r["code"] == code)
+    assert (row["graded_projects"], row["graded_c_or_d"]) == (4, 2)
+    assert row["grade_mix"] == pytest.approx(50.0)

@@ -58,6 +58,16 @@ NOT_IN_MATRIX = {
                    "no account (tests/test_public_claims.py)",
     "/claims/new/<int:project_id>": "the owners' claim form (tests/test_public_claims.py)",
     "/claims/follow": "a claim by its number and secret (tests/test_public_claims.py)",
+    "/claims/rate": "an owner rates a closed claim by its number and secret "
+                    "(tests/test_service.py)",
+    "/complaints/new": "anyone files a complaint (tests/test_complaints.py)",
+    "/complaints/follow": "a complaint by its number and secret (tests/test_complaints.py)",
+    "/owner": "the owners' channel: insured buildings by name or address (tests/test_owner.py)",
+    "/owner/<int:project_id>": "a building's cover, as the public may know it "
+                               "(tests/test_owner.py)",
+    "/owner/<int:project_id>/notice.pdf": "a building's 告知书 (tests/test_owner.py)",
+    "/projects/<int:project_id>/tis-grade": "a TIS's own grade of a project: POST, refused to "
+                                            "other roles and foreign TIS (tests/test_grades.py)",
 }
 # pages anyone may open without signing in (every other page must send the public to /login)
 PUBLIC_PAGES = {
@@ -69,6 +79,12 @@ PUBLIC_PAGES = {
     "/claims/new": "an owner finds the building to claim on",
     "/claims/new/<int:project_id>": "an owner's claim form",
     "/claims/follow": "an owner follows a claim with its number and secret",
+    "/claims/rate": "an owner rates a closed claim",
+    "/complaints/new": "anyone files a complaint",
+    "/complaints/follow": "anyone follows a complaint with its number and secret",
+    "/owner": "the owners' channel",
+    "/owner/<int:project_id>": "a building's cover",
+    "/owner/<int:project_id>/notice.pdf": "a building's 告知书",
 }
 
 
@@ -90,6 +106,8 @@ class World:
     extent: tuple[float, float, float, float]
     names: dict[str, dict[int, str]]               # kind -> organisation id -> name
     ceded: dict[int, float]                        # policy -> share ceded to reinsurers
+    grades: dict[int, str]                         # project -> its current (latest) grade
+    complaints: list[dict]                         # district, party_id, received_on
 
 
 @dataclass
@@ -154,6 +172,14 @@ class Truth:
             row["claims"] += 1
             row["paid_yuan"] += c["paid"] * self.scoped[c["policy_id"]]
             row["deadline_breaches"] += breached(c, w.rules, w.today)
+        for pid in self.projects:  # its projects' current grades
+            if pid in w.grades:
+                row = out[w.projects[pid]["district"]]
+                row["graded_projects"] += 1
+                row["graded_c_or_d"] += w.grades[pid] in ("C", "D")
+        for c in w.complaints:  # row security: a party sees the complaints about itself
+            if c["party_id"] == self.org and c["district"] in out:
+                out[c["district"]]["complaints"] += 1
         return out
 
     def city(self) -> dict[str, float]:
@@ -203,6 +229,8 @@ LAYER_VALUES: dict[str, Callable[[dict], float | None]] = {
     "claims_per_1000_units": lambda b: _ratio(b["claims"], b["units"], 1000),
     "loss_ratio": lambda b: _ratio(b["paid_yuan"], b["earned_premium_yuan"], 100),
     "deadline_breaches": lambda b: b["deadline_breaches"],
+    "grade_mix": lambda b: _ratio(b["graded_c_or_d"], b["graded_projects"], 100),
+    "complaints": lambda b: b["complaints"],
 }
 
 
@@ -258,8 +286,12 @@ def world(kunming) -> World:
         names = defaultdict(dict)
         for r in _rows(conn, "SELECT id, kind, name FROM organisation"):
             names[r["kind"]][r["id"]] = r["name"]
+        grades = dict(conn.execute(text("SELECT DISTINCT ON (project_id) project_id, grade "
+                                        "FROM project_grade ORDER BY project_id, id DESC")).all())
+        complaints = _rows(conn, "SELECT trim(district_code) AS district, party_id, received_on "
+                                 "FROM complaint")
     return World(projects, policies, dict(shares), structure, events, claims, rules, today,
-                 districts, extent, dict(names), ceded)
+                 districts, extent, dict(names), ceded, grades, complaints)
 
 
 def truth(world: World, role: str, org: int) -> Truth:
@@ -487,6 +519,7 @@ def visit(app, kunming, t: Truth, rival: Truth, sample_pub: int) -> Seen:
         "POST delete": client.post("/portfolio/limits/999999/delete",
                                    data={"csrf_token": token[1] if token else ""})}
     seen.work = visit_work(client, t, token[1] if token else "")
+    seen.work.update(visit_service_and_complaints(client, token[1] if token else ""))
     seen.admin["/reports/periodic"] = client.get("/reports/periodic").status_code
     seen.admin["/projects/uninsured"] = client.get("/projects/uninsured").status_code
     seen.admin["POST /reports/periodic"] = client.post(
@@ -529,6 +562,14 @@ def visit_work(client: Visitor, t: Truth, token: str) -> dict[str, object]:
         "new_page": client.get("/work/policy/new"),
         "document": client.get("/work/documents/999999"),
     }
+
+
+def visit_service_and_complaints(client: Visitor, token: str) -> dict[str, object]:
+    """The service evaluation and the complaints pages, as a tenant."""
+    return {"service": client.get("/service"), "queue": client.get("/complaints"),
+            "complaint": client.get("/complaints/1"),
+            "complaint_step": client.post("/complaints/1/take", data={"csrf_token": token}),
+            "about_us": client.get("/complaints/about-us")}
 
 
 def district_report_csv(client: Visitor, code: str, token: str) -> str:
@@ -823,6 +864,15 @@ def test_lifecycle_pages_show_own_tasks_and_refuse_foreign_records(seen, tenants
 
 
 @pytest.mark.parametrize("slot", SLOTS, ids=SLOT_IDS)
+def test_the_complaint_queue_is_the_citys_and_service_scores_the_insurers(seen, tenants, slot):
+    t, work = tenants[slot], seen[slot].work
+    for name in ("queue", "complaint", "complaint_step"):
+        assert work[name].status_code == 403, name
+    assert work["about_us"].status_code == 200
+    assert work["service"].status_code == (200 if t.role == "insurer" else 403)
+
+
+@pytest.mark.parametrize("slot", SLOTS, ids=SLOT_IDS)
 def test_an_insurers_exposure_is_its_own_and_nobody_elses_sees_any(seen, tenants, slot):
     t, answers = tenants[slot], seen[slot]
     if t.role != "insurer":
@@ -1000,7 +1050,7 @@ def _sample_url(app, rule, world: World) -> str:
               "x": 3262, "y": 1711, "pub_id": 1, "to": "submitted", "package": "leaflet",
               "filename": "leaflet.js", "job_id": "no-such-job", "limit_id": 1,
               "fmt": "csv", "lifecycle": "claim", "record": 1, "step": "close",
-              "document_id": 1}
+              "document_id": 1, "complaint_id": 1}
     return app.url_map.bind("localhost").build(
         rule.endpoint, {k: values[k] for k in rule.arguments})
 

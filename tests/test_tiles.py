@@ -288,3 +288,18 @@ def test_tilejson_of_an_empty_scope_still_has_bounds(kunming):
     assert doc["bounds"][0] == -180.0
     assert doc["tiles"][0].startswith("https://map.example/tiles/projects/{z}/{x}/{y}.mvt?")
     assert "stage=planning" in doc["tiles"][0] and "from=2001-01-01" in doc["tiles"][0]
+
+
+def test_each_project_point_carries_its_current_quality_grade(kunming):
+    """The 项目质量评级 layer colours the points by this property."""
+    with kunming.connect() as conn:
+        project = conn.execute(text("""
+            SELECT p.id, ST_X(p.location) AS lon, ST_Y(p.location) AS lat,
+                   (SELECT g.grade FROM project_grade g WHERE g.project_id = p.id
+                    ORDER BY g.id DESC LIMIT 1) AS grade
+            FROM project p WHERE EXISTS (SELECT 1 FROM project_grade g WHERE g.project_id = p.id
+              AND g.grade = 'D') ORDER BY p.id LIMIT 1""")).one()
+        x, y = tile_of(project.lon, project.lat, POINT_ZOOM)
+        features = decode(project_tile(conn, POINT_ZOOM, x, y, Filters()))["projects"]["features"]
+    grades = {f["properties"]["id"]: f["properties"].get("grade") for f in features}
+    assert grades[project.id] == project.grade == "D"

@@ -25,14 +25,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         admin,
         api,
         auth,
+        complaints,
         db,
         errors,
+        owner,
         pages,
         portfolio,
         public,
         public_claims,
         report_files,
         search,
+        service,
         statistics,
         tiles,
         uploads,
@@ -54,6 +57,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(report_files.bp)
     app.register_blueprint(portfolio.bp)
     app.register_blueprint(workflow.bp)
+    app.register_blueprint(complaints.bp)
+    app.register_blueprint(owner.bp)
+    app.register_blueprint(service.bp)
     jobs.init_app(app)
     auth.init_app(app)
     return app

@@ -8,6 +8,8 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
+    redirect,
     render_template,
     request,
     send_from_directory,
@@ -17,8 +19,9 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
 
-from geo import store
+from geo import grades, store
 from geo.tenancy import CITY_ROLES, ROLE_ZH
+from geo.workflow import today
 from layers import catalogue, projects
 from layers.districts import city_values, district_metrics
 from layers.overview import map_context
@@ -102,7 +105,27 @@ def project_page(project_id: int):
         detail = projects.project_detail(conn, project_id)
     if detail is None:
         abort(404)
-    return render_template("project.html", p=detail)
+    tenant = current_tenant()
+    return render_template("project.html", p=detail, can_tis_grade=(
+        tenant.role == "tis" and tenant.organisation_id in detail["tis_ids"]))
+
+
+@bp.post("/projects/<int:project_id>/tis-grade")
+@login_required
+def tis_grade(project_id: int):
+    """A TIS of the project records its own grade with a reason, beside the platform's."""
+    tenant = current_tenant()
+    with connection(write=True) as conn:
+        try:
+            grades.record_tis_grade(conn, tenant, project_id, request.form.get("grade", ""),
+                                    request.form.get("reason", ""), today(conn))
+        except grades.GradeError as exc:
+            if exc.status != 400:
+                abort(exc.status)
+            flash(str(exc))
+        else:
+            flash("已记录本机构评级。")
+    return redirect(url_for("pages.project_page", project_id=project_id, _anchor="grades"), 303)
 
 
 @bp.get("/vendor/<package>/dist/<path:filename>")

@@ -20,6 +20,7 @@ from geo.claims import (
     file_public_claim,
     find_buildings,
     follow_claim,
+    rate_claim,
 )
 from geo.lifecycle import CLAIM, DEADLINES, LifecycleError
 from geo.tenancy import Tenant
@@ -113,6 +114,37 @@ def follow():
                                          number=number), 404)
     return _no_store(render_template("claim_follow.html", claim=_as_shown(claim, day),
                                      missing=False, number=claim["claim_no"]))
+
+
+# what the owner is told after rating, and the answer's status
+RATED = {"rated": ("感谢您的评价。", 200),
+         "already_rated": ("该案件已经评价过，每个案件只能评价一次。", 409),
+         "not_closed": ("案件结案后才能评价。", 409),
+         "unknown": ("未找到相符的理赔案件，请核对案件号和查询密码后重试。", 404)}
+
+
+def _score(value: str) -> int | None:
+    value = value.strip()
+    return int(value) if value in ("1", "2", "3", "4", "5") else None
+
+
+@bp.post("/claims/rate")
+@limiter.limit(_claim_limit, methods=["POST"], deduct_when=_failed)
+def rate():
+    """An owner rates a closed claim's handling with its number and secret (once)."""
+    number, secret = request.form.get("claim_no", ""), request.form.get("secret", "")
+    score = _score(request.form.get("score", ""))
+    if score is None:
+        return _no_store(render_template("claim_follow.html", claim=None, missing=False,
+                                         number=number, rating="请选择 1 至 5 分。"), 422)
+    with connection(write=True, tenant=Tenant.public()) as conn:
+        result = rate_claim(conn, number, secret, score, request.form.get("comment", ""))
+        claim = follow_claim(conn, number, secret) if result != "unknown" else None
+        day = today(conn)
+    words, status = RATED[result]
+    shown = _as_shown(claim, day) if claim else None
+    return _no_store(render_template("claim_follow.html", claim=shown, missing=False,
+                                     number=number, rating=words, rated=result), status)
 
 
 def _building_page(project_id: int, values: dict, refusal: str | None = None) -> dict:

@@ -10,8 +10,9 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from flask_login import login_required
 
 from geo.tenancy import CITY_ROLES
-from layers import projects, reports, statistics
+from layers import projects, reports
 from layers.overview import map_context
+from layers.sections import all_sections as sections_of
 from webmap.admin import roles_only
 from webmap.errors import signed_in_only
 from webmap.reports.formats import DISTRICT_FORMATS, FORMATS
@@ -31,7 +32,7 @@ def statistics_page():
     city = current_app.config["CITY"]
     filters = request_filters()
     with connection() as conn:
-        sections = statistics.statistics(conn, city, filters)
+        sections = sections_of(conn, city, filters)
         choices = _choices(conn)
         labels = reports.filter_labels(conn, filters)
     return render_template("statistics.html", sections=sections, choices=choices,
@@ -46,7 +47,7 @@ def api_statistics():
         return refused
     filters = request_filters()
     with connection() as conn:
-        sections = statistics.statistics(conn, current_app.config["CITY"], filters)
+        sections = sections_of(conn, current_app.config["CITY"], filters)
     return jsonify(filters=filters.query(), sections=sections)
 
 

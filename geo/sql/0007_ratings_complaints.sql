@@ -143,6 +143,23 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
   WHERE c.complaint_no = number AND c.secret_hash IS NOT NULL AND c.secret_hash = secret
 $$;
 
+-- The earlier claim a new claim reopens (the same defect — project, section and unit — repaired
+-- within ``days`` before it was reported): set on the claim and returned. SECURITY DEFINER so
+-- that an owner's filing, which reads no claim, is matched the same way as an insurer's.
+CREATE FUNCTION riskmap_mark_reopened(claim int, days int) RETURNS int
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  UPDATE claim c SET reopens_claim_id = (
+    SELECT e.id FROM claim e JOIN policy ep ON ep.id = e.policy_id
+    WHERE ep.project_id = (SELECT po.project_id FROM policy po WHERE po.id = c.policy_id)
+      AND e.id <> c.id AND e.section = c.section
+      AND lower(btrim(e.unit_no)) = lower(btrim(c.unit_no))
+      AND e.settled_on IS NOT NULL AND e.settled_on <= c.reported_on
+      AND c.reported_on - e.settled_on <= days
+    ORDER BY e.settled_on DESC, e.id DESC LIMIT 1)
+  WHERE c.id = claim
+  RETURNING c.reopens_claim_id
+$$;
+
 DO $$ BEGIN
   IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'riskmap_web') THEN
     GRANT SELECT, INSERT, UPDATE ON project_grade, tis_grade, service_rating, complaint,
@@ -151,3 +168,28 @@ DO $$ BEGIN
     GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO riskmap_web;
   END IF;
 END $$;
+
+-- The owner's channel (issue 9, Suizhou 四（七）): an insured building as the public sees it,
+-- and who insures it (lead and co-insurers, names and claim hotlines only), for its page and
+-- its 《工程质量潜在缺陷保险告知书》.
+CREATE FUNCTION riskmap_public_building(pid int)
+RETURNS TABLE (id int, name text, community text, address text, district text,
+               developer text, completion_date date, delivery_date date)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT p.id, p.name, p.community, p.address, d.name, dev.name, p.completion_date,
+         p.delivery_date
+  FROM project p JOIN district d ON d.code = p.district_code
+  JOIN organisation dev ON dev.id = p.developer_id
+  WHERE p.id = pid AND EXISTS (SELECT 1 FROM policy po WHERE po.project_id = p.id
+                               AND po.status IN ('submitted', 'confirmed'))
+$$;
+
+CREATE FUNCTION riskmap_public_insurers(pid int)
+RETURNS TABLE (policy_id int, policy_no text, insurer text, is_lead boolean, hotline text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT po.id, po.policy_no, o.name, s.is_lead, o.claim_hotline
+  FROM policy po JOIN policy_share s ON s.policy_id = po.id
+  JOIN organisation o ON o.id = s.insurer_id
+  WHERE po.project_id = pid AND po.status IN ('submitted', 'confirmed')
+  ORDER BY po.id, s.is_lead DESC, s.share DESC, o.name
+$$;

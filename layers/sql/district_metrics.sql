@@ -1,6 +1,7 @@
 -- Base aggregates per district, after scope.sql. The catalogue's metric expressions
 -- (layers/catalogue.py) are computed over these columns.
--- Period: policy issue date (premium), risk event found (risk), claim reported (claims).
+-- Period: policy issue date (premium), risk event found (risk), claim reported (claims),
+-- complaint received (complaints); a project's grade is its current one (geo/grades.py).
 , rule AS (
   SELECT max(value) FILTER (WHERE name = 'survey_days') AS survey_days,
          max(value) FILTER (WHERE name = 'decision_days') AS decision_days,
@@ -72,6 +73,24 @@
   CROSS JOIN clock k
   WHERE cs.starts_on IS NOT NULL
   GROUP BY p.district_code
+), graded AS (
+  -- each project's current grade: the latest row of its history
+  SELECT p.district_code, count(*) AS graded_projects,
+         count(*) FILTER (WHERE g.grade IN ('C', 'D')) AS graded_c_or_d
+  FROM scoped_project p
+  JOIN LATERAL (SELECT pg.grade FROM project_grade pg WHERE pg.project_id = p.id
+                ORDER BY pg.id DESC LIMIT 1) g ON true
+  GROUP BY p.district_code
+), complaints AS (
+  -- complaints about a party: the insurer and TIS filters are the party complained about
+  SELECT c.district_code, count(*) AS complaints
+  FROM complaint c LEFT JOIN project p ON p.id = c.project_id
+  WHERE (CAST(:date_from AS date) IS NULL OR c.received_on >= :date_from)
+    AND (CAST(:date_to AS date) IS NULL OR c.received_on <= :date_to)
+    AND (CAST(:insurer AS int) IS NULL OR c.party_id = :insurer)
+    AND (CAST(:tis AS int) IS NULL OR c.party_id = :tis)
+    AND (CAST(:stage AS text) IS NULL OR p.stage = :stage)
+  GROUP BY c.district_code
 ), district_base AS (
   SELECT d.code, d.name, d.city_code,
          COALESCE(wp.projects, 0) AS projects,
@@ -88,7 +107,10 @@
          COALESCE(c.claims, 0) AS claims,
          COALESCE(c.paid_yuan, 0) AS paid_yuan,
          COALESCE(c.deadline_breaches, 0) AS deadline_breaches,
-         COALESCE(e.earned_premium_yuan, 0) AS earned_premium_yuan
+         COALESCE(e.earned_premium_yuan, 0) AS earned_premium_yuan,
+         COALESCE(g.graded_projects, 0) AS graded_projects,
+         COALESCE(g.graded_c_or_d, 0) AS graded_c_or_d,
+         COALESCE(k.complaints, 0) AS complaints
   FROM district d
   LEFT JOIN written w ON w.district_code = d.code
   LEFT JOIN written_project wp ON wp.district_code = d.code
@@ -96,6 +118,8 @@
   LEFT JOIN risk r ON r.district_code = d.code
   LEFT JOIN claims c ON c.district_code = d.code
   LEFT JOIN earned e ON e.district_code = d.code
+  LEFT JOIN graded g ON g.district_code = d.code
+  LEFT JOIN complaints k ON k.district_code = d.code
   WHERE d.city_code = :city
     AND (CAST(:district AS text) IS NULL OR d.code = :district)
 )

@@ -32,6 +32,8 @@
          CAST((SELECT count(*) FROM risk_event e
            WHERE e.project_id = tp.id AND e.status <> 'closed') AS int) AS open_risk_events,
          CAST(COALESCE(pc.claims, 0) AS int) AS claims,
+         (SELECT g.grade FROM project_grade g WHERE g.project_id = tp.id
+          ORDER BY g.id DESC LIMIT 1)::text AS grade,
          ST_AsMVTGeom(ST_Transform(tp.location, 3857), ST_TileEnvelope(:z, :x, :y),
                       :extent, :buffer, true) AS geom
   FROM tile_project tp

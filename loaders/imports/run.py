@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from geo import coords, store
+from geo import coords, grades, store
 from geo.tenancy import Tenant
 from loaders.demo_load import city_districts
 from loaders.imports import authority, steps
@@ -151,6 +151,8 @@ def import_file(conn: Connection, kind: str, path: Path, *, city: str, actor: st
                          actor=actor)
     if result.written:
         _log(conn, result, actor, started, partial)
+        if kind == "risk-events":  # events changed: grades may too (a row only where they did)
+            grades.recompute(conn)
     _audit(conn, result, actor, tenant, dry_run=dry_run, note=note)
     return result
 

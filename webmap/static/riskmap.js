@@ -157,16 +157,20 @@
     } else if (layer.kind === "points") {
       busy(state, 1);
       getJSON(layer.data_url + query(state.filters)).then(function (tilejson) {
-        projectTiles(state, tilejson).addTo(group);
+        projectTiles(state, tilejson, layer.style).addTo(group);
       }).catch(function (err) { notice(state, layer.title_zh + "加载失败：" + err.message); })
         .finally(function () { busy(state, -1); });
     }
   }
 
-  function projectTiles(state, tilejson) {
+  const GRADE_COLOURS = { A: "#2a9d8f", B: "#1f77b4", C: "#f4a261", D: "#d62728" };
+
+  function projectTiles(state, tilejson, style) {
     const styles = {
       projects: function (p) {
-        return { radius: 5, fill: true, fillColor: p.open_risk_events > 0 ? "#d62728" : "#1f77b4",
+        const colour = style === "grade" ? (GRADE_COLOURS[p.grade] || "#9aa5b1")
+          : (p.open_risk_events > 0 ? "#d62728" : "#1f77b4");
+        return { radius: 5, fill: true, fillColor: colour,
                  fillOpacity: 0.85, color: "#fff", weight: 1 };
       },
       project_clusters: function (p) {

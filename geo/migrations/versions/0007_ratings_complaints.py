@@ -20,7 +20,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for function in ("riskmap_public_complaint(text, text)",
+    for function in ("riskmap_mark_reopened(int, int)", "riskmap_public_insurers(int)", "riskmap_public_building(int)",
+                     "riskmap_public_complaint(text, text)",
                      "riskmap_public_file_complaint(text, text, int, text, text, text, date, "
                      "text)", "riskmap_public_rate_claim(text, text, int, text, date)"):
         op.execute(f"DROP FUNCTION IF EXISTS {function}")

@@ -1,0 +1,75 @@
+"""The owner's channel, public and without an account (issue 9; Kunming 三（二）, Suizhou
+四（七））: find my building, read who insures it, each section's period, when the cover starts,
+the claim hotline, how to report and the insurer's deadlines, and download the
+《工程质量潜在缺陷保险告知书》 as a PDF to hand over with the 两书一证.
+
+Every request acts for the public tenant: ``geo.notice`` asks the SECURITY DEFINER functions.
+The building search is the claim pages' (``geo.claims.find_buildings``).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Blueprint, abort, make_response, render_template, request, url_for
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
+
+from geo.claims import cover_decision, find_buildings
+from geo.notice import owner_notice
+from geo.tenancy import Tenant
+from webmap.public_claims import chinese
+from webmap.reports.charts import cjk_family
+from webmap.scope import connection
+
+bp = Blueprint("owner", __name__)
+MISSING = "没有找到这栋已投保的房屋，或其保单尚未生效。请从“业主服务”页面重新查找。"
+
+
+@bp.get("/owner")
+def find():
+    words = request.args.get("q", "")
+    with connection(tenant=Tenant.public()) as conn:
+        buildings = find_buildings(conn, words)
+    return render_template("owner.html", q=words, searched=bool(words.strip()),
+                           buildings=buildings, notice=None)
+
+
+def _notice(project_id: int) -> dict:
+    with connection(tenant=Tenant.public()) as conn:
+        notice = owner_notice(conn, project_id)
+    if notice is None:
+        abort(404, MISSING)
+    return notice
+
+
+@bp.get("/owner/<int:project_id>")
+def building(project_id: int):
+    notice = _notice(project_id)
+    cover = notice["sections"]
+    for section in cover:
+        decision = cover_decision(cover, section["section"], notice["day"])
+        section["today"] = "保障中，可以报案" if decision.covered else chinese(decision.rule)
+        section["covered"] = decision.covered
+    return render_template("owner.html", q=request.args.get("q", ""), notice=notice,
+                           project_id=project_id)
+
+
+def notice_pdf(notice: dict) -> bytes:
+    """The 告知书 as A4 PDF bytes (WeasyPrint, Noto Sans CJK, no fetching but ``data:``)."""
+    cjk_family()  # fail naming the font package rather than print empty boxes
+    html = render_template("notice.html", n=notice)
+    return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=("data",))).write_pdf()
+
+
+@bp.get("/owner/<int:project_id>/notice.pdf")
+def notice_file(project_id: int):
+    notice = _notice(project_id)
+    response = make_response(notice_pdf({**notice, "claim_url": request.host_url.rstrip("/")
+                                         + url_for("public_claims.claim_form",
+                                                   project_id=project_id)}))
+    name = f"{notice['title']}-{notice['building']['name']}.pdf"
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"notice-{project_id}.pdf\"; filename*=UTF-8''{quote(name)}")
+    return response
