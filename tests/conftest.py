@@ -7,6 +7,7 @@ started on demand. Each fixture database is dropped at the end of the session.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from geo import cluster, store
+from geo.tenancy import set_tenant
 from loaders import demo, demo_load, districts
 from webmap import accounts, create_app, settings
 from webmap.db import private_cluster
@@ -128,3 +130,16 @@ def client_for() -> Callable[..., object]:
             hide_password=False)}).test_client()
         return client if role is None else sign_in(client, engine, role, organisation_id)
     return make
+
+
+@contextlib.contextmanager
+def as_web(conn: Connection, tenant) -> Iterator[None]:
+    """The rest of the block runs as the web service acting for ``tenant`` (row security
+    applies); the platform's own steps (role "system") run as the store's owner."""
+    if tenant.role != "system":
+        conn.execute(text("SET LOCAL ROLE riskmap_web"))
+        set_tenant(conn, tenant)
+    try:
+        yield
+    finally:
+        conn.execute(text("RESET ROLE"))

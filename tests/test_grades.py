@@ -3,7 +3,6 @@ a change writes, the TIS's own grade beside the platform's, and the district ran
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 from types import SimpleNamespace
@@ -12,8 +11,9 @@ import importing
 import pytest
 from sqlalchemy import text
 
+from conftest import as_web
 from geo import grades, workflow
-from geo.tenancy import Tenant, set_tenant
+from geo.tenancy import Tenant
 from layers.districts import district_summary
 from layers.filters import Filters
 from loaders import demo, demo_load, districts
@@ -108,15 +108,6 @@ def test_a_hand_worked_example(rollback):
     assert grades.recompute(rollback, [pid]) == 0  # nothing changed: no new history row
 
 
-@contextlib.contextmanager
-def as_web(conn, tenant: Tenant):
-    """The block runs as the web service acting for ``tenant`` (row security applies)."""
-    conn.execute(text("SET LOCAL ROLE riskmap_web"))
-    set_tenant(conn, tenant)
-    try:
-        yield
-    finally:
-        conn.execute(text("RESET ROLE"))
 
 
 def test_closing_the_open_severe_event_changes_the_grade_and_its_history(rollback):

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import text
 
+from conftest import as_web
 from geo import claims, store, workflow
 from geo.lifecycle import LIFECYCLES, ROLE_LABELS, LifecycleError
 from geo.tenancy import Tenant, set_tenant
@@ -79,17 +80,6 @@ def cast_of(conn) -> Cast:
     return Cast(*conn.execute(text(CAST_SQL)).one())
 
 
-@contextlib.contextmanager
-def as_web(conn, tenant):
-    """The rest of the block runs as the web service for ``tenant`` (the platform's own
-    steps as the store's owner)."""
-    if tenant.role != "system":
-        conn.execute(text("SET LOCAL ROLE riskmap_web"))
-        set_tenant(conn, tenant)
-    try:
-        yield
-    finally:
-        conn.execute(text("RESET ROLE"))
 
 
 def act(conn, tenant, lifecycle: str, entity: int | None, step: str, raw: dict | None = None,

@@ -5,7 +5,6 @@ table match independent SQL; an insurer sees its own portfolio's ratings only.""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 import uuid
@@ -14,10 +13,10 @@ import pytest
 from importing import demo_store
 from sqlalchemy import text
 
-from conftest import sign_in
+from conftest import as_web, sign_in
 from geo import claims, programme, workflow
 from geo.claims import secret_hash
-from geo.tenancy import Tenant, set_tenant
+from geo.tenancy import Tenant
 from layers import service
 from layers.filters import Filters
 from webmap import create_app
@@ -41,15 +40,6 @@ def conn(store):
         transaction.rollback()
 
 
-@contextlib.contextmanager
-def as_web(conn, tenant):
-    """The block runs as the web service does for ``tenant``: riskmap_web, tenant set."""
-    conn.execute(text("SET LOCAL ROLE riskmap_web"))
-    set_tenant(conn, tenant)
-    try:
-        yield
-    finally:
-        conn.execute(text("RESET ROLE"))
 
 
 def covered(conn):

@@ -2,14 +2,7 @@
 -- (layers/catalogue.py) are computed over these columns.
 -- Period: policy issue date (premium), risk event found (risk), claim reported (claims),
 -- complaint received (complaints); a project's grade is its current one (geo/grades.py).
-, rule AS (
-  SELECT max(value) FILTER (WHERE name = 'survey_days') AS survey_days,
-         max(value) FILTER (WHERE name = 'decision_days') AS decision_days,
-         max(value) FILTER (WHERE name = 'decision_days_complex') AS decision_days_complex,
-         max(value) FILTER (WHERE name = 'settlement_days') AS settlement_days,
-         max(value) FILTER (WHERE name = 'refusal_notice_days') AS refusal_notice_days
-  FROM programme_rule
-), written_policy AS (
+, written_policy AS (
   SELECT sp.*, p.district_code FROM scoped_policy sp JOIN project p ON p.id = sp.project_id
   WHERE (CAST(:date_from AS date) IS NULL OR sp.issue_date >= :date_from)
     AND (CAST(:date_to AS date) IS NULL OR sp.issue_date <= :date_to)

@@ -22,4 +22,12 @@ WITH scoped_policy AS (
 ), clock AS (
   -- the day the figures are for: the data's as-of day (a demo's), else today
   SELECT COALESCE(as_of, current_date) AS today FROM data_version
+), rule AS (
+  -- the insurer's claim deadlines, in days (geo/programme.py seeds them)
+  SELECT max(value) FILTER (WHERE name = 'survey_days') AS survey_days,
+         max(value) FILTER (WHERE name = 'decision_days') AS decision_days,
+         max(value) FILTER (WHERE name = 'decision_days_complex') AS decision_days_complex,
+         max(value) FILTER (WHERE name = 'settlement_days') AS settlement_days,
+         max(value) FILTER (WHERE name = 'refusal_notice_days') AS refusal_notice_days
+  FROM programme_rule
 )

@@ -1,14 +1,7 @@
 -- The rows the statistics count, after scope.sql (layers/statistics.py aggregates them).
 -- Each source applies the period to its own date: policy issue, report submitted, risk event
 -- found, claim reported. Money counts at the filtered insurer's share (scope.sql).
-, rule AS (
-  SELECT max(value) FILTER (WHERE name = 'survey_days') AS survey_days,
-         max(value) FILTER (WHERE name = 'decision_days') AS decision_days,
-         max(value) FILTER (WHERE name = 'decision_days_complex') AS decision_days_complex,
-         max(value) FILTER (WHERE name = 'settlement_days') AS settlement_days,
-         max(value) FILTER (WHERE name = 'refusal_notice_days') AS refusal_notice_days
-  FROM programme_rule
-), city_project AS (
+, city_project AS (
   SELECT p.*, d.name AS district_name,
          p.construction_cost_yuan / p.gross_floor_area_m2 AS cost_per_m2
   FROM scoped_project p JOIN district d ON d.code = p.district_code AND d.city_code = :city
