@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -218,5 +218,3 @@ DOCUMENT_KINDS = {
     "process_report": "风险过程评估报告", "return_visit_report": "回访报告",
     "rectification_evidence": "整改材料（照片等）", "photo": "照片", "policy_document": "保单原件",
 }
-
-Effect = Callable[[Connection, Tenant, int | None, dict, dict], int]

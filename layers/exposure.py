@@ -162,18 +162,3 @@ def circles(projects: pd.DataFrame, basis: str, radius_m: int, top: int) -> list
                                 for p in inside.itertuples()]})
     return out
 
-
-def cell_size_note(size_m: int) -> str:
-    """How a cell size reads in the page's words.
-
-    >>> cell_size_note(500), cell_size_note(1000)
-    ('500 米', '1 公里')
-    """
-    return f"{size_m // 1000} 公里" if size_m % 1000 == 0 else f"{size_m} 米"
-
-
-def centre_of(projects: pd.DataFrame) -> tuple[float, float] | None:
-    if projects.empty:
-        return None
-    return float(projects["lat"].mean()), float(projects["lon"].mean())
-

@@ -45,7 +45,7 @@ def shop(make_database):
 def app(shop):
     engine, _, _ = shop
     return create_app({"DATABASE_URL": engine.url.render_as_string(hide_password=False),
-                       "TESTING": True, "CLAIM_RATE_LIMIT": "1000 per hour"})
+                       "TESTING": True, "COMPLAINT_RATE_LIMIT": "1000 per hour"})
 
 
 def csrf(page: str) -> str:
@@ -307,3 +307,15 @@ def test_statistics_counts_match_independent_sql(shop):
     assert received == in_district >= 3
     assert sum(_chart(district, "complaints_by_month").values()) == in_district
     assert len(_chart(district, "complaints_by_district")) == 1
+
+
+def test_filing_and_wrong_secrets_are_rate_limited_by_their_own_setting(shop):
+    engine, _, _ = shop
+    web = create_app({"DATABASE_URL": engine.url.render_as_string(hide_password=False),
+                      "TESTING": True, "COMPLAINT_RATE_LIMIT": "2 per hour",
+                      "CLAIM_RATE_LIMIT": "1000 per hour"}).test_client()
+    number, secret = filed_pair(post_complaint(web))
+    assert post_complaint(web).status_code == 200
+    assert post_complaint(web).status_code == 429  # a third complaint within the hour
+    assert follow(web, number, secret).status_code == 200
+    assert [follow(web, number, "guess").status_code for _ in range(3)] == [404, 404, 429]

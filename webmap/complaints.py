@@ -38,7 +38,7 @@ PARTY_ROLES = ("insurer", "tis", "developer")
 
 
 def _limit() -> str:
-    return current_app.config.get("COMPLAINT_RATE_LIMIT") or current_app.config["CLAIM_RATE_LIMIT"]
+    return current_app.config["COMPLAINT_RATE_LIMIT"]
 
 
 def _failed(response) -> bool:

@@ -73,6 +73,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CLAIM_RATE_LIMIT", "10 per hour",
             "How often one address may file a claim on the public claim page, and how often it "
             "may try a claim number and secret that do not match (flask-limiter syntax)."),
+    Setting("COMPLAINT_RATE_LIMIT", "10 per hour",
+            "How often one address may file a complaint on the public complaint page, and how "
+            "often it may try a complaint number and secret that do not match "
+            "(flask-limiter syntax)."),
     Setting("UPLOAD_MAX_MB", 50,
             "Largest request, in megabytes, the service accepts (Flask's MAX_CONTENT_LENGTH): "
             "an import file uploaded on /imports or to /api/imports above it is refused with "
