@@ -17,6 +17,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(settings.from_environment())
     if test_config:
         app.config.from_mapping(test_config)
+    settings.validate(app.config)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = secrets.token_hex(32)
     app.json.ensure_ascii = False
@@ -28,11 +29,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         complaints,
         db,
         errors,
+        http,
+        ops,
         owner,
         pages,
         portfolio,
         public,
         public_claims,
+        public_tiles,
         report_files,
         search,
         service,
@@ -43,12 +47,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     from webmap.reports import jobs
 
+    ops.init_app(app)  # first: times, names and logs every request (see its docstring)
+    http.init_app(app)
     db.init_app(app)
     errors.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(tiles.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(public_tiles.bp)
     app.register_blueprint(public_claims.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(uploads.bp)

@@ -14,6 +14,7 @@ from tqdm import tqdm
 from geo import cluster, store
 from webmap import create_app
 from webmap.db import get_engine, private_cluster
+from webmap.settings import SettingError
 
 
 class UserError(click.ClickException):
@@ -31,6 +32,8 @@ def _engine():
 
 
 @click.group(cls=AppGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="idi-riskmap", prog_name="riskmap",
+                      message="%(prog)s %(version)s")
 def main() -> None:
     """IDI Risk Map 住宅工程质量潜在缺陷保险风险地图 — store, loaders, demo and map server."""
 
@@ -246,4 +249,7 @@ def run() -> None:
     except DBAPIError as exc:
         click.secho(f"错误 / database error: {exc.orig}", fg="red", err=True)
         sys.exit(1)
+    except SettingError as exc:
+        click.secho(f"错误 / error: {exc}", fg="red", err=True)
+        sys.exit(2)
 

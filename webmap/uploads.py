@@ -32,6 +32,7 @@ from geo.tenancy import ROLE_ZH, Tenant
 from loaders.imports import authority
 from loaders.imports.pipeline import Problem
 from loaders.imports.registry import KINDS
+from webmap import metrics
 from webmap.auth import User, audit, csrf, load_token_user
 from webmap.db import get_engine
 
@@ -122,12 +123,15 @@ def run_upload(kind: str, storage: FileStorage, opts: Options, user: User,
     with tempfile.TemporaryDirectory(prefix="riskmap-upload-") as folder:
         path = Path(folder) / stored_name(name)
         storage.save(path)
-        with get_engine().begin() as conn:
-            return import_file(
+        with metrics.import_job(kind) as job, get_engine().begin() as conn:
+            result = import_file(
                 conn, kind, path, city=current_app.config["CITY"],
                 actor=user.account.username, tenant=user.tenant, file_name=name,
                 note={"via": via, "address": request.remote_addr}, crs=opts.crs,
                 sheet=opts.sheet, encoding=opts.encoding, dry_run=opts.dry_run)
+            job["outcome"] = ("refused" if result.errors
+                              else "checked" if opts.dry_run else "imported")
+            return result
 
 
 def report(result: ImportResult, dry_run: bool) -> dict:
