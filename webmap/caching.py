@@ -15,6 +15,7 @@ from geo import store
 from geo.tenancy import Tenant
 from layers import catalogue
 from webmap.scope import connection, current_tenant
+from webmap.setting_checks import origin_list
 
 _BUILD = "riskmap.build"
 
@@ -86,4 +87,8 @@ def with_public_etag(build: Callable[[], Response | dict | bytes | str]) -> Resp
     response = _answer(tag, build)
     max_age = int(current_app.config["PUBLIC_MAX_AGE"])
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    origins = origin_list(current_app.config["CORS_ORIGINS"])
+    if origins and "*" not in origins:
+        # shared with some origins only: a cache must not hand one origin's answer to another
+        response.vary.add("Origin")
     return response
