@@ -222,9 +222,9 @@ def validate(config) -> None:
 
 
 def _error(variable: str, value: Any, problem: ValueError) -> SettingError:
-    shown = str(value)
+    shown = value
     if variable.endswith("DATABASE_URL"):
-        shown = database_url_shown(shown)
+        shown = database_url_shown(str(value))
     return SettingError(f"设置 {variable}={shown!r} 有误：{problem}")
 
 
