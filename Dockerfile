@@ -8,17 +8,23 @@ FROM python:3.11-slim
 # reports: WeasyPrint lays out PDFs with Pango, and their Chinese is set in Noto Sans CJK
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
       fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 && rm -rf /var/lib/apt/lists/*
-# the gunicorn workers share one folder of reports in the making
-ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 RISKMAP_ASSETS_DIR=/app/node_modules \
-    RISKMAP_REPORT_DIR=/tmp/riskmap-reports
-WORKDIR /app
-COPY pyproject.toml README.md ./
+ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 RISKMAP_REPORT_DIR=/var/lib/riskmap/reports \
+    RISKMAP_HOST=0.0.0.0 RISKMAP_PORT=8000
+WORKDIR /src
+# exactly the locked versions and files (refresh the lock with `bash scripts/lock.sh`)
+COPY requirements.lock ./
+RUN pip install --require-hashes --only-binary :all: -r requirements.lock
+COPY pyproject.toml setup.py README.md ./
 COPY geo ./geo
 COPY loaders ./loaders
 COPY layers ./layers
 COPY webmap ./webmap
+# the build copies the pages' web assets from node_modules into the package
 COPY --from=assets /assets/node_modules ./node_modules
-RUN pip install ".[deploy]" && useradd --system --home /app riskmap
+RUN pip install --no-deps --no-build-isolation . \
+    && useradd --system --create-home --home-dir /var/lib/riskmap riskmap \
+    && cd / && rm -rf /src
 USER riskmap
+WORKDIR /var/lib/riskmap
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "webmap:create_app()"]
+CMD ["gunicorn", "-c", "python:webmap.gunicorn_conf", "webmap:create_app()"]

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy.engine import Engine
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
 
 from geo import cluster, store
 from webmap import metrics
@@ -60,6 +61,16 @@ def web_database_url(config) -> str:
         return config["WEB_DATABASE_URL"]
     url = store.engine_url(database_url(config)).set(username=WEB_ROLE, password=None)
     return url.render_as_string(hide_password=False)
+
+
+def set_web_password(conn: Connection, password: str) -> None:
+    """Give the web role ``password`` (where the database asks for one, as in Compose)."""
+    from psycopg2.extensions import encrypt_password
+
+    # hashed here, with the server's scheme (scram-sha-256): no clear text reaches its logs
+    verifier = encrypt_password(password, WEB_ROLE, conn.connection.dbapi_connection)
+    conn.execute(text(f"ALTER ROLE {WEB_ROLE} WITH LOGIN PASSWORD :verifier"),
+                 {"verifier": verifier})
 
 
 def get_web_engine(app: Flask | None = None) -> Engine:

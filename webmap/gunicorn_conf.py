@@ -51,6 +51,7 @@ logconfig_dict = {
     "formatters": {"json": {"()": "webmap.accesslog.JsonFormatter"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
                             "stream": "ext://sys.stderr"}},
+    "root": {"level": "INFO", "handlers": ["stderr"]},
     "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["stderr"],
                                    "propagate": False}},
 }
