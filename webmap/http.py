@@ -62,6 +62,8 @@ def init_app(app: Flask) -> None:
         # offer no brotli
         ("COMPRESS_ALGORITHM_STREAMING", ["zstd", "br", "gzip"]),
         ("COMPRESS_STREAMING_ENDPOINT_CONDITIONAL", ["static", "pages.vendor"]),
+        # as fast as the default 4 on ECharts (1.1 MB in 40 ms) and 8 % smaller
+        ("COMPRESS_BR_LEVEL", 5),
     ):
         app.config.setdefault(key, value)
     Compress(app)
