@@ -11,11 +11,10 @@ import brotli
 import mapbox_vector_tile
 import pytest
 from importing import demo_store
+from test_publication import approved
 
-from conftest import account, sign_in
-from geo.tenancy import Tenant
-from layers import disclosure, publication
-from layers.filters import Filters
+from conftest import sign_in
+from layers import disclosure
 from webmap import create_app
 
 ORIGIN = "https://gis.example.gov.cn"
@@ -28,13 +27,7 @@ KUNMING_Z7 = (7, 100, 54)  # the tile of zoom 7 over Kunming's urban districts
 def published(make_database):
     """A demo with one approved public layer; returns the store and the layer's id."""
     engine = demo_store(make_database, projects=120)
-    regulator = Tenant("regulator", username=account(engine, "regulator"))
-    with engine.begin() as conn:
-        pub = publication.draft(conn, regulator, "projects", Filters(), "各区承保项目数")
-        publication.move(conn, regulator, pub, "submitted")
-        publication.move(conn, regulator, pub, "approved", city="530100",
-                         rules=disclosure.Rules(min_projects=8))
-    return engine, pub
+    return engine, approved(engine, "projects", rules=disclosure.Rules(min_projects=8))
 
 
 def _app(engine, **config):
