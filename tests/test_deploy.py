@@ -26,6 +26,7 @@ import jsonschema
 import psycopg2
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from geo import cluster
 
@@ -171,6 +172,12 @@ def test_the_compose_command_serves_signed_in_pages_with_two_gunicorn_workers(
                               ("/api/layers", "premium_total"), ("/", "风险地图")):
             page = browser.open(base + url)
             assert page.status == 200 and expected in page.read().decode(), url
+    # the workers' figures add up on /metrics, whichever worker answers it
+    metrics = urllib.request.urlopen(base + "/metrics").read().decode()
+    served = sum(sample.value for family in text_string_to_metric_families(metrics)
+                 for sample in family.samples if sample.name == "riskmap_http_requests_total"
+                 and sample.labels["endpoint"] == "statistics.statistics_page")
+    assert served == 3
     logs = [json.loads(line) for line in err if line.startswith("{")]
     booted = {line["message"] for line in logs if "Booting worker" in line.get("message", "")}
     assert len(booted) == 2, booted  # JSON lines from gunicorn, one per worker

@@ -47,7 +47,8 @@ def etag_for(version: int, as_of: dt.date, tenant: Tenant | None = None) -> str:
 def _known_to_client(tag: str) -> str | None:
     """The client's copy of ``tag``: itself, or as compressed (flask-compress appends the
     coding, ``tag:gzip``), so that a compressed copy revalidates without being rebuilt."""
-    for sent in request.if_none_match:
+    # weakly too: a proxy that compresses may have weakened the tag (W/"…"), as nginx does
+    for sent in request.if_none_match.as_set(include_weak=True):
         if sent == tag or sent.startswith(tag + ":"):
             return sent
     return None

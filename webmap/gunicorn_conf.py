@@ -56,14 +56,15 @@ logconfig_dict = {
                                    "propagate": False}},
 }
 
-# Set before any worker imports prometheus_client: it picks its storage on import.
-_OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-if _OWN_METRICS_DIR:
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="riskmap-metrics-")
+_made_metrics_dir: list[str] = []
 
 
 def on_starting(server) -> None:
-    # figures of an earlier run would be added to this one's
+    """Before any worker starts (and imports prometheus_client, which picks its storage on
+    import): the folder where the workers' figures meet, emptied of an earlier run's."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="riskmap-metrics-")
+        _made_metrics_dir.append(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
     for path in folder.glob("*.db"):
@@ -77,5 +78,5 @@ def child_exit(server, worker) -> None:
 
 
 def on_exit(server) -> None:
-    if _OWN_METRICS_DIR:
-        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+    for folder in _made_metrics_dir:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -12,7 +12,9 @@ _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 def parse_bool(value: str) -> bool:
-    """>>> parse_bool("on"), parse_bool("0")
+    """Yes or no, as people write it in an environment file.
+
+    >>> parse_bool("on"), parse_bool("0")
     (True, False)
     """
     if value.strip().lower() in {"1", "true", "yes", "on"}:
