@@ -44,6 +44,11 @@ def _attempt_key() -> str:
 limiter = Limiter(key_func=_attempt_key, default_limits=[], storage_uri="memory://")
 
 
+def owner_limit() -> str:
+    """How often one address may look a building up on the public owner's pages."""
+    return current_app.config["OWNER_RATE_LIMIT"]
+
+
 class User(UserMixin):
     """The signed-in account, as Flask-Login carries it."""
 

@@ -33,7 +33,7 @@ from webmap.public_claims import chinese
 from webmap.scope import connection, current_tenant
 
 bp = Blueprint("complaints", __name__)
-FORM_FIELDS = ("party_kind", "party_name", "project_id", "category", "body", "contact")
+FORM_FIELDS = ("party_kind", "party_name", "project_ref", "category", "body", "contact")
 PARTY_ROLES = ("insurer", "tis", "developer")
 
 

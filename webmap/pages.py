@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -29,6 +30,7 @@ from webmap import public
 from webmap.mappage import VENDOR_CSS, VENDOR_JS, build_map
 from webmap.scope import connection, current_tenant, request_filters
 
+CHINA = ZoneInfo("Asia/Shanghai")
 bp = Blueprint("pages", __name__)
 
 # Only the dist folders of the packages the pages load (the map's Leaflet, the statistics'
@@ -39,6 +41,14 @@ VENDOR_PACKAGES = {path.split("/")[2] for _, path in VENDOR_JS + VENDOR_CSS} | {
 @bp.app_template_filter("role_zh")
 def role_zh(role: str) -> str:
     return ROLE_ZH.get(role, role)
+
+
+@bp.app_template_filter("beijing")
+def beijing_time(moment) -> str:
+    """A stored moment as Beijing time, to the minute (the store keeps time zones)."""
+    if moment is None:
+        return ""
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
 @bp.app_template_filter("wan")

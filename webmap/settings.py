@@ -77,6 +77,10 @@ SETTINGS: tuple[Setting, ...] = (
             "How often one address may file a complaint on the public complaint page, and how "
             "often it may try a complaint number and secret that do not match "
             "(flask-limiter syntax)."),
+    Setting("OWNER_RATE_LIMIT", "30 per hour;100 per day",
+            "How often one address may look a building up on the public owner's pages (a "
+            "search for a building, a building's page, its 告知书, the claim form): enough for "
+            "an owner, far too few to walk the insured book (flask-limiter syntax)."),
     Setting("UPLOAD_MAX_MB", 50,
             "Largest request, in megabytes, the service accepts (Flask's MAX_CONTENT_LENGTH): "
             "an import file uploaded on /imports or to /api/imports above it is refused with "
