@@ -204,3 +204,9 @@ def test_filing_and_wrong_secrets_are_rate_limited(store, covered):
         assert follow(web, number, secret).status_code == 200
     assert [follow(web, number, "guess").status_code for _ in range(3)] == [404, 404, 429]
     assert "尝试过于频繁" in follow(web, number, secret).get_data(as_text=True)
+    # the guesser's address is held back on that number only: the owner, from their own
+    # address, still follows the claim, and the guesser's other numbers are counted apart
+    owner = web.application.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "10.1.2.3"
+    assert follow(owner, number, secret).status_code == 200
+    assert follow(web, "IDI-OTHER-1", "guess").status_code == 404
