@@ -11,6 +11,7 @@ from pathlib import Path
 import importing
 import pytest
 from importing import demo_store
+from jobs import finished_api, finished_page
 from sqlalchemy import text
 
 from conftest import account, sign_in
@@ -101,9 +102,11 @@ def token_for(store, role: str, organisation_id: int | None = None) -> dict:
 
 def api_upload(app, headers: dict, kind: str, content: bytes, name: str = "upload.csv",
                **fields):
-    return app.test_client().post(f"/api/imports/{kind}", headers=headers,
-                                  data={"file": (io.BytesIO(content), name), **fields},
-                                  content_type="multipart/form-data")
+    """The import's final answer: the upload's 202 followed through its job."""
+    queued = app.test_client().post(f"/api/imports/{kind}", headers=headers,
+                                    data={"file": (io.BytesIO(content), name), **fields},
+                                    content_type="multipart/form-data")
+    return finished_api(app, queued, headers)
 
 
 def page_upload(client, kind: str, content: bytes, name: str, **fields):
@@ -111,9 +114,10 @@ def page_upload(client, kind: str, content: bytes, name: str, **fields):
     assert page.status_code == 200, page.get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
                      page.get_data(as_text=True))[1]
-    return client.post("/imports", data={"csrf_token": csrf, "kind": kind,
-                                         "file": (io.BytesIO(content), name), **fields},
-                       content_type="multipart/form-data")
+    queued = client.post("/imports", data={"csrf_token": csrf, "kind": kind,
+                                           "file": (io.BytesIO(content), name), **fields},
+                         content_type="multipart/form-data")
+    return finished_page(client, queued)
 
 
 SNAPSHOT = text("""SELECT

@@ -22,6 +22,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False
 
     from webmap import (
+        account_page,
         admin,
         api,
         auth,
@@ -61,6 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(complaints.bp)
     app.register_blueprint(owner.bp)
     app.register_blueprint(service.bp)
+    app.register_blueprint(account_page.bp)
     jobs.init_app(app)
     auth.init_app(app)
     return app

@@ -178,6 +178,12 @@ def key(name: str, app: Flask | None = None) -> str:
     return f"{(app or current_app).config['REDIS_PREFIX']}:{name}"
 
 
+def settings_url(config) -> str | None:
+    """The Redis the settings name (None: the private instance)."""
+    return config.get("CONFIGURED_REDIS_URL", config.get("REDIS_URL"))
+
+
 def init_app(app: Flask) -> None:
     # resolved once, so that every part (sessions, limits, jobs) and the job workers agree
+    app.config["CONFIGURED_REDIS_URL"] = app.config.get("REDIS_URL")
     app.config["REDIS_URL"] = redis_url(app.config)

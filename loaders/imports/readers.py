@@ -306,3 +306,16 @@ def _read_csv(path: Path, known_headers: set[str], encoding: str | None) -> Sour
     with open(path, encoding=used, newline="") as source:
         head, rest = split_head(_csv_rows(path, source, delimiter))
         return grid_table(path, head, rest, known_headers, missing="", encoding=used)
+
+
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\\/\s:'\"()]+)+[\\/]([^\\/\s:'\"()]+)")
+
+
+def without_paths(message: str) -> str:
+    """A library's message with every file path cut to the file's name: a message never
+    shows where the service keeps files.
+
+    >>> without_paths("'/tmp/riskmap-unzip-x1/a/b.shp' not recognized; see /srv/up/c.dbf")
+    "'b.shp' not recognized; see c.dbf"
+    """
+    return _PATH.sub(lambda m: m[1], message)

@@ -25,6 +25,7 @@ from loaders.imports.readers import (
     SourceRow,
     SourceTable,
     _error,
+    without_paths,
 )
 
 
@@ -160,15 +161,3 @@ def _crs_text(crs) -> str | None:
     epsg = crs.to_epsg()
     return f"EPSG:{epsg}" if epsg else crs.to_wkt()
 
-
-_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\\/\s:'\"()]+)+[\\/]([^\\/\s:'\"()]+)")
-
-
-def without_paths(message: str) -> str:
-    """A library's message with every file path cut to the file's name: a message never
-    shows where the service keeps files.
-
-    >>> without_paths("'/tmp/riskmap-unzip-x1/a/b.shp' not recognized; see /srv/up/c.dbf")
-    "'b.shp' not recognized; see c.dbf"
-    """
-    return _PATH.sub(lambda m: m[1], message)
