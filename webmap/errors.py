@@ -18,6 +18,7 @@ from geo.cluster import ClusterError
 from geo.lifecycle import LifecycleError
 from layers.exposure import ExposureError
 from layers.filters import FilterError
+from webmap.reports.jobs import ReportFolderError
 
 TITLES = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "未找到", 405: "不支持的操作",
           413: "文件过大", 429: "尝试过于频繁"}
@@ -134,4 +135,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(psycopg2.OperationalError, store_unavailable)
     app.register_error_handler(ClusterError, store_unavailable)
     app.register_error_handler(redis.ConnectionError, keystore_unavailable)
+    app.register_error_handler(ReportFolderError,
+                               lambda error: _answer(503, "无法生成报告", error.strerror))
     app.register_error_handler(redis.TimeoutError, keystore_unavailable)
