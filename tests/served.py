@@ -86,11 +86,11 @@ class Browser:
         except urllib.error.HTTPError as error:
             return Answer(error.code, error.read().decode("utf-8", "replace"),
                           dict(error.headers))
-        except (urllib.error.URLError, ConnectionError, socket.timeout) as error:
+        except (TimeoutError, urllib.error.URLError, ConnectionError) as error:
             return Answer(0, str(error), {})
 
     def csrf(self, url: str) -> str:
-        return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+        return re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
                          self.request(url).body)[1]
 
     def sign_in(self, base: str, username: str, password: str) -> Answer:

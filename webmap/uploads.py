@@ -13,6 +13,7 @@ file is read.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
 import re
 import secrets
@@ -141,7 +142,8 @@ def _save(storage: FileStorage, name: str) -> Path:
         storage.save(draft)
         os.replace(draft, path)
     except OSError as exc:
-        draft.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only folder has none to remove
+            draft.unlink(missing_ok=True)
         raise FolderUnusable(exc.errno, exc.strerror) from None
     return path
 

@@ -9,6 +9,7 @@ Finished reports wait there for REPORT_KEEP_MINUTES, then go.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -140,7 +141,8 @@ def _write_whole(path: Path, content: bytes) -> None:
         draft.write_bytes(content)
         os.replace(draft, path)
     except OSError:
-        draft.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only folder has none to remove
+            draft.unlink(missing_ok=True)
         raise
 
 
