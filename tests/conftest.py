@@ -25,6 +25,8 @@ from webmap.db import private_cluster
 TEST_PASSWORD = "correct horse battery"
 # this run's keys in the shared Redis, apart from a served demo's and from other runs'
 RUN_PREFIX = f"riskmap-test-{uuid.uuid4().hex[:8]}"
+# services made by module- and session-wide fixtures (before any test's own prefix is set)
+os.environ["RISKMAP_REDIS_PREFIX"] = f"{RUN_PREFIX}-0"
 _services = iter(range(1, 1_000_000))
 
 

@@ -48,10 +48,21 @@ def worker_env(app, **extra) -> dict:
 
 
 def start_worker(app, **extra) -> subprocess.Popen:
-    """A real `riskmap worker` process (jobs forked off it) for ``app``'s queue."""
-    return subprocess.Popen([sys.executable, "-m", "webmap.cli", "worker"],
-                            env=worker_env(app, **extra), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    """A real `riskmap worker` process (jobs forked off it) for ``app``'s queue, once it
+    listens."""
+    from rq import Worker
+
+    process = subprocess.Popen([sys.executable, "-m", "webmap", "worker"],
+                               env=worker_env(app, **extra), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    queue = importjobs.queue(app)
+    deadline = time.monotonic() + 60
+    while Worker.count(queue=queue) == 0:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"the job worker did not start: {process.stderr.read()}")
+        time.sleep(0.1)
+    return process
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -258,7 +258,3 @@ def run() -> None:
     except DBAPIError as exc:
         click.secho(f"错误 / database error: {exc.orig}", fg="red", err=True)
         sys.exit(1)
-
-
-if __name__ == "__main__":  # `python -m webmap.cli`, as `riskmap serve` starts its workers
-    run()

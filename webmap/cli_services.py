@@ -66,5 +66,5 @@ def worker_command(burst: bool) -> None:
 
 def start_workers(count: int) -> list[subprocess.Popen]:
     """``count`` worker processes beside `riskmap serve`, with the same settings."""
-    command = [sys.executable, "-m", "webmap.cli", "worker"]
+    command = [sys.executable, "-m", "webmap", "worker"]
     return [subprocess.Popen(command) for _ in range(count)]

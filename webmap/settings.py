@@ -107,7 +107,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UPLOAD_DIR", str(PROJECT_ROOT / ".riskmap" / "uploads"),
             "Folder where uploaded files wait for their import job and are deleted after it; "
             "the web service and every job worker (`riskmap worker`) must see the same folder."),
-    Setting("IMPORT_MAX_ROWS", 200_000,
+    Setting("IMPORT_MAX_ROWS", 100_000,
             "Most data rows one import file may hold; a larger file is refused (split it). "
             "Bounds an import job's memory (see the README's figures).", int),
     Setting("IMPORT_UNPACKED_MAX_MB", 500,
@@ -115,7 +115,7 @@ SETTINGS: tuple[Setting, ...] = (
             "unpack to, checked member by member before anything is unpacked.", int),
     Setting("IMPORT_MAX_MEMBERS", 200,
             "Most files a zip or XLSX may hold.", int),
-    Setting("IMPORT_MAX_RATIO", 100,
+    Setting("IMPORT_MAX_RATIO", 200,
             "Most a member of a zip or XLSX may expand (unpacked size ÷ packed size): a zip "
             "bomb is refused before it is unpacked.", int),
     Setting("IMPORT_TIMEOUT_MINUTES", 30,

@@ -24,10 +24,10 @@ _RATIO_EXEMPT_BYTES = MB
 
 @dataclass(frozen=True)
 class ImportLimits:
-    max_rows: int = 200_000
+    max_rows: int = 100_000
     unpacked_max_mb: int = 500
     max_members: int = 200
-    max_ratio: int = 100
+    max_ratio: int = 200
 
 
 _LIMITS: contextvars.ContextVar[ImportLimits | None] = contextvars.ContextVar(
