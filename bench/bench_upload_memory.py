@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_import import HEADERS, fresh_database, write_file  # noqa: E402
 from bigfiles import write_xlsx  # noqa: E402
+
 from loaders import districts  # noqa: E402
 
 # run in a child process: its peak memory is the import's alone
