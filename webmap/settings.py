@@ -49,7 +49,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Run the private cluster without fsync: faster tests and demos, unsafe for real "
             "data.", _bool),
     Setting("SECRET_KEY", None,
-            "Key that signs CSRF tokens and session cookies: at least 32 characters. Unset: "
+            "Key that signs CSRF tokens (sessions are kept server-side in Redis): at least 32 "
+            "random characters, the same in every process. Unset: "
             "read from SECRET_KEY_FILE, which is made with a random key on first start, so "
             "that every worker process shares it. The service refuses to start with a short "
             "key or a known example key (such as one copied from a compose file)."),
