@@ -90,7 +90,8 @@ def test_the_page_shows_insurers_sections_dates_hotline_and_deadlines(web, store
 
 
 def test_a_building_whose_cover_has_not_started_says_so(web, store):
-    site = _one(store, """SELECT p.public_ref AS ref FROM project p JOIN policy po ON po.project_id = p.id
+    site = _one(store, """SELECT p.public_ref AS ref FROM project p
+        JOIN policy po ON po.project_id = p.id
         WHERE po.status IN ('submitted', 'confirmed') AND p.completion_date IS NULL
         ORDER BY p.id LIMIT 1""")
     page = web.get(f"/owner/{site.ref}").get_data(as_text=True)
@@ -120,7 +121,8 @@ def test_the_notice_pdf_holds_what_the_plan_asks(web, store, building, tmp_path)
 
 
 def test_a_building_without_live_cover_is_not_found(web, store):
-    bare = _one(store, """SELECT p.public_ref AS ref FROM project p WHERE NOT EXISTS (SELECT 1 FROM policy po
+    bare = _one(store, """SELECT p.public_ref AS ref FROM project p
+        WHERE NOT EXISTS (SELECT 1 FROM policy po
         WHERE po.project_id = p.id AND po.status IN ('submitted', 'confirmed'))
         ORDER BY p.id LIMIT 1""")
     for path in (f"/owner/{bare.ref}", f"/owner/{bare.ref}/notice.pdf", "/owner/999999",

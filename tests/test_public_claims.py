@@ -46,7 +46,8 @@ def _one(store, sql: str):
 def covered(store):
     """A building whose structure cover runs on the data's day: (id, ref, name, community)."""
     return _one(store, """
-        SELECT p.id, p.public_ref AS ref, p.name, p.community FROM project p JOIN policy po ON po.project_id = p.id
+        SELECT p.id, p.public_ref AS ref, p.name, p.community FROM project p
+        JOIN policy po ON po.project_id = p.id
         JOIN coverage_section cs ON cs.policy_id = po.id AND cs.section = 'structure'
         CROSS JOIN data_version v
         WHERE po.status IN ('submitted', 'confirmed')
@@ -60,7 +61,8 @@ def covered(store):
 def building_site(store):
     """An insured building not yet accepted on completion: its cover has not started."""
     return _one(store, """
-        SELECT p.id, p.public_ref AS ref, p.name FROM project p JOIN policy po ON po.project_id = p.id
+        SELECT p.id, p.public_ref AS ref, p.name FROM project p
+        JOIN policy po ON po.project_id = p.id
         JOIN coverage_section cs ON cs.policy_id = po.id AND cs.section = 'structure'
         WHERE po.status IN ('submitted', 'confirmed') AND cs.starts_on IS NULL
         ORDER BY p.id LIMIT 1""")
@@ -206,3 +208,9 @@ def test_filing_and_wrong_secrets_are_rate_limited(store, covered):
         assert follow(web, number, secret).status_code == 200
     assert [follow(web, number, "guess").status_code for _ in range(3)] == [404, 404, 429]
     assert "尝试过于频繁" in follow(web, number, secret).get_data(as_text=True)
+    # the guesser's address is held back on that number only: the owner, from their own
+    # address, still follows the claim, and the guesser's other numbers are counted apart
+    owner = web.application.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "10.1.2.3"
+    assert follow(owner, number, secret).status_code == 200
+    assert follow(web, "IDI-OTHER-1", "guess").status_code == 404

@@ -88,12 +88,28 @@ def list_users(conn: Connection) -> list[Account]:
     return [Account(**row._mapping) for row in rows]
 
 
-def disable_user(conn: Connection, username: str, actor: str = "cli") -> None:
-    done = conn.execute(text("UPDATE app_user SET is_active = false WHERE username = :u"),
-                        {"u": username}).rowcount
-    if not done:
+def disable_user(conn: Connection, username: str, actor: str = "cli") -> int:
+    """Stop the account signing in; returns its id (end its sessions with it)."""
+    user_id = conn.execute(text("UPDATE app_user SET is_active = false WHERE username = :u "
+                                "RETURNING id"), {"u": username}).scalar()
+    if user_id is None:
         raise AccountError(f"no user {username!r}")
     store.record_audit(conn, actor, "user.disable", username, "{}")
+    return user_id
+
+
+def set_password(conn: Connection, username: str, password: str, actor: str = "cli") -> int:
+    """Give the account a new password; returns its id (end its sessions with it)."""
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
+    user_id = conn.execute(text("UPDATE app_user SET password_hash = :h WHERE username = :u "
+                                "RETURNING id"),
+                           {"u": username, "h": generate_password_hash(password, method="scrypt")}
+                           ).scalar()
+    if user_id is None:
+        raise AccountError(f"no user {username!r}")
+    store.record_audit(conn, actor, "user.password", username, "{}")
+    return user_id
 
 
 def get_account(conn: Connection, user_id: int) -> Account | None:

@@ -29,6 +29,7 @@ from layers.overview import map_context
 from webmap import public
 from webmap.mappage import VENDOR_CSS, VENDOR_JS, build_map
 from webmap.scope import connection, current_tenant, request_filters
+from webmap.security import with_nonces
 
 CHINA = ZoneInfo("Asia/Shanghai")
 bp = Blueprint("pages", __name__)
@@ -81,7 +82,7 @@ def risk_map():
                 "statistics": url_for("statistics.statistics_page")},
         "user": _user_options(),
     }
-    return build_map(current_app.config, context["bounds"], options, layer_id)
+    return with_nonces(build_map(current_app.config, context["bounds"], options, layer_id))
 
 
 def _user_options() -> dict:

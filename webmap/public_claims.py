@@ -27,7 +27,7 @@ from geo.lifecycle import CLAIM, DEADLINES, LifecycleError
 from geo.notice import public_building
 from geo.tenancy import Tenant
 from geo.workflow import today
-from webmap.auth import limiter, owner_limit
+from webmap.auth import follow_key, limiter, owner_limit
 from webmap.scope import connection
 
 bp = Blueprint("public_claims", __name__)
@@ -109,7 +109,8 @@ def file_claim(ref: str):
 
 
 @bp.route("/claims/follow", methods=["GET", "POST"])
-@limiter.limit(_claim_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_claim_limit, methods=["POST"], deduct_when=_failed,
+               key_func=follow_key("claim_no"))
 def follow():
     if request.method == "GET":
         return render_template("claim_follow.html", claim=None, missing=False, number="")
@@ -137,7 +138,8 @@ def _score(value: str) -> int | None:
 
 
 @bp.post("/claims/rate")
-@limiter.limit(_claim_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_claim_limit, methods=["POST"], deduct_when=_failed,
+               key_func=follow_key("claim_no"))
 def rate():
     """An owner rates a closed claim's handling with its number and secret (once)."""
     number, secret = request.form.get("claim_no", ""), request.form.get("secret", "")

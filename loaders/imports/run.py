@@ -75,6 +75,11 @@ def check_file(conn: Connection, kind: str, path: Path, *, city: str, crs: str |
                            encoding=encoding)
     except SourceError as exc:
         return Checked(errors=[Problem(None, "", "", str(exc))])
+    if table.needs_crs and not crs:
+        return Checked(errors=[Problem(None, "", "", f"{path.name}：Shapefile 缺少坐标系文件"
+                                       "（.prj），请一并上传 .prj，或注明坐标系（如 cgcs2000、"
+                                       "gcj02、EPSG:4543） / the shapefile has no .prj: send it "
+                                       "or state the coordinate system")])
     optional = ("lon", "lat") if spec.located else ()
     checked = Checked(errors=missing_columns(table, spec.columns, optional))
     if checked.errors:
