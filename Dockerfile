@@ -8,7 +8,11 @@ FROM python:3.11-slim
 # reports: WeasyPrint lays out PDFs with Pango, and their Chinese is set in Noto Sans CJK
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
       fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 && rm -rf /var/lib/apt/lists/*
-ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 RISKMAP_REPORT_DIR=/var/lib/riskmap/reports \
+# the gunicorn workers and the job worker share the secret key (made on first start), the
+# uploads waiting for their import and the reports in the making, in the `instance` volume
+ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 \
+    RISKMAP_SECRET_KEY_FILE=/var/lib/riskmap/secret_key \
+    RISKMAP_UPLOAD_DIR=/var/lib/riskmap/uploads RISKMAP_REPORT_DIR=/var/lib/riskmap/reports \
     RISKMAP_HOST=0.0.0.0 RISKMAP_PORT=8000
 WORKDIR /src
 # exactly the locked versions and files (refresh the lock with `bash scripts/lock.sh`)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -82,13 +83,25 @@ def cover_decision(cover: list[dict], section: str, reported: dt.date) -> CoverD
 
 
 def find_buildings(conn: Connection, words: str) -> list[dict]:
-    """Insured buildings whose name, community or address holds ``words``."""
-    words = words.strip()[:50]
+    """Insured buildings an owner names in full: the whole building name, community, permit
+    number or address (with or without its city and district), punctuation, spaces and
+    full-width digits aside. A fragment finds nothing, so the public cannot list the book; each
+    building is named by its opaque public reference, never its id (migration 0008)."""
+    words = words.strip()[:100]
     if not words:
         return []
-    pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = conn.execute(text("SELECT * FROM riskmap_public_buildings(:p)"), {"p": pattern})
+    rows = conn.execute(text("SELECT * FROM riskmap_public_buildings(:w)"), {"w": words})
     return [dict(r._mapping) for r in rows]
+
+
+def building_by_ref(conn: Connection, ref: str) -> int | None:
+    """The insured project behind a public reference, or None.
+
+    >>> building_by_ref(None, "1")  # not a reference: no query at all
+    """
+    if not re.fullmatch(r"[0-9a-f]{32}", ref or ""):
+        return None
+    return conn.execute(text("SELECT riskmap_public_project(:r)"), {"r": ref}).scalar()
 
 
 def building_cover(conn: Connection, project_id: int) -> list[dict]:

@@ -4,8 +4,9 @@ the city's regulator works the queue received → handling → answered → clos
 The public files and follows a complaint through the SECURITY DEFINER functions of migration
 0007 (it reads no table); the complainant gets a number and a secret shown once, and the store
 keeps only the secret's hash. Staff steps are checked by the `COMPLAINT` lifecycle (its own,
-not one of `geo.lifecycle.LIFECYCLES`, whose step table admits only those four) and each is
-written to the audit log.
+not one of `geo.lifecycle.LIFECYCLES`: no import or workflow page takes it); every step, the
+filing included, is kept in ``lifecycle_step`` (which whoever may read the complaint may read,
+migration 0008) and written to the audit log.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from geo import store
+from geo.claims import building_by_ref
 from geo.lifecycle import Field, Lifecycle, LifecycleError, Transition
 from geo.tenancy import PUBLIC, ROLES, Tenant
 from geo.workflow import today
@@ -36,7 +38,7 @@ COMPLAINT = Lifecycle("complaint", "投诉", STATES, (
         Field("party_name", "投诉对象名称"),
         Field("category", "投诉类别", "choice", choices=tuple((c, c) for c in CATEGORIES)),
         Field("body", "投诉内容"), Field("contact", "联系方式"),
-        Field("project_id", "涉及房屋", "int", required=False))),
+        Field("project_ref", "涉及房屋", required=False))),
     Transition("take", "受理办理", ("received",), "handling", WORKERS),
     Transition("answer", "答复", ("handling",), "answered", WORKERS,
                (Field("answer", "答复意见"),)),
@@ -95,18 +97,38 @@ def parse_values(step: Transition, raw: dict) -> dict:
 def file_complaint(conn: Connection, raw: dict) -> tuple[str, str]:
     """File a complaint for the public: its number and its secret (shown once, kept hashed)."""
     values = parse_values(COMPLAINT.check(None, "file", PUBLIC), raw)
+    project_id = None
+    if values.get("project_ref"):
+        project_id = building_by_ref(conn, values["project_ref"])
+        if project_id is None:
+            raise LifecycleError("没有找到所选的房屋，请重新查找。the building was not found")
     secret = secrets.token_urlsafe(9)
     day = today(conn)
     complaint_id, number = conn.execute(text("""
         SELECT * FROM riskmap_public_file_complaint(:kind, :party, :pid, :category, :body,
                                                     :contact, :day, :secret)"""),
         {"kind": values["party_kind"], "party": values["party_name"],
-         "pid": values["project_id"], "category": values["category"], "body": values["body"],
+         "pid": project_id, "category": values["category"], "body": values["body"],
          "contact": values["contact"], "day": day, "secret": secret_hash(secret)}).one()
-    store.record_audit(conn, "anonymous", "complaint.file", f"complaint:{complaint_id}",
-                       json.dumps({"complaint_no": number, "to": "received",
-                                   "party_kind": values["party_kind"]}, ensure_ascii=False))
+    _record_step(conn, Tenant.public(), complaint_id, "file", None, "received", day,
+                 {"complaint_no": number, "party_kind": values["party_kind"]})
     return number, secret
+
+
+def _record_step(conn: Connection, tenant: Tenant, complaint_id: int, name: str,
+                 before: str | None, after: str, day, detail: dict) -> None:
+    conn.execute(text("""
+        INSERT INTO lifecycle_step (lifecycle, entity_id, step, from_state, to_state, on_date,
+                                    user_id, actor, role, organisation_id, detail)
+        VALUES ('complaint', :id, :step, :before, :after, :day, :user, :actor, :role, :org,
+                CAST(:detail AS jsonb))"""),
+        {"id": complaint_id, "step": name, "before": before, "after": after, "day": day,
+         "user": tenant.user_id, "actor": tenant.username, "role": tenant.role,
+         "org": tenant.organisation_id, "detail": json.dumps(detail, ensure_ascii=False)})
+    audit = {**detail, "step": name, "from": before, "to": after, "on": day.isoformat(),
+             "role": tenant.role}
+    store.record_audit(conn, tenant.username, f"complaint.{name}", f"complaint:{complaint_id}",
+                       json.dumps(audit, ensure_ascii=False), user_id=tenant.user_id)
 
 
 def follow(conn: Connection, number: str, secret: str) -> dict | None:
@@ -176,22 +198,18 @@ def step(conn: Connection, tenant: Tenant, complaint_id: int, name: str, raw: di
         WHERE id = :id"""),
         {"to": transition.target, "answer": values.get("answer"), "step": name, "day": day,
          "id": complaint_id})
-    detail = {"complaint_no": current.complaint_no, "step": name, "from": current.status,
-              "to": transition.target, "on": day.isoformat(), "role": tenant.role, **values}
-    store.record_audit(conn, tenant.username, f"complaint.{name}", f"complaint:{complaint_id}",
-                       json.dumps(detail, ensure_ascii=False), user_id=tenant.user_id)
+    _record_step(conn, tenant, complaint_id, name, current.status, transition.target, day,
+                 {"complaint_no": current.complaint_no, **values})
     return transition.target
 
 
 def history(conn: Connection, complaint_id: int) -> list[dict]:
-    """The complaint's steps from the audit log, oldest first."""
+    """The complaint's steps, oldest first: the filing and every step of its handling."""
     rows = conn.execute(text("""
-        SELECT at, actor, action, detail FROM audit_log
-        WHERE target = :target AND action LIKE 'complaint.%' ORDER BY id"""),
-        {"target": f"complaint:{complaint_id}"})
+        SELECT step, from_state, to_state, on_date, at, actor, role, detail FROM lifecycle_step
+        WHERE lifecycle = 'complaint' AND entity_id = :id ORDER BY id"""), {"id": complaint_id})
     labels = {t.name: t.label for t in COMPLAINT.transitions}
-    return [{**r._mapping, "label": labels.get(r.action.partition(".")[2], r.action)}
-            for r in rows]
+    return [{**r._mapping, "label": labels.get(r.step, r.step)} for r in rows]
 
 
 def party_names(conn: Connection) -> dict[str, list[str]]:

@@ -116,15 +116,21 @@ def _insurers(conn: Connection, project_id: int) -> list[dict]:
     return [dict(r._mapping) for r in rows]
 
 
+def public_building(conn: Connection, project_id: int) -> dict | None:
+    """The building as the public may read it (name, community, address, district,
+    developer, completion and delivery), or None without live cover."""
+    found = conn.execute(text("SELECT * FROM riskmap_public_building(:p)"),
+                         {"p": project_id}).first()
+    return None if found is None else dict(found._mapping)
+
+
 def owner_notice(conn: Connection, project_id: int) -> dict | None:
     """Everything the owner's page and the 告知书 print for an insured building; None when
     the building has no live cover."""
     cover = building_cover(conn, project_id)
-    found = conn.execute(text("SELECT * FROM riskmap_public_building(:p)"),
-                         {"p": project_id}).first()
-    if not cover or found is None:
+    building = public_building(conn, project_id)
+    if not cover or building is None:
         return None
-    building = dict(found._mapping)
     sections = _sections(cover)
     insurers = _insurers(conn, project_id)
     return {"title": TITLE, "building": building, "sections": sections, "insurers": insurers,

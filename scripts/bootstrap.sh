@@ -35,6 +35,9 @@ system_packages() {
   fi
   python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  # sessions, rate limits and import jobs: a private redis-server on a Unix socket
+  [ -n "${RISKMAP_REDIS_URL:-}" ] || command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] \
+    || missing+=(redis-server)
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
   # PostGIS must match the PostgreSQL major version the system has.
   local version
@@ -85,6 +88,7 @@ case "$mode" in
   map)
     city="${RISKMAP_CITY:-530100}"
     riskmap db up
+    riskmap redis up
     riskmap load districts --city "$city"
     riskmap demo --city "$city"
     exec riskmap serve "$@"

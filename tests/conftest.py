@@ -19,10 +19,37 @@ from sqlalchemy.engine import Connection, Engine
 from geo import cluster, store
 from geo.tenancy import set_tenant
 from loaders import demo, demo_load, districts
-from webmap import accounts, create_app, settings
+from webmap import accounts, create_app, keystore, sessions, settings
 from webmap.db import private_cluster
 
 TEST_PASSWORD = "correct horse battery"
+# this run's keys in the shared Redis, apart from a served demo's and from other runs'
+RUN_PREFIX = f"riskmap-test-{uuid.uuid4().hex[:8]}"
+# services made by module- and session-wide fixtures (before any test's own prefix is set)
+os.environ["RISKMAP_REDIS_PREFIX"] = f"{RUN_PREFIX}-0"
+_services = iter(range(1, 1_000_000))
+
+
+@pytest.fixture(autouse=True)
+def own_redis_prefix(monkeypatch):
+    """Each test's services get their own REDIS_PREFIX: one test's sign-in attempts and
+    sessions never count in another's, as when each process kept them in memory."""
+    monkeypatch.setenv("RISKMAP_REDIS_PREFIX", f"{RUN_PREFIX}-{next(_services)}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_for_tests() -> Iterator[str]:
+    """The private Redis (or RISKMAP_REDIS_URL's), started on demand; this run's keys are
+    deleted at the end."""
+    config = {**settings.defaults(), **settings.from_environment()}
+    url = keystore.redis_url(config)
+    yield url
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for name in client.scan_iter(match=f"{RUN_PREFIX}-*", count=1000):
+        client.delete(name)
+    client.close()
 
 
 def _server_url() -> str:
@@ -104,8 +131,7 @@ def sign_in(client, engine: Engine, role: str, organisation_id: int | None = Non
         user_id = conn.execute(text("SELECT id FROM app_user WHERE username = :u"),
                                {"u": username}).scalar_one()
     with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
+        session.update(sessions.signed_in_fields(user_id, client.application))
     return client
 
 

@@ -8,6 +8,7 @@ from urllib.parse import quote
 import pytest
 from browsing import ARTIFACTS, chromium_page, serving, sign_in
 from importing import demo_store
+from playwright.sync_api import expect
 from sqlalchemy import text
 
 from conftest import account
@@ -97,11 +98,11 @@ def test_the_maps_search_box_shows_results_and_opens_one(server, search_store, s
     assert page.evaluate("RiskMap.state.map.getZoom()") >= 15  # zoomed to it
     page.fill("#riskmap-search input[name='q']", "onerror")
     page.press("#riskmap-search input[name='q']", "Enter")
-    page.wait_for_function("document.querySelector('#riskmap-search li .pick')?.textContent"
-                           f" === {XSS!r}")
+    # locators, not wait_for_function: the page's CSP forbids evaluating strings
+    page.locator("#riskmap-search li .pick", has_text=XSS).first.wait_for()
     page.click("#riskmap-search li .pick")
     # the first search's popup fades out (Leaflet takes it out of the page 200 ms later)
-    page.wait_for_function("document.querySelectorAll('.search-popup').length === 1")
+    expect(page.locator(".search-popup")).to_have_count(1)
     assert XSS in page.inner_text(".search-popup")
     page.click("#riskmap-search .clear")
     assert page.locator("#riskmap-search li").count() == 0

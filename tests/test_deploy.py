@@ -32,8 +32,7 @@ from geo import cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-SECRETS = {"RISKMAP_DB_PASSWORD": "owner-Pw-8c1f", "RISKMAP_WEB_DB_PASSWORD": "web-Pw-52ae",
-           "RISKMAP_SECRET_KEY": "k" * 48}
+SECRETS = {"RISKMAP_DB_PASSWORD": "owner-Pw-8c1f", "RISKMAP_WEB_DB_PASSWORD": "web-Pw-52ae"}
 
 
 def compose() -> dict:
@@ -111,7 +110,9 @@ def compose_app(postgis_like_image, tmp_path_factory):
     port = _free_port()
     environ = {key: interpolate(str(value), SECRETS).replace(
         "@db:5432/", f"@127.0.0.1:{postgis_like_image.port}/")
-        for key, value in app["environment"].items()}
+        for key, value in app["environment"].items()
+        # Redis: the private one the commands start, as in the tests (not what this test is about)
+        if key != "RISKMAP_REDIS_URL"}
     home = tmp_path_factory.mktemp("home")
     environ.update({"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(home), "RISKMAP_PORT": str(port),
                     "RISKMAP_HOST": "127.0.0.1", "RISKMAP_WORKERS": "2",

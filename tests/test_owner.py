@@ -25,7 +25,7 @@ def store(make_database):
 @pytest.fixture(scope="module")
 def app(store):
     return create_app({"DATABASE_URL": store.url.render_as_string(hide_password=False),
-                       "TESTING": True})
+                       "TESTING": True, "OWNER_RATE_LIMIT": "1000 per hour"})
 
 
 @pytest.fixture()
@@ -47,7 +47,8 @@ def _all(store, sql: str, **params):
 def building(store):
     """An insured, co-insured building whose cover has started: id, name, community, lead."""
     return _one(store, """
-        SELECT p.id, p.name, p.community, o.name AS lead, o.claim_hotline AS hotline
+        SELECT p.id, p.public_ref AS ref, p.name, p.community, o.name AS lead,
+               o.claim_hotline AS hotline
         FROM project p JOIN policy po ON po.project_id = p.id
         JOIN organisation o ON o.id = po.lead_insurer_id
         WHERE po.status IN ('submitted', 'confirmed') AND p.completion_date IS NOT NULL
@@ -66,13 +67,13 @@ def _sections(store, project_id: int):
 def test_an_owner_finds_their_building(web, building):
     page = web.get("/owner", query_string={"q": building.community}).get_data(as_text=True)
     assert 'id="buildings"' in page and building.name in page
-    assert f"/owner/{building.id}" in page
+    assert f"/owner/{building.ref}" in page and f'/owner/{building.id}"' not in page
     none = web.get("/owner", query_string={"q": "没有这个小区"}).get_data(as_text=True)
     assert 'id="no-buildings"' in none
 
 
 def test_the_page_shows_insurers_sections_dates_hotline_and_deadlines(web, store, building):
-    response = web.get(f"/owner/{building.id}")
+    response = web.get(f"/owner/{building.ref}")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     co = _all(store, """SELECT o.name FROM policy po JOIN policy_share s ON s.policy_id = po.id
@@ -85,14 +86,15 @@ def test_the_page_shows_insurers_sections_dates_hotline_and_deadlines(web, store
     for words in ("2 日内派员现场查勘", "7 日内作出核定", "30 日内作出核定",
                   "达成赔偿协议之日起 7 日内", "3 日内发出不予赔偿通知书", "业主变更通知义务"):
         assert words in page
-    assert f"/claims/new/{building.id}" in page and f"/owner/{building.id}/notice.pdf" in page
+    assert f"/claims/new/{building.ref}" in page and f"/owner/{building.ref}/notice.pdf" in page
 
 
 def test_a_building_whose_cover_has_not_started_says_so(web, store):
-    site = _one(store, """SELECT p.id FROM project p JOIN policy po ON po.project_id = p.id
+    site = _one(store, """SELECT p.public_ref AS ref FROM project p
+        JOIN policy po ON po.project_id = p.id
         WHERE po.status IN ('submitted', 'confirmed') AND p.completion_date IS NULL
         ORDER BY p.id LIMIT 1""")
-    page = web.get(f"/owner/{site.id}").get_data(as_text=True)
+    page = web.get(f"/owner/{site.ref}").get_data(as_text=True)
     assert "尚未起算" in page and "项目尚未竣工验收" in page
 
 
@@ -104,7 +106,7 @@ def _pdftext(pdf: bytes, tmp_path) -> str:
 
 
 def test_the_notice_pdf_holds_what_the_plan_asks(web, store, building, tmp_path):
-    response = web.get(f"/owner/{building.id}/notice.pdf")
+    response = web.get(f"/owner/{building.ref}/notice.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF") and "attachment" in response.headers[
         "Content-Disposition"]
@@ -119,10 +121,12 @@ def test_the_notice_pdf_holds_what_the_plan_asks(web, store, building, tmp_path)
 
 
 def test_a_building_without_live_cover_is_not_found(web, store):
-    bare = _one(store, """SELECT p.id FROM project p WHERE NOT EXISTS (SELECT 1 FROM policy po
+    bare = _one(store, """SELECT p.public_ref AS ref FROM project p
+        WHERE NOT EXISTS (SELECT 1 FROM policy po
         WHERE po.project_id = p.id AND po.status IN ('submitted', 'confirmed'))
         ORDER BY p.id LIMIT 1""")
-    for path in (f"/owner/{bare.id}", f"/owner/{bare.id}/notice.pdf", "/owner/999999"):
+    for path in (f"/owner/{bare.ref}", f"/owner/{bare.ref}/notice.pdf", "/owner/999999",
+                 "/owner/1", "/owner/" + "0" * 32):
         assert web.get(path).status_code == 404, path
 
 
@@ -132,9 +136,9 @@ def test_names_are_escaped(web, store, building, tmp_path):
                                 "RETURNING (SELECT community FROM project WHERE id = :p)"),
                            {"x": XSS, "p": building.id}).scalar_one()
     try:
-        page = web.get(f"/owner/{building.id}").get_data(as_text=True)
+        page = web.get(f"/owner/{building.ref}").get_data(as_text=True)
         found = web.get("/owner", query_string={"q": "<script>"}).get_data(as_text=True)
-        pdf = web.get(f"/owner/{building.id}/notice.pdf").data
+        pdf = web.get(f"/owner/{building.ref}/notice.pdf").data
         assert XSS not in page and "&lt;script&gt;" in page
         assert XSS not in found and "&lt;script&gt;" in found
         assert "<script>alert(1)</script>" in _pdftext(pdf, tmp_path)  # printed as text

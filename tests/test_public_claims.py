@@ -23,7 +23,8 @@ def store(make_database):
 
 def _app(store, **config):
     return create_app({"DATABASE_URL": store.url.render_as_string(hide_password=False),
-                       "TESTING": True, "CLAIM_RATE_LIMIT": "1000 per hour", **config})
+                       "TESTING": True, "CLAIM_RATE_LIMIT": "1000 per hour",
+                       "OWNER_RATE_LIMIT": "1000 per hour", **config})
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +44,10 @@ def _one(store, sql: str):
 
 @pytest.fixture(scope="module")
 def covered(store):
-    """A building whose structure cover runs on the data's day: (id, name, community)."""
+    """A building whose structure cover runs on the data's day: (id, ref, name, community)."""
     return _one(store, """
-        SELECT p.id, p.name, p.community FROM project p JOIN policy po ON po.project_id = p.id
+        SELECT p.id, p.public_ref AS ref, p.name, p.community FROM project p
+        JOIN policy po ON po.project_id = p.id
         JOIN coverage_section cs ON cs.policy_id = po.id AND cs.section = 'structure'
         CROSS JOIN data_version v
         WHERE po.status IN ('submitted', 'confirmed')
@@ -59,7 +61,8 @@ def covered(store):
 def building_site(store):
     """An insured building not yet accepted on completion: its cover has not started."""
     return _one(store, """
-        SELECT p.id, p.name FROM project p JOIN policy po ON po.project_id = p.id
+        SELECT p.id, p.public_ref AS ref, p.name FROM project p
+        JOIN policy po ON po.project_id = p.id
         JOIN coverage_section cs ON cs.policy_id = po.id AND cs.section = 'structure'
         WHERE po.status IN ('submitted', 'confirmed') AND cs.starts_on IS NULL
         ORDER BY p.id LIMIT 1""")
@@ -75,9 +78,9 @@ def claim_form(**overrides) -> dict:
             **overrides}
 
 
-def file_claim(web, project_id: int, **overrides):
-    page = web.get(f"/claims/new/{project_id}").get_data(as_text=True)
-    return web.post(f"/claims/new/{project_id}",
+def file_claim(web, ref: str, **overrides):
+    page = web.get(f"/claims/new/{ref}").get_data(as_text=True)
+    return web.post(f"/claims/new/{ref}",
                     data={**claim_form(**overrides), "csrf_token": csrf(page)})
 
 
@@ -101,7 +104,8 @@ def test_an_owner_finds_the_building_by_community(web, covered):
     answer = web.get("/claims/new", query_string={"q": covered.community})
     page = answer.get_data(as_text=True)
     assert answer.status_code == 200
-    assert covered.name in page and f"/claims/new/{covered.id}?q=" in page
+    assert covered.name in page and f"/claims/new/{covered.ref}" in page
+    assert f'/claims/new/{covered.id}"' not in page
     assert "业主报案" in page  # the header's link, for everyone
     nothing = web.get("/claims/new", query_string={"q": "%"}).get_data(as_text=True)
     assert 'id="no-buildings"' in nothing  # a wildcard is a character, not "everything"
@@ -109,7 +113,7 @@ def test_an_owner_finds_the_building_by_community(web, covered):
 
 def test_the_cover_page_shows_sections_dates_hotline_and_deadlines(web, store, covered,
                                                                    building_site):
-    page = web.get(f"/claims/new/{covered.id}").get_data(as_text=True)
+    page = web.get(f"/claims/new/{covered.ref}").get_data(as_text=True)
     with store.connect() as conn:
         hotline = conn.execute(text("""SELECT o.claim_hotline FROM policy po
             JOIN organisation o ON o.id = po.lead_insurer_id WHERE po.project_id = :p"""),
@@ -120,13 +124,13 @@ def test_the_cover_page_shows_sections_dates_hotline_and_deadlines(web, store, c
                   "三日内发出通知书"):
         assert words in page
     assert 'name="csrf_token"' in page and 'name="reporter_phone"' in page
-    site = web.get(f"/claims/new/{building_site.id}").get_data(as_text=True)
+    site = web.get(f"/claims/new/{building_site.ref}").get_data(as_text=True)
     assert "尚未起算" in site and "尚未竣工验收" in site
     assert web.get("/claims/new/999999").status_code == 404
 
 
 def test_a_claim_inside_the_cover_is_filed_with_number_and_secret(web, store, covered):
-    answer = file_claim(web, covered.id)
+    answer = file_claim(web, covered.ref)
     page = answer.get_data(as_text=True)
     assert answer.status_code == 200, page
     assert answer.headers["Cache-Control"] == "no-store"
@@ -149,21 +153,21 @@ def test_a_claim_inside_the_cover_is_filed_with_number_and_secret(web, store, co
 def test_a_claim_outside_the_cover_is_refused_with_the_rule_and_files_nothing(
         web, store, covered, building_site):
     before = claim_count(store)
-    early = file_claim(web, building_site.id)
+    early = file_claim(web, building_site.ref)
     page = early.get_data(as_text=True)
     assert early.status_code == 422
     assert 'id="refusal"' in page and "尚未竣工验收" in page and "理赔电话" in page
     assert 'id="claim-no"' not in page
-    uncovered = file_claim(web, covered.id, section="decoration")
+    uncovered = file_claim(web, covered.ref, section="decoration")
     assert uncovered.status_code == 422
     assert "不含“建筑装饰装修工程”" in uncovered.get_data(as_text=True)
-    missing = file_claim(web, covered.id, reporter_phone="")
+    missing = file_claim(web, covered.ref, reporter_phone="")
     assert missing.status_code == 422 and "联系电话" in missing.get_data(as_text=True)
     assert claim_count(store) == before
 
 
 def test_an_owner_follows_the_claim_with_its_secret_only(web, covered):
-    number, secret = filed_pair(file_claim(web, covered.id))
+    number, secret = filed_pair(file_claim(web, covered.ref))
     shown = follow(web, number, secret)
     page = shown.get_data(as_text=True)
     assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
@@ -180,27 +184,33 @@ def test_an_owner_follows_the_claim_with_its_secret_only(web, covered):
 
 def test_forms_without_the_csrf_token_are_refused(web, store, covered):
     before = claim_count(store)
-    refused = web.post(f"/claims/new/{covered.id}", data=claim_form())
+    refused = web.post(f"/claims/new/{covered.ref}", data=claim_form())
     assert refused.status_code == 400 and "表单已过期" in refused.get_data(as_text=True)
     assert web.post("/claims/follow", data={"claim_no": "x", "secret": "y"}).status_code == 400
     assert claim_count(store) == before
 
 
 def test_what_an_owner_types_is_shown_as_text(web, covered, building_site):
-    echoed = file_claim(web, building_site.id, cause=XSS, unit_no=XSS).get_data(as_text=True)
+    echoed = file_claim(web, building_site.ref, cause=XSS, unit_no=XSS).get_data(as_text=True)
     assert XSS not in echoed and "&lt;script&gt;alert(1)&lt;/script&gt;" in echoed
     found = web.get("/claims/new", query_string={"q": XSS}).get_data(as_text=True)
     assert XSS not in found and "&lt;script&gt;" in found
-    filed = file_claim(web, covered.id, cause=XSS)
+    filed = file_claim(web, covered.ref, cause=XSS)
     assert filed.status_code == 200 and XSS not in filed.get_data(as_text=True)
 
 
 def test_filing_and_wrong_secrets_are_rate_limited(store, covered):
     web = _app(store, CLAIM_RATE_LIMIT="2 per hour").test_client()
-    number, secret = filed_pair(file_claim(web, covered.id))
-    assert file_claim(web, covered.id).status_code == 200
-    assert file_claim(web, covered.id).status_code == 429
+    number, secret = filed_pair(file_claim(web, covered.ref))
+    assert file_claim(web, covered.ref).status_code == 200
+    assert file_claim(web, covered.ref).status_code == 429
     for _ in range(3):  # the owner may look as often as needed
         assert follow(web, number, secret).status_code == 200
     assert [follow(web, number, "guess").status_code for _ in range(3)] == [404, 404, 429]
     assert "尝试过于频繁" in follow(web, number, secret).get_data(as_text=True)
+    # the guesser's address is held back on that number only: the owner, from their own
+    # address, still follows the claim, and the guesser's other numbers are counted apart
+    owner = web.application.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "10.1.2.3"
+    assert follow(owner, number, secret).status_code == 200
+    assert follow(web, "IDI-OTHER-1", "guess").status_code == 404

@@ -167,6 +167,7 @@ def test_another_worker_process_answers_for_a_report_it_did_not_make(app, client
     """gunicorn runs several workers: a poll may reach one that did not start the job."""
     other = create_app({"DATABASE_URL": app.config["DATABASE_URL"],
                         "SECRET_KEY": app.config["SECRET_KEY"],
+                        "REDIS_PREFIX": app.config["REDIS_PREFIX"],
                         "REPORT_DIR": app.config["REPORT_DIR"]}).test_client()
     other.set_cookie("session", client.get_cookie("session").value)
     token = csrf(client)

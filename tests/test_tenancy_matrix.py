@@ -57,6 +57,12 @@ NOT_IN_MATRIX = {
                 "data (tests/test_ops.py)",
     "/login": "the sign-in form: no data (tests/test_auth.py)",
     "/logout": "POST that ends the session: no data",
+    "/account/password": "the signed-in account's own password: no data "
+                         "(tests/test_security.py)",
+    "/imports/jobs/<job_id>": "an upload's job, only for the account that uploaded "
+                              "(tests/test_upload_limits.py, tests/test_uploads.py)",
+    "/api/imports/jobs/<job_id>": "an upload's job, only for the token's account "
+                                  "(tests/test_uploads.py)",
     "/claims/new": "the owners' claim pages: read only through SECURITY DEFINER functions, "
                    "no account (tests/test_public_claims.py)",
     "/claims/new/<int:project_id>": "the owners' claim form (tests/test_public_claims.py)",

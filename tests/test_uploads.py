@@ -11,6 +11,7 @@ from pathlib import Path
 import importing
 import pytest
 from importing import demo_store
+from jobs import finished_api, finished_page
 from sqlalchemy import text
 
 from conftest import account, sign_in
@@ -101,9 +102,11 @@ def token_for(store, role: str, organisation_id: int | None = None) -> dict:
 
 def api_upload(app, headers: dict, kind: str, content: bytes, name: str = "upload.csv",
                **fields):
-    return app.test_client().post(f"/api/imports/{kind}", headers=headers,
-                                  data={"file": (io.BytesIO(content), name), **fields},
-                                  content_type="multipart/form-data")
+    """The import's final answer: the upload's 202 followed through its job."""
+    queued = app.test_client().post(f"/api/imports/{kind}", headers=headers,
+                                    data={"file": (io.BytesIO(content), name), **fields},
+                                    content_type="multipart/form-data")
+    return finished_api(app, queued, headers)
 
 
 def page_upload(client, kind: str, content: bytes, name: str, **fields):
@@ -111,9 +114,10 @@ def page_upload(client, kind: str, content: bytes, name: str, **fields):
     assert page.status_code == 200, page.get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
                      page.get_data(as_text=True))[1]
-    return client.post("/imports", data={"csrf_token": csrf, "kind": kind,
-                                         "file": (io.BytesIO(content), name), **fields},
-                       content_type="multipart/form-data")
+    queued = client.post("/imports", data={"csrf_token": csrf, "kind": kind,
+                                           "file": (io.BytesIO(content), name), **fields},
+                         content_type="multipart/form-data")
+    return finished_page(client, queued)
 
 
 SNAPSHOT = text("""SELECT
@@ -314,3 +318,50 @@ def test_a_command_line_import_is_audited_too(store, facts, tmp_path):
     [line] = audit_lines(store, "命令行.csv")
     assert line["actor"] == "test" and line["result"] == "imported"
     assert json.dumps(line, ensure_ascii=False).count("UP-CLI") == 0  # counts, not contents
+
+
+def _zipped_shapefile(tmp_path: Path, with_prj: bool) -> bytes:
+    import zipfile
+
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    folder = tmp_path / "shp"
+    folder.mkdir(exist_ok=True)
+    frame = gpd.GeoDataFrame({"报建号": ["SHP-1"], "项目名称": ["无坐标系项目"]},
+                             geometry=[Point(102.70, 25.04)], crs="EPSG:4326")
+    frame.to_file(folder / "项目.shp", encoding="GBK")  # 10-byte field names: GBK fits
+    if not with_prj:
+        (folder / "项目.prj").unlink()
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as archive:
+        for part in folder.iterdir():
+            archive.write(part, part.name)
+    return packed.getvalue()
+
+
+def test_a_shapefile_without_prj_is_refused_unless_its_crs_is_stated(app, store, tmp_path):
+    headers = token_for(store, "regulator")
+    content = _zipped_shapefile(tmp_path, with_prj=False)
+    refused = api_upload(app, headers, "projects", content, "项目.zip", dry_run="1")
+    assert refused.status_code == 422
+    [problem] = refused.json["errors"]
+    assert ".prj" in problem["message"] and "坐标系" in problem["message"]
+    stated = api_upload(app, headers, "projects", content, "项目.zip", dry_run="1", crs="wgs84")
+    assert all(".prj" not in p["message"] for p in stated.json["errors"])
+
+
+def test_messages_never_show_where_the_server_keeps_files(app, store, tmp_path):
+    import zipfile
+
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as archive:
+        archive.writestr("坏文件.shp", b"this is no shapefile at all" * 10)
+        archive.writestr("坏文件.dbf", b"nor is this a table")
+    answer = api_upload(app, token_for(store, "regulator"), "projects", packed.getvalue(),
+                        "坏文件.zip")
+    assert answer.status_code == 422
+    message = answer.json["errors"][0]["message"]
+    assert "坏文件" in message
+    assert app.config["UPLOAD_DIR"] not in message and "/tmp" not in message
+    assert "riskmap-unzip" not in message and not re.search(r"/[a-z]+/", message)

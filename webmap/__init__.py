@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from flask import Flask
 
-from webmap import settings
+from webmap import keystore, security, settings
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -18,11 +17,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     settings.validate(app.config)
-    if not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    # refuses to start (one line, exit status 3) with a short or well-known key
+    app.config["SECRET_KEY"] = security.secret_key(app.config)
+    keystore.init_app(app)
     app.json.ensure_ascii = False
 
     from webmap import (
+        account_page,
         admin,
         api,
         auth,
@@ -51,6 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     http.init_app(app)
     db.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(tiles.bp)
@@ -67,6 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(complaints.bp)
     app.register_blueprint(owner.bp)
     app.register_blueprint(service.bp)
+    app.register_blueprint(account_page.bp)
     jobs.init_app(app)
     auth.init_app(app)
     return app

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
 from geo import store
 from geo.tenancy import ORGANISATION_ROLES as ROLES_WITH_ORGANISATION
@@ -88,12 +88,28 @@ def list_users(conn: Connection) -> list[Account]:
     return [Account(**row._mapping) for row in rows]
 
 
-def disable_user(conn: Connection, username: str, actor: str = "cli") -> None:
-    done = conn.execute(text("UPDATE app_user SET is_active = false WHERE username = :u"),
-                        {"u": username}).rowcount
-    if not done:
+def disable_user(conn: Connection, username: str, actor: str = "cli") -> int:
+    """Stop the account signing in; returns its id (end its sessions with it)."""
+    user_id = conn.execute(text("UPDATE app_user SET is_active = false WHERE username = :u "
+                                "RETURNING id"), {"u": username}).scalar()
+    if user_id is None:
         raise AccountError(f"no user {username!r}")
     store.record_audit(conn, actor, "user.disable", username, "{}")
+    return user_id
+
+
+def set_password(conn: Connection, username: str, password: str, actor: str = "cli") -> int:
+    """Give the account a new password; returns its id (end its sessions with it)."""
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
+    user_id = conn.execute(text("UPDATE app_user SET password_hash = :h WHERE username = :u "
+                                "RETURNING id"),
+                           {"u": username, "h": generate_password_hash(password, method="scrypt")}
+                           ).scalar()
+    if user_id is None:
+        raise AccountError(f"no user {username!r}")
+    store.record_audit(conn, actor, "user.password", username, "{}")
+    return user_id
 
 
 def get_account(conn: Connection, user_id: int) -> Account | None:
@@ -102,13 +118,43 @@ def get_account(conn: Connection, user_id: int) -> Account | None:
     return Account(**row._mapping) if row else None
 
 
+# a salt of the right shape for names with no account, so that a wrong name costs the same
+# hashing time as a wrong password
+_DECOY_SALT = "scrypt:32768:8:1$riskmapdecoysalt"
+
+
+def password_digest(salt: str, password: str) -> str:
+    """The hex digest werkzeug stores after ``method$salt$`` for ``password``.
+
+    >>> from werkzeug.security import generate_password_hash
+    >>> stored = generate_password_hash("correct horse", method="scrypt")
+    >>> method_salt, _, digest = stored.rpartition("$")
+    >>> password_digest(method_salt, "correct horse") == digest
+    True
+    """
+    method, _, salt = salt.partition("$")
+    name, *args = method.split(":")
+    if name == "scrypt":
+        n, r, p = (int(a) for a in args)
+        return hashlib.scrypt(password.encode(), salt=salt.encode(), n=n, r=r, p=p,
+                              maxmem=132 * n * r * p).hex()
+    if name == "pbkdf2":
+        return hashlib.pbkdf2_hmac(args[0], password.encode(), salt.encode(),
+                                   int(args[1])).hex()
+    raise ValueError(f"unknown password hash method {name!r}")
+
+
 def authenticate(conn: Connection, username: str, password: str) -> Account | None:
-    """The active account with this name and password, or None (same answer for both faults)."""
-    row = conn.execute(text("SELECT id, password_hash, is_active FROM app_user "
-                            "WHERE username = :u"), {"u": username}).first()
-    if row is None or not row.is_active or not check_password_hash(row.password_hash, password):
-        return None
-    return get_account(conn, row.id)
+    """The active account with this name and password, or None (same answer for both faults).
+
+    The store keeps the hashes from the web role: it hands out the salt, and says whether the
+    digest worked out from it matches (migration 0008).
+    """
+    salt = conn.execute(text("SELECT riskmap_password_salt(:u)"), {"u": username}).scalar()
+    digest = password_digest(salt or _DECOY_SALT, password)
+    user_id = None if salt is None else conn.execute(
+        text("SELECT riskmap_sign_in(:u, :d)"), {"u": username, "d": digest}).scalar()
+    return None if user_id is None else get_account(conn, user_id)
 
 
 def demo_accounts(conn: Connection) -> list[tuple[str, str, str, str | None]]:
@@ -183,17 +229,9 @@ def revoke_token(conn: Connection, token_id: int, actor: str = "cli") -> None:
 
 
 def account_for_token(conn: Connection, token: str) -> Account | None:
-    """The active account a live token belongs to (and note the token's use), or None."""
+    """The active account a live token belongs to (its use noted by the store), or None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
-    found = conn.execute(text(
-        "SELECT t.id, t.user_id, t.last_used_at > now() - interval '1 minute' AS recent "
-        "FROM api_token t JOIN app_user u ON u.id = t.user_id "
-        "WHERE t.token_hash = :h AND t.revoked_at IS NULL AND u.is_active"),
-        {"h": _token_hash(token)}).first()
-    if found is None:
-        return None
-    if not found.recent:  # at most one write a minute: a busy uploader costs no flush a call
-        conn.execute(text("UPDATE api_token SET last_used_at = now() WHERE id = :i"),
-                     {"i": found.id})
-    return get_account(conn, found.user_id)
+    user_id = conn.execute(text("SELECT riskmap_token_account(:h)"),
+                           {"h": _token_hash(token)}).scalar()
+    return None if user_id is None else get_account(conn, user_id)

@@ -1,5 +1,6 @@
-"""Signing in and out: Flask-Login sessions, CSRF-protected forms, rate-limited attempts;
-and API tokens (``Authorization: Bearer …``) for systems that upload data.
+"""Signing in and out: Flask-Login over server-side sessions (`webmap.sessions`),
+CSRF-protected forms, rate-limited attempts counted in Redis; and API tokens
+(``Authorization: Bearer …``) for systems that upload data.
 
 Who signed in (and who failed to) goes to the audit log.
 """
@@ -17,6 +18,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_limiter import Limiter
@@ -28,7 +30,7 @@ from wtforms.validators import DataRequired, Length
 
 from geo import store
 from geo.tenancy import Tenant
-from webmap import accounts
+from webmap import accounts, keystore, sessions
 from webmap.scope import connection
 
 bp = Blueprint("auth", __name__)
@@ -36,12 +38,28 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 
 
-def _attempt_key() -> str:
-    # one limiter serves every app of the process (tests make many): count per app and address
-    return f"{id(current_app._get_current_object())}:{get_remote_address()}"
+def address_key() -> str:
+    """Counts per client address, in this service's part of the shared Redis (the limiter is
+    one per process, and a test process runs many services side by side)."""
+    return f"{current_app.config['REDIS_PREFIX']}:{get_remote_address()}"
 
 
-limiter = Limiter(key_func=_attempt_key, default_limits=[], storage_uri="memory://")
+def follow_key(field: str):
+    """Counts of wrong secrets per client address *and* the number tried (form ``field``): a
+    guesser elsewhere, or one trying other numbers, never locks an owner out of their own
+    claim; the secret's 72 random bits make guessing across many addresses hopeless."""
+    def key() -> str:
+        number = request.form.get(field, "").strip().upper()[:40]
+        return f"{address_key()}:{field}:{number}"
+    return key
+
+
+limiter = Limiter(key_func=address_key, default_limits=[])
+
+
+def owner_limit() -> str:
+    """How often one address may look a building up on the public owner's pages."""
+    return current_app.config["OWNER_RATE_LIMIT"]
 
 
 class User(UserMixin):
@@ -68,7 +86,8 @@ class LoginForm(FlaskForm):
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+    # a session ended elsewhere (sign-out, new password, disabled) or too old: signed out
+    if not user_id.isdigit() or not sessions.is_current(user_id):
         return None
     with connection(tenant=Tenant.public()) as conn:
         account = accounts.get_account(conn, int(user_id))
@@ -120,6 +139,7 @@ def login():
             account = accounts.authenticate(conn, form.username.data, form.password.data)
         if account is not None:
             login_user(User(account))
+            sessions.begin(account.id)
             audit("login")
             return redirect(_safe_next(request.args.get("next")))
         audit("login.failed", actor=form.username.data)
@@ -130,15 +150,18 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    if current_user.is_authenticated:
+    """Sign out: every session of the account ends, in every browser."""
+    if current_user.is_authenticated and not current_user.via_token:
         audit("logout")
+        sessions.end_all(current_user.account.id)
     logout_user()
+    session.clear()
     return redirect(url_for("pages.risk_map"))
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    sessions.init_app(app)
+    app.config["RATELIMIT_STORAGE_URI"] = keystore.limits_uri(app.config["REDIS_URL"])
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     csrf.init_app(app)

@@ -222,17 +222,26 @@ def _demo_publications(conn, city: str) -> list[str]:
 @click.option("--port", default=None, type=int, help="Port to listen on (default: PORT setting).")
 @with_appcontext
 def serve(host: str | None, port: int | None) -> None:
-    """Serve the risk map with waitress (multi-threaded; fine on an intranet)."""
+    """Serve the risk map with waitress (multi-threaded; fine on an intranet), with
+    JOB_WORKERS import workers beside it."""
     from waitress import serve as waitress_serve
+
+    from webmap.cli_services import start_workers
 
     app = current_app._get_current_object()
     engine = _migrated_engine()
     with engine.connect() as conn:
         projects = conn.execute(text("SELECT count(*) FROM project")).scalar_one()
     host, port = host or app.config["HOST"], port or app.config["PORT"]
+    workers = start_workers(int(app.config["JOB_WORKERS"]))
     click.echo(f"IDI 风险地图 risk map: http://{host}:{port}/  "
-               f"({projects} projects in the store; Ctrl+C stops)")
-    waitress_serve(app, host=host, port=port, threads=8, ident="riskmap")
+               f"({projects} projects in the store; {len(workers)} import worker(s); "
+               "Ctrl+C stops)")
+    try:
+        waitress_serve(app, host=host, port=port, threads=8, ident="riskmap")
+    finally:
+        for worker in workers:
+            worker.terminate()
 
 
 @main.command("settings")
@@ -246,6 +255,7 @@ def settings_command() -> None:
 def _register_import_commands() -> None:
     from webmap.cli_import import import_command, template_command
     from webmap.cli_report import report
+    from webmap.cli_services import redis_group, worker_command
     from webmap.cli_users import users
     from webmap.workflow import tasks_command
 
@@ -254,6 +264,8 @@ def _register_import_commands() -> None:
     main.add_command(users)
     main.add_command(report)
     main.add_command(tasks_command)
+    main.add_command(redis_group)
+    main.add_command(worker_command)
 
 
 _register_import_commands()
@@ -268,4 +280,3 @@ def run() -> None:
     except SettingError as exc:
         click.secho(f"错误 / error: {exc}", fg="red", err=True)
         sys.exit(2)
-

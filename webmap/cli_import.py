@@ -50,13 +50,14 @@ def _print_result(result, errors_path: Path | None) -> None:
 @with_appcontext
 def import_command(kind, file, crs, sheet, encoding, dry_run, partial, errors_file) -> None:
     """Import KIND from FILE (CSV, XLSX, GeoJSON, GeoPackage, Shapefile); all or nothing."""
+    from loaders.imports import limits
     from loaders.imports.pipeline import write_error_report
     from loaders.imports.run import import_file
 
     def progress(rows):
         return tqdm(rows, desc=f"检查 {file.name}", unit="行", disable=len(rows) < 1000)
 
-    with get_engine().begin() as conn:
+    with limits.using(limits.from_config(current_app.config)), get_engine().begin() as conn:
         result = import_file(conn, kind, file, city=current_app.config["CITY"],
                              actor=f"cli:{getpass.getuser()}", crs=crs, sheet=sheet,
                              encoding=encoding, partial=partial, dry_run=dry_run,

@@ -1,11 +1,12 @@
-"""`riskmap users add|list|disable` and `riskmap users token add|list|revoke`: accounts of the
-platform and the API tokens of the systems that upload data for them."""
+"""`riskmap users add|list|disable|password` and `riskmap users token add|list|revoke`:
+accounts of the platform and the API tokens of the systems that upload data for them."""
 
 from __future__ import annotations
 
 import getpass
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from webmap.accounts import (
@@ -18,8 +19,10 @@ from webmap.accounts import (
     list_users,
     new_password,
     revoke_token,
+    set_password,
 )
 from webmap.db import get_engine
+from webmap.sessions import end_all
 
 
 @click.group("users")
@@ -65,13 +68,34 @@ def list_command() -> None:
 @click.argument("username")
 @with_appcontext
 def disable(username) -> None:
-    """Stop USERNAME from signing in (the account and its history stay)."""
+    """Stop USERNAME from signing in (the account and its history stay); every session of
+    the account ends at once."""
     try:
         with get_engine().begin() as conn:
-            disable_user(conn, username, actor=f"cli:{getpass.getuser()}")
+            user_id = disable_user(conn, username, actor=f"cli:{getpass.getuser()}")
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"user {username} disabled")
+    end_all(user_id, current_app)
+    click.echo(f"user {username} disabled; its sessions ended")
+
+
+@users.command("password")
+@click.argument("username")
+@click.option("--generate", is_flag=True, help="Make a random password and print it once.")
+@with_appcontext
+def password_command(username, generate) -> None:
+    """Give USERNAME a new password (asked unless --generate); every session of the account
+    ends at once."""
+    password = new_password() if generate else click.prompt(
+        "new password", hide_input=True, confirmation_prompt=True)
+    try:
+        with get_engine().begin() as conn:
+            user_id = set_password(conn, username, password, actor=f"cli:{getpass.getuser()}")
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    end_all(user_id, current_app)
+    click.echo(f"password of {username} changed; its sessions ended"
+               + (f"; password: {password}" if generate else ""))
 
 
 @users.group("token")

@@ -28,12 +28,12 @@ from geo.claims import find_buildings
 from geo.lifecycle import LifecycleError
 from geo.tenancy import CITY_ROLES, Tenant
 from webmap.admin import roles_only
-from webmap.auth import limiter
+from webmap.auth import follow_key, limiter
 from webmap.public_claims import chinese
 from webmap.scope import connection, current_tenant
 
 bp = Blueprint("complaints", __name__)
-FORM_FIELDS = ("party_kind", "party_name", "project_id", "category", "body", "contact")
+FORM_FIELDS = ("party_kind", "party_name", "project_ref", "category", "body", "contact")
 PARTY_ROLES = ("insurer", "tis", "developer")
 
 
@@ -82,7 +82,8 @@ def file_complaint():
 
 
 @bp.route("/complaints/follow", methods=["GET", "POST"])
-@limiter.limit(_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_limit, methods=["POST"], deduct_when=_failed,
+               key_func=follow_key("complaint_no"))
 def follow():
     if request.method == "GET":
         return render_template("complaint_follow.html", complaint=None, missing=False,

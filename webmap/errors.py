@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
-from flask import Flask, Response, render_template, request
-from flask_login import current_user
+import psycopg2
+import redis
+from flask import Flask, Response, g, render_template, request
+from flask_login import AnonymousUserMixin, current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
@@ -16,6 +18,7 @@ from geo.cluster import ClusterError
 from geo.lifecycle import LifecycleError
 from layers.exposure import ExposureError
 from layers.filters import FilterError
+from webmap.reports.jobs import ReportFolderError
 
 TITLES = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "未找到", 405: "不支持的操作",
           413: "文件过大", 429: "尝试过于频繁"}
@@ -87,9 +90,28 @@ def http_error(error: HTTPException):
     return _answer(status, TITLES.get(status, "请求有误"), error.description or "")
 
 
-def store_unavailable(error: Exception):
-    return _answer(503, "数据库不可用",
-                   "数据库暂时不可用，请稍后再试或联系管理员。The database is not reachable.")
+def _unavailable(title: str, message: str) -> Response:
+    # drawn for the public: the page must not look the user up again in a store that just
+    # failed; the next request finds the user again once the store is back
+    g._login_user = AnonymousUserMixin()
+    answer = _answer(503, title, message)
+    response = answer if isinstance(answer, Response) else Response(
+        answer[0], 503, mimetype="text/html")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def store_unavailable(error: Exception) -> Response:
+    if isinstance(error, DBAPIError) and not error.connection_invalidated and not isinstance(
+            error.orig, (psycopg2.OperationalError, psycopg2.InterfaceError)):
+        raise error  # a fault of the query, not of the connection: a real 500
+    return _unavailable("数据库不可用", "数据库暂时不可用，数据库恢复后服务自动恢复，请稍后再试或"
+                        "联系管理员。The database is not reachable; retry in a moment.")
+
+
+def keystore_unavailable(error: Exception) -> Response:
+    return _unavailable("会话服务不可用", "会话与限流服务（Redis）暂时不可用，请稍后再试或联系"
+                        "管理员。The session store (Redis) is not reachable.")
 
 
 class AsciiIntegerConverter(IntegerConverter):
@@ -109,5 +131,10 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(LifecycleError, lambda e: _answer(400, "无法办理", str(e)))
     app.register_error_handler(CSRFError, bad_form)
     app.register_error_handler(HTTPException, http_error)
-    app.register_error_handler(OperationalError, store_unavailable)
+    app.register_error_handler(DBAPIError, store_unavailable)
+    app.register_error_handler(psycopg2.OperationalError, store_unavailable)
     app.register_error_handler(ClusterError, store_unavailable)
+    app.register_error_handler(redis.ConnectionError, keystore_unavailable)
+    app.register_error_handler(ReportFolderError,
+                               lambda error: _answer(503, "无法生成报告", error.strerror))
+    app.register_error_handler(redis.TimeoutError, keystore_unavailable)

@@ -3,7 +3,9 @@ report jobs, and the database connection pools.
 
 Under gunicorn every worker writes its figures to PROMETHEUS_MULTIPROC_DIR (made by
 webmap/gunicorn_conf.py before any worker starts) and /metrics adds up all workers; with one
-process (`riskmap serve`, tests) the figures live in the process.
+process (`riskmap serve`, tests) the figures live in the process. Import jobs run in job
+workers, perhaps on other hosts: their states are read from the job queue in Redis when
+/metrics is asked.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
+from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -33,10 +37,7 @@ LATENCY = Histogram("riskmap_http_request_duration_seconds", "Time to answer a r
                     "endpoint and method.", ["endpoint", "method"],
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
 JOB_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
-IMPORTS = Counter("riskmap_import_jobs", "Import files run, by kind and outcome (imported, "
-                  "checked: a dry run, refused: errors in the file, failed).", ["kind", "outcome"])
-IMPORT_SECONDS = Histogram("riskmap_import_job_duration_seconds", "Time an import took, by "
-                           "kind.", ["kind"], buckets=JOB_BUCKETS)
+IMPORTS = Counter("riskmap_import_jobs_submitted", "Import files queued, by kind.", ["kind"])
 REPORTS = Counter("riskmap_report_jobs", "Reports made in the background, by outcome (done, "
                   "failed).", ["outcome"])
 REPORT_SECONDS = Histogram("riskmap_report_job_duration_seconds", "Time a report took to "
@@ -57,17 +58,6 @@ def observe_request(endpoint: str | None, method: str, status: int, seconds: flo
     endpoint = endpoint or "unmatched"  # 404s: one label, however many paths are tried
     REQUESTS.labels(endpoint, method, str(status)).inc()
     LATENCY.labels(endpoint, method).observe(seconds)
-
-
-@contextmanager
-def import_job(kind: str) -> Iterator[dict]:
-    """Count and time one import; the caller sets ``outcome`` in the dict it is given."""
-    started, result = time.perf_counter(), {"outcome": "failed"}
-    try:
-        yield result
-    finally:
-        IMPORTS.labels(kind, result["outcome"]).inc()
-        IMPORT_SECONDS.labels(kind).observe(time.perf_counter() - started)
 
 
 @contextmanager
@@ -106,7 +96,25 @@ def _pool_figures(name: str, engine: Engine) -> None:
     POOL_SIZE.labels(name).set(pool.size())
 
 
-def exposition() -> tuple[bytes, str]:
+class ImportQueue:
+    """Import jobs by state (queued, running, finished, failed; finished and failed ones for
+    IMPORT_KEEP_MINUTES), as the job queue in Redis holds them for every worker and host."""
+
+    def __init__(self, queue):
+        self.queue = queue
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("riskmap_import_jobs", "Import jobs in the queue by state.",
+                                   labels=["state"])
+        q = self.queue
+        for state, count in (("queued", q.count), ("running", q.started_job_registry.count),
+                             ("finished", q.finished_job_registry.count),
+                             ("failed", q.failed_job_registry.count)):
+            family.add_metric([state], count)
+        yield family
+
+
+def exposition(import_queue=None) -> tuple[bytes, str]:
     """The metrics in Prometheus' text format, and its content type."""
     for engine, name in list(_WATCHED.items()):
         _pool_figures(name, engine)
@@ -115,4 +123,12 @@ def exposition() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = REGISTRY
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    text = generate_latest(registry)
+    if import_queue is not None:
+        jobs = CollectorRegistry()
+        jobs.register(ImportQueue(import_queue))
+        try:
+            text += generate_latest(jobs)
+        except RedisError:
+            pass  # Redis away: the other figures still tell the story
+    return text, CONTENT_TYPE_LATEST

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from geo import store
 from geo.cluster import ClusterError
 from geo.tenancy import Tenant
-from webmap import accesslog, metrics
+from webmap import accesslog, importjobs, metrics
 from webmap.db import get_web_engine
 from webmap.scope import connection
 
@@ -65,7 +65,7 @@ def metrics_page():
     if not _may_read_metrics():
         return jsonify(error="无权读取监控指标：请使用 RISKMAP_METRICS_TOKEN — send the metrics "
                              "token (Authorization: Bearer …)"), 401
-    body, content_type = metrics.exposition()
+    body, content_type = metrics.exposition(importjobs.queue())
     return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})
 
 

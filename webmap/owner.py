@@ -4,20 +4,31 @@ the claim hotline, how to report and the insurer's deadlines, and download the
 《工程质量潜在缺陷保险告知书》 as a PDF to hand over with the 两书一证.
 
 Every request acts for the public tenant: ``geo.notice`` asks the SECURITY DEFINER functions.
-The building search is the claim pages' (``geo.claims.find_buildings``).
+The building search is the claim pages' (``geo.claims.find_buildings``): it needs what an
+owner knows in full (building name, community, permit number or address), names buildings by
+an opaque reference, and every lookup counts against OWNER_RATE_LIMIT per address, so the
+public cannot walk or count the insured book.
 """
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, abort, make_response, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from geo.claims import cover_decision, find_buildings
+from geo.claims import building_by_ref, cover_decision, find_buildings
 from geo.notice import owner_notice
 from geo.tenancy import Tenant
+from webmap.auth import limiter, owner_limit
 from webmap.public_claims import chinese
 from webmap.reports.charts import cjk_family
 from webmap.scope import connection
@@ -26,7 +37,13 @@ bp = Blueprint("owner", __name__)
 MISSING = "没有找到这栋已投保的房屋，或其保单尚未生效。请从“业主服务”页面重新查找。"
 
 
+def _no_words() -> bool:
+    # the empty search form costs nothing; every real lookup counts
+    return not request.args.get("q", "").strip()
+
+
 @bp.get("/owner")
+@limiter.limit(owner_limit, exempt_when=_no_words)
 def find():
     words = request.args.get("q", "")
     with connection(tenant=Tenant.public()) as conn:
@@ -35,24 +52,25 @@ def find():
                            buildings=buildings, notice=None)
 
 
-def _notice(project_id: int) -> dict:
+def _notice(ref: str) -> dict:
     with connection(tenant=Tenant.public()) as conn:
-        notice = owner_notice(conn, project_id)
+        project_id = building_by_ref(conn, ref)
+        notice = None if project_id is None else owner_notice(conn, project_id)
     if notice is None:
         abort(404, MISSING)
     return notice
 
 
-@bp.get("/owner/<int:project_id>")
-def building(project_id: int):
-    notice = _notice(project_id)
+@bp.get("/owner/<ref>")
+@limiter.limit(owner_limit)
+def building(ref: str):
+    notice = _notice(ref)
     cover = notice["sections"]
     for section in cover:
         decision = cover_decision(cover, section["section"], notice["day"])
         section["today"] = "保障中，可以报案" if decision.covered else chinese(decision.rule)
         section["covered"] = decision.covered
-    return render_template("owner.html", q=request.args.get("q", ""), notice=notice,
-                           project_id=project_id)
+    return render_template("owner.html", q=request.args.get("q", ""), notice=notice, ref=ref)
 
 
 def notice_pdf(notice: dict) -> bytes:
@@ -62,14 +80,14 @@ def notice_pdf(notice: dict) -> bytes:
     return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=("data",))).write_pdf()
 
 
-@bp.get("/owner/<int:project_id>/notice.pdf")
-def notice_file(project_id: int):
-    notice = _notice(project_id)
+@bp.get("/owner/<ref>/notice.pdf")
+@limiter.limit(owner_limit)
+def notice_file(ref: str):
+    notice = _notice(ref)
     response = make_response(notice_pdf({**notice, "claim_url": request.host_url.rstrip("/")
-                                         + url_for("public_claims.claim_form",
-                                                   project_id=project_id)}))
+                                         + url_for("public_claims.claim_form", ref=ref)}))
     name = f"{notice['title']}-{notice['building']['name']}.pdf"
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"notice-{project_id}.pdf\"; filename*=UTF-8''{quote(name)}")
+        f"attachment; filename=\"notice.pdf\"; filename*=UTF-8''{quote(name)}")
     return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -28,7 +29,9 @@ from layers.overview import map_context
 from webmap import assets, public
 from webmap.mappage import build_map, vendor_url
 from webmap.scope import connection, current_tenant, request_filters
+from webmap.security import with_nonces
 
+CHINA = ZoneInfo("Asia/Shanghai")
 bp = Blueprint("pages", __name__)
 bp.add_app_template_global(vendor_url)
 
@@ -36,6 +39,14 @@ bp.add_app_template_global(vendor_url)
 @bp.app_template_filter("role_zh")
 def role_zh(role: str) -> str:
     return ROLE_ZH.get(role, role)
+
+
+@bp.app_template_filter("beijing")
+def beijing_time(moment) -> str:
+    """A stored moment as Beijing time, to the minute (the store keeps time zones)."""
+    if moment is None:
+        return ""
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
 @bp.app_template_filter("wan")
@@ -68,7 +79,7 @@ def risk_map():
                 "statistics": url_for("statistics.statistics_page")},
         "user": _user_options(),
     }
-    return build_map(current_app.config, context["bounds"], options, layer_id)
+    return with_nonces(build_map(current_app.config, context["bounds"], options, layer_id))
 
 
 def _user_options() -> dict:

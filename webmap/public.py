@@ -15,6 +15,7 @@ from layers.overview import map_context
 from webmap.caching import with_public_etag
 from webmap.mappage import build_public_map
 from webmap.scope import connection
+from webmap.security import with_nonces
 
 bp = Blueprint("public", __name__)
 
@@ -32,7 +33,8 @@ def public_map() -> str:
                    for item in layers],
         "login": url_for("auth.login"),
     }
-    return build_public_map(current_app.config, context["bounds"], layers, options)
+    return with_nonces(build_public_map(current_app.config, context["bounds"], layers,
+                                        options))
 
 
 @bp.get("/api/public/layers")

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, current_app, make_response, render_template,
 
 from geo import programme
 from geo.claims import (
+    building_by_ref,
     building_cover,
     claim_deadlines,
     cover_decision,
@@ -23,9 +24,10 @@ from geo.claims import (
     rate_claim,
 )
 from geo.lifecycle import CLAIM, DEADLINES, LifecycleError
+from geo.notice import public_building
 from geo.tenancy import Tenant
 from geo.workflow import today
-from webmap.auth import limiter
+from webmap.auth import follow_key, limiter, owner_limit
 from webmap.scope import connection
 
 bp = Blueprint("public_claims", __name__)
@@ -33,6 +35,7 @@ FORM_FIELDS = ("unit_no", "section", "cause", "reporter_name", "reporter_phone",
 CLAIM_DEADLINES = ("survey", "decision", "settlement", "refusal_notice")
 SECTION_ORDER = {s.code: i for i, s in enumerate(programme.COVERAGE_SECTIONS)}
 DECISIONS = {"accepted": "属于保险责任", "rejected": "不予赔偿"}
+MISSING_BUILDING = "没有找到这栋已投保的房屋。请从“业主报案”页面重新查找。"
 
 
 def _claim_limit() -> str:
@@ -69,6 +72,7 @@ def _no_store(body: str, status: int = 200):
 
 
 @bp.get("/claims/new")
+@limiter.limit(owner_limit, exempt_when=lambda: not request.args.get("q", "").strip())
 def find_building():
     words = request.args.get("q", "")
     with connection(tenant=Tenant.public()) as conn:
@@ -77,21 +81,25 @@ def find_building():
                            buildings=buildings)
 
 
-@bp.get("/claims/new/<int:project_id>")
-def claim_form(project_id: int):
-    return render_template("claim_new.html", **_building_page(project_id, {}))
+@bp.get("/claims/new/<ref>")
+@limiter.limit(owner_limit)
+def claim_form(ref: str):
+    return render_template("claim_new.html", **_building_page(ref, {}))
 
 
-@bp.post("/claims/new/<int:project_id>")
+@bp.post("/claims/new/<ref>")
 @limiter.limit(_claim_limit)
-def file_claim(project_id: int):
+def file_claim(ref: str):
     values = {name: request.form.get(name, "") for name in FORM_FIELDS}
     try:
         with connection(write=True, tenant=Tenant.public()) as conn:
+            project_id = building_by_ref(conn, ref)
+            if project_id is None:
+                abort(404, MISSING_BUILDING)
             number, secret, decision = file_public_claim(conn, project_id, values)
             day = today(conn)
     except LifecycleError as refused:
-        page = _building_page(project_id, values, chinese(str(refused)))
+        page = _building_page(ref, values, chinese(str(refused)))
         return render_template("claim_new.html", **page), 422
     filed = {"number": number, "secret": secret, "insurer": decision.insurer,
              "hotline": decision.hotline, "rule": chinese(decision.rule),
@@ -101,7 +109,8 @@ def file_claim(project_id: int):
 
 
 @bp.route("/claims/follow", methods=["GET", "POST"])
-@limiter.limit(_claim_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_claim_limit, methods=["POST"], deduct_when=_failed,
+               key_func=follow_key("claim_no"))
 def follow():
     if request.method == "GET":
         return render_template("claim_follow.html", claim=None, missing=False, number="")
@@ -129,7 +138,8 @@ def _score(value: str) -> int | None:
 
 
 @bp.post("/claims/rate")
-@limiter.limit(_claim_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_claim_limit, methods=["POST"], deduct_when=_failed,
+               key_func=follow_key("claim_no"))
 def rate():
     """An owner rates a closed claim's handling with its number and secret (once)."""
     number, secret = request.form.get("claim_no", ""), request.form.get("secret", "")
@@ -147,16 +157,16 @@ def rate():
                                      number=number, rating=words, rated=result), status)
 
 
-def _building_page(project_id: int, values: dict, refusal: str | None = None) -> dict:
+def _building_page(ref: str, values: dict, refusal: str | None = None) -> dict:
     """What the building's page shows: the building, its cover section by section (and
     whether a claim filed today is inside it, by which rule), the deadlines and the form."""
-    words = request.args.get("q", "")
     with connection(tenant=Tenant.public()) as conn:
-        cover = building_cover(conn, project_id)
+        project_id = building_by_ref(conn, ref)
+        cover = [] if project_id is None else building_cover(conn, project_id)
         if not cover:
-            abort(404, "没有找到这栋已投保的房屋。请从“业主报案”页面重新查找。")
+            abort(404, MISSING_BUILDING)
         day = today(conn)
-        building = next((b for b in find_buildings(conn, words) if b["id"] == project_id), None)
+        building = public_building(conn, project_id)
     sections = []
     for row in cover:
         decision = cover_decision(cover, row["section"], day)
@@ -165,7 +175,7 @@ def _building_page(project_id: int, values: dict, refusal: str | None = None) ->
     insurers = {(row["insurer"], row["hotline"] or "") for row in cover}
     choices = sorted({(s["section"], s["label"]) for s in sections},
                      key=lambda choice: SECTION_ORDER.get(choice[0], len(SECTION_ORDER)))
-    return {"project_id": project_id, "q": words, "building": building, "day": day,
+    return {"ref": ref, "q": request.args.get("q", ""), "building": building, "day": day,
             "sections": sections, "insurers": sorted(insurers), "choices": choices,
             "rules": [DEADLINES[k] for k in CLAIM_DEADLINES], "values": values,
             "refusal": refusal, "labels": {f.name: f.label for f in CLAIM.get("file").fields}}

@@ -76,8 +76,30 @@ SETTINGS: tuple[Setting, ...] = (
             "Run the private cluster without fsync: faster tests and demos, unsafe for real "
             "data.", parse_bool),
     Setting("SECRET_KEY", None,
-            "Key that signs sessions and CSRF tokens. Unset: a random key per process (sessions "
-            "end at restart). Set a long random value in production."),
+            "Key that signs CSRF tokens (sessions are kept server-side in Redis): at least 32 "
+            "random characters, the same in every process. Unset: "
+            "read from SECRET_KEY_FILE, which is made with a random key on first start, so "
+            "that every worker process shares it. The service refuses to start with a short "
+            "key or a known example key (such as one copied from a compose file)."),
+    Setting("SECRET_KEY_FILE", str(DATA_HOME / "secret_key"),
+            "File holding the secret key when SECRET_KEY is unset; made (mode 600) on first "
+            "start, git-ignored. Every process and host of one service must read the same key. "
+            "The service refuses to start when it can neither read nor make it."),
+    Setting("REDIS_URL", None,
+            "Redis that keeps sessions, rate-limit counts and import jobs for every worker "
+            "process and host (`redis://host:6379/0`, `rediss://…`, `unix:///path/redis.sock`). "
+            "Unset: a private redis-server is started in DB_DIR, on a Unix socket only."),
+    Setting("REDIS_OS_USER", "redis",
+            "Unprivileged system user that runs the private Redis when the service runs as "
+            "root (Debian's redis-server package creates it)."),
+    Setting("REDIS_PREFIX", "riskmap",
+            "Prefix of this service's keys and job queues in Redis, so that several services "
+            "(or a test run) can share one Redis."),
+    Setting("SESSION_IDLE_MINUTES", 30,
+            "A session unused for this long ends; the user signs in again.", integer, at_least(1)),
+    Setting("SESSION_MAX_HOURS", 12,
+            "A session ends this long after signing in, however busy (one working day).",
+            integer, at_least(1)),
     Setting("CITY", "530100",
             "GB/T 2260 code of the city the service shows by default (530100 is Kunming).",
             check=city_code),
@@ -96,23 +118,55 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BASEMAP_ATTRIBUTION", "", "Attribution shown for BASEMAP=xyz."),
     Setting("TIANDITU_KEY", "", "Key (tk) of the Tianditu (天地图) service for BASEMAP=tianditu."),
     Setting("SESSION_COOKIE_SECURE", False,
-            "Send the session cookie over HTTPS only. Turn on whenever the service is reached "
-            "through HTTPS (it then never travels in clear).", parse_bool),
+            "Mark the session cookie Secure on every answer. It is marked anyway whenever the "
+            "request came over HTTPS (directly, or through PROXIES trusted proxies that say "
+            "so with X-Forwarded-Proto); turn this on when the service is only reached by "
+            "HTTPS.", parse_bool),
     Setting("LOGIN_RATE_LIMIT", "5 per minute",
-            "How often one address may try to sign in (flask-limiter syntax). Counts are kept "
-            "per process.", check=rate_limit),
+            "How often one address may try to sign in (flask-limiter syntax). Counted in Redis, "
+            "so the limit holds across every worker process and host.", check=rate_limit),
     Setting("CLAIM_RATE_LIMIT", "10 per hour",
-            "How often one address may file a claim on the public claim page, and how often it "
-            "may try a claim number and secret that do not match (flask-limiter syntax).",
-            check=rate_limit),
+            "How often one address may file a claim on the public claim page, and how often one "
+            "address may try a secret that does not match for one claim number (so a guesser "
+            "elsewhere cannot lock the owner out; flask-limiter syntax).", check=rate_limit),
     Setting("COMPLAINT_RATE_LIMIT", "10 per hour",
             "How often one address may file a complaint on the public complaint page, and how "
-            "often it may try a complaint number and secret that do not match "
+            "often one address may try a secret that does not match for one complaint number "
             "(flask-limiter syntax).", check=rate_limit),
+    Setting("OWNER_RATE_LIMIT", "30 per hour;100 per day",
+            "How often one address may look a building up on the public owner's pages (a "
+            "search for a building, a building's page, its 告知书, the claim form): enough for "
+            "an owner, far too few to walk the insured book (flask-limiter syntax).",
+            check=rate_limit),
     Setting("UPLOAD_MAX_MB", 50,
             "Largest request, in megabytes, the service accepts (Flask's MAX_CONTENT_LENGTH): "
             "an import file uploaded on /imports or to /api/imports above it is refused with "
             "413.", integer, at_least(1)),
+    Setting("UPLOAD_DIR", str(DATA_HOME / "uploads"),
+            "Folder where uploaded files wait for their import job and are deleted after it; "
+            "the web service and every job worker (`riskmap worker`) must see the same folder."),
+    Setting("IMPORT_MAX_ROWS", 100_000,
+            "Most data rows one import file may hold; a larger file is refused (split it). "
+            "Bounds an import job's memory (see the README's figures).", integer, at_least(1)),
+    Setting("IMPORT_UNPACKED_MAX_MB", 500,
+            "Most megabytes a zip (a zipped Shapefile, and an XLSX, which is a zip too) may "
+            "unpack to, checked member by member before anything is unpacked.",
+            integer, at_least(1)),
+    Setting("IMPORT_MAX_MEMBERS", 200,
+            "Most files a zip or XLSX may hold.", integer, at_least(1)),
+    Setting("IMPORT_MAX_RATIO", 200,
+            "Most a member of a zip or XLSX may expand (unpacked size ÷ packed size): a zip "
+            "bomb is refused before it is unpacked.", integer, at_least(1)),
+    Setting("IMPORT_TIMEOUT_MINUTES", 30,
+            "An import job running longer than this is stopped and reported as failed.",
+            integer, at_least(1)),
+    Setting("IMPORT_KEEP_MINUTES", 60,
+            "How long an import job's report stays readable after it finished.",
+            integer, at_least(1)),
+    Setting("JOB_WORKERS", 1,
+            "Import job workers `riskmap serve` starts beside the web server. 0: start them "
+            "yourself with `riskmap worker` (on this host or another that sees UPLOAD_DIR).",
+            integer, at_least(0)),
     Setting("WEB_DATABASE_URL", None,
             "URL the web service connects with. Unset: the store's URL with the user "
             "`riskmap_web` (a role that owns no table and cannot bypass row-level security). "

@@ -1,23 +1,36 @@
 """Uploading import files: a page for people (`/imports`) and a JSON API for systems
 (`POST /api/imports/<kind>`, API token only).
 
-Both run the same all-or-nothing import as `riskmap import`, through the owner's engine (the
-import needs temp tables and writes many tables, which the web role may not). Row-level
-security therefore does not guard it: who may write which rows is checked by the import
-itself, in its transaction (loaders/imports/authority.py); the role check here only gives a
-quick, clear 403 before a file is read.
+Both save the file (within UPLOAD_MAX_MB) and queue the same all-or-nothing import as
+`riskmap import` as a background job (`webmap.importjobs`); the page and the API then poll
+the job. The import runs through the owner's engine (it needs temp tables and writes many
+tables, which the web role may not). Row-level security therefore does not guard it: who may
+write which rows is checked by the import itself, in its transaction
+(loaders/imports/authority.py); the role check here only gives a quick, clear 403 before a
+file is read.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
+import os
 import re
-import tempfile
+import secrets
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -31,10 +44,11 @@ from geo import coords
 from geo.tenancy import ROLE_ZH, Tenant
 from loaders.imports import authority
 from loaders.imports.pipeline import Problem
+from loaders.imports.readers import without_paths
 from loaders.imports.registry import KINDS
-from webmap import metrics
+from webmap import importjobs
 from webmap.auth import User, audit, csrf, load_token_user
-from webmap.db import get_engine
+from webmap.errors import json_error
 
 if TYPE_CHECKING:
     from loaders.imports.run import ImportResult
@@ -114,31 +128,50 @@ def stored_name(name: str) -> str:
     return (secure_filename(path.stem)[:80] or "upload") + suffix
 
 
-def run_upload(kind: str, storage: FileStorage, opts: Options, user: User,
-               via: str) -> ImportResult:
-    """Save the file in a temporary folder, import it, and delete it."""
-    from loaders.imports.run import import_file  # the readers' GIS libraries load slowly
+class FolderUnusable(OSError):
+    """UPLOAD_DIR cannot take the file (read-only, full): nothing was kept."""
 
+
+def _save(storage: FileStorage, name: str) -> Path:
+    """The upload, copied into UPLOAD_DIR under a fresh name; a failed copy leaves nothing."""
+    folder = Path(current_app.config["UPLOAD_DIR"])
+    path = folder / f"{secrets.token_hex(8)}-{stored_name(name)}"
+    draft = path.with_name(path.name + ".part")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        storage.save(draft)
+        os.replace(draft, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # a read-only folder has none to remove
+            draft.unlink(missing_ok=True)
+        raise FolderUnusable(exc.errno, exc.strerror) from None
+    return path
+
+
+def queue_upload(kind: str, storage: FileStorage, opts: Options, user: User,
+                 via: str) -> importjobs.Job:
+    """Save the file and queue its import as a job of ``user``."""
     name = sent_name(storage.filename)
-    with tempfile.TemporaryDirectory(prefix="riskmap-upload-") as folder:
-        path = Path(folder) / stored_name(name)
-        storage.save(path)
-        with metrics.import_job(kind) as job, get_engine().begin() as conn:
-            result = import_file(
-                conn, kind, path, city=current_app.config["CITY"],
-                actor=user.account.username, tenant=user.tenant, file_name=name,
-                note={"via": via, "address": request.remote_addr}, crs=opts.crs,
-                sheet=opts.sheet, encoding=opts.encoding, dry_run=opts.dry_run)
-            job["outcome"] = ("refused" if result.errors
-                              else "checked" if opts.dry_run else "imported")
-            return result
+    path = _save(storage, name)
+    upload = importjobs.Upload(kind, str(path), name, opts.crs, opts.sheet, opts.encoding,
+                               opts.dry_run, user.tenant,
+                               {"via": via, "address": request.remote_addr})
+    try:
+        return importjobs.submit(upload, _owner(user))
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def _owner(user: User) -> str:
+    return f"user:{user.account.id}"
 
 
 def report(result: ImportResult, dry_run: bool) -> dict:
     """The import's outcome as JSON: counts, and every problem with file, row and column."""
     def item(problem: Problem) -> dict:
         # a reader's message names the file as saved here; the sender knows it by its own name
-        message = problem.reason.replace(result.path.name, result.name)
+        message = without_paths(problem.reason.replace(result.path.name, result.name))
         return {"file": result.name, "row": problem.row, "column": problem.column,
                 "value": problem.value, "message": message}
     return {"file": result.name, "kind": result.kind, "dry_run": dry_run,
@@ -159,7 +192,7 @@ def _kind_form(tenant: Tenant) -> UploadForm:
 @bp.route("/imports", methods=["GET", "POST"])
 @login_required
 def upload_page():
-    """The upload form, and after a POST the import's report."""
+    """The upload form; a POST queues the import and shows its job's page."""
     refuse_role(current_user.tenant)
     form = _kind_form(current_user.tenant)
     if not form.validate_on_submit():
@@ -170,9 +203,37 @@ def upload_page():
     except ValueError as exc:
         form.crs.errors = [str(exc)]
         return render_template("upload.html", form=form, report=None), 400
-    result = run_upload(form.kind.data, form.file.data, opts, current_user, "web")
-    shown = report(result, opts.dry_run)
-    return render_template("upload.html", form=form, report=shown), 422 if result.errors else 200
+    job = queue_upload(form.kind.data, form.file.data, opts, current_user, "web")
+    return redirect(url_for("uploads.job_page", job_id=job.id), 303)
+
+
+def _finished(job) -> tuple[dict | None, dict]:
+    """(the import's report or None while it runs, the job's state)."""
+    shown = importjobs.state(job)
+    if shown["state"] == "finished":
+        return job.return_value(), shown
+    if shown["error"]:
+        problem = {"file": shown["file"], "row": None, "column": "", "value": "",
+                   "message": shown["error"]}
+        return {"file": shown["file"], "imported": False, "dry_run": False, "errors": [problem],
+                "warnings": [], "counts": {"rows_read": shown["rows"], "inserted": 0,
+                                           "updated": 0, "unchanged": 0, "rejected_rows": 0}
+                }, shown
+    return None, shown
+
+
+@bp.get("/imports/jobs/<job_id>")
+@login_required
+def job_page(job_id: str):
+    """An upload's job: its progress while it runs (the page polls), then its report."""
+    job = importjobs.find(job_id, _owner(current_user))
+    if job is None:
+        abort(404, "没有这个导入任务，或它不是您上传的（报告保留时间已过？）")
+    shown, state = _finished(job)
+    form = _kind_form(current_user.tenant)
+    status = 202 if shown is None else 422 if shown["errors"] else 200
+    return render_template("upload.html", form=form, report=shown, job=state,
+                           status_url=url_for("uploads.job_page", job_id=job.id)), status
 
 
 def token_user() -> User | None:
@@ -213,11 +274,37 @@ def api_import(kind: str):
                        request.values.get("dry_run", "").strip().lower() in FLAG)
     except ValueError as exc:
         abort(400, str(exc))
-    result = run_upload(kind, storage, opts, user, "api")
-    return jsonify(report(result, opts.dry_run)), 422 if result.errors else 200
+    job = queue_upload(kind, storage, opts, user, "api")
+    return jsonify(job=importjobs.state(job),
+                   status_url=url_for("uploads.api_job", job_id=job.id)), 202
+
+
+@bp.get("/api/imports/jobs/<job_id>")
+def api_job(job_id: str):
+    """An import job: 202 with its progress while it runs, then 200 with the import's report
+    (imported) or 422 (refused, with every problem's file, row and column)."""
+    user = token_user()
+    if user is None:
+        return json_error("此接口只接受 API 令牌 — this API takes an API token only.", 401)
+    job = importjobs.find(job_id, _owner(user))
+    if job is None:
+        return json_error(f"没有这个导入任务 — no import job {job_id}", 404)
+    shown, state = _finished(job)
+    if shown is None:
+        return jsonify(job=state), 202
+    return jsonify({**shown, "job": state}), 422 if shown["errors"] else 200
 
 
 csrf.exempt(api_import)
+
+
+@bp.errorhandler(FolderUnusable)
+def folder_unusable(error: FolderUnusable):
+    message = ("服务器的上传文件夹不可写或已满，文件未保存、未导入，请联系管理员。"
+               "The upload folder is read-only or full; nothing was kept.")
+    if request.path.startswith("/api/"):
+        return json_error(message, 503)
+    return render_template("error.html", title="无法保存文件", message=message), 503
 
 
 @bp.errorhandler(RequestEntityTooLarge)

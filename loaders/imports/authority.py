@@ -1,69 +1,86 @@
-"""Who may import what: the city's staff any kind; an insurer the policies it leads or
-co-insures and their claims; a TIS the risk events of the projects whose policy names it.
+"""Who may import what, and what an upload may decide.
 
-The command line runs as the store's owner and passes no tenant: it may import anything.
-Uploads from the web pass the uploader's tenant. The import runs as the owner (it needs temp
-tables and writes many tables), so row-level security does not guard it: these checks do,
-inside the import's own transaction. They run twice over the keys the file names: before the
-write (a stored row of someone else's that the file would overwrite) and after it, before the
-commit (a row the file created or moved out of the uploader's reach). Either refuses the
-whole file, so a file that touches one foreign policy writes nothing at all.
+The city's staff (and the command line, which passes no tenant) import any kind. An insurer
+imports the policies it leads and their claims; a TIS the risk events of the projects whose
+policy names it. The import runs as the store's owner (it needs temp tables and writes many
+tables), so row-level security does not guard it: these rules do, inside the import's own
+transaction, in three places.
+
+- **Lookups in reach.** The checks of a kind find only the rows the uploader reaches
+  (`Context.reach_org`): an insurer's policy file finds the projects it may insure (its own,
+  and those no other insurer leads a live policy on), its claim file the policies it leads; a
+  TIS's event file the projects whose policy names it. Anything else gets the answer an
+  unknown key gets, so a dry run tells nothing about rows outside the uploader's reach.
+- **Stored rows in reach** (`outside_reach`), before the write and again after it: a key of
+  the file that names a stored row of someone else's (another insurer's policy number, a
+  claim on a policy the uploader does not lead, another TIS's event) refuses the whole file.
+  A co-insurer is told it is one; anyone else learns only that the number is taken.
+- **Uploads are submissions** (`submissions`): an insurer names itself as lead, never another
+  insurer; its new policies enter the policy review as submitted, and a policy it changes goes
+  back to the regulator (`resubmit_changed`), exactly as the web form's steps do. Cancelling
+  and terminating need their papers, so they are steps of the policy's page, not of a file.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from geo.tenancy import ROLE_ZH, Tenant
-from loaders.imports.pipeline import Problem
+from loaders.imports.pipeline import Checked, Problem
 from loaders.imports.registry import KINDS
+from loaders.imports.sql import read_sql
 
 EVERY_KIND = tuple(KINDS)
 KINDS_BY_ROLE: dict[str, tuple[str, ...]] = {
     "regulator": EVERY_KIND, "admin": EVERY_KIND,
     "insurer": ("policies", "claims"), "tis": ("risk-events",),
 }
+# statuses an insurer's file may name for a policy: it submits, the regulator decides
+SUBMITTABLE = ("submitted", "confirmed")
+ENDED = ("cancelled", "terminated")
 
 
 @dataclass(frozen=True)
 class Reach:
-    """One rule of reach: SQL giving (key, value) of the rows named by ``:keys`` that lie
-    outside ``:org``'s reach, the column a refusal blames and its reason (with {value})."""
+    """One rule of reach: SQL giving (key, is_partner) for the stored rows named by ``:keys``
+    that lie outside ``:org``'s reach (is_partner: the uploader may read the row, as a
+    co-insurer reads its lead's policy), the column a refusal blames, and its reasons."""
 
     sql: str
     column: str
-    reason: str
+    partner: str
+    stranger: str
 
 
-REACH: dict[tuple[str, str], tuple[Reach, ...]] = {
-    ("insurer", "policies"): (Reach(
-        "SELECT p.policy_no, p.policy_no FROM policy p WHERE p.policy_no = ANY(:keys) "
-        "AND p.lead_insurer_id <> :org AND NOT EXISTS (SELECT 1 FROM policy_share s "
-        "WHERE s.policy_id = p.id AND s.insurer_id = :org)", "policy_no",
-        "保单「{value}」不是本公司主承保或共保的保单，整个文件未导入 — policy {value} is not "
-        "one your company leads or co-insures; nothing was imported"),),
-    ("insurer", "claims"): (Reach(
-        "SELECT c.claim_no, p.policy_no FROM claim c JOIN policy p ON p.id = c.policy_id "
-        "WHERE c.claim_no = ANY(:keys) AND p.lead_insurer_id <> :org AND NOT EXISTS "
-        "(SELECT 1 FROM policy_share s WHERE s.policy_id = p.id AND s.insurer_id = :org)",
-        "policy_no",
-        "案件所属保单「{value}」不是本公司主承保或共保的保单，整个文件未导入 — the claim's "
-        "policy {value} is not one your company leads or co-insures; nothing was imported"),),
-    ("tis", "risk-events"): (Reach(
-        "SELECT e.event_no, pr.permit_no FROM risk_event e JOIN project pr "
-        "ON pr.id = e.project_id WHERE e.event_no = ANY(:keys) AND NOT EXISTS "
-        "(SELECT 1 FROM policy m WHERE m.project_id = pr.id AND m.tis_id = :org)",
-        "permit_no",
-        "项目「{value}」的保单未指定本机构为风险管理机构，整个文件未导入 — no policy of project "
-        "{value} names your agency as its TIS; nothing was imported"), Reach(
-        "SELECT e.event_no, o.name FROM risk_event e JOIN inspection i ON i.id = e.inspection_id "
-        "JOIN organisation o ON o.id = i.tis_id WHERE e.event_no = ANY(:keys) "
-        "AND i.tis_id <> :org", "tis",
-        "事件关联的是其他风险管理机构「{value}」的检查，整个文件未导入 — the event belongs to "
-        "an inspection of another TIS ({value}); nothing was imported")),
+_NOT_LED = ("SELECT p.policy_no, EXISTS (SELECT 1 FROM policy_share s WHERE s.policy_id = p.id "
+            "AND s.insurer_id = :org) FROM policy p WHERE p.policy_no = ANY(:keys) "
+            "AND p.lead_insurer_id <> :org")
+REACH: dict[tuple[str, str], Reach] = {
+    ("insurer", "policies"): Reach(
+        _NOT_LED, "policy_no",
+        "本公司是该保单的共保公司，只有主承保公司可以导入或修改它，整个文件未导入 — your "
+        "company co-insures this policy; only its lead may import or change it",
+        "该保单号已被其他公司的保单使用，整个文件未导入 — this policy number is taken by a "
+        "policy your company does not lead; nothing was imported"),
+    ("insurer", "claims"): Reach(
+        "SELECT c.claim_no, EXISTS (SELECT 1 FROM policy_share s WHERE s.policy_id = p.id "
+        "AND s.insurer_id = :org) FROM claim c JOIN policy p ON p.id = c.policy_id "
+        "WHERE c.claim_no = ANY(:keys) AND p.lead_insurer_id <> :org", "claim_no",
+        "该案件属于本公司共保的保单，由主承保公司办理和导入，整个文件未导入 — the claim is on "
+        "a policy your company co-insures; its lead handles and imports it",
+        "该案件号已被其他公司的案件使用，整个文件未导入 — this claim number is taken by "
+        "another company's claim; nothing was imported"),
+    ("tis", "risk-events"): Reach(
+        "SELECT e.event_no, false FROM risk_event e LEFT JOIN inspection i "
+        "ON i.id = e.inspection_id WHERE e.event_no = ANY(:keys) AND (i.tis_id <> :org "
+        "OR NOT EXISTS (SELECT 1 FROM policy m WHERE m.project_id = e.project_id "
+        "AND m.tis_id = :org))", "event_no", "",
+        "该事件编号已被其他机构的风险事件使用，整个文件未导入 — this event number is taken "
+        "by another agency's risk event; nothing was imported"),
 }
 
 
@@ -72,6 +89,13 @@ def kinds_for(tenant: Tenant | None) -> tuple[str, ...]:
     if tenant is None:
         return EVERY_KIND
     return KINDS_BY_ROLE.get(tenant.role, ())
+
+
+def reach_org(tenant: Tenant | None, kind: str) -> int | None:
+    """The organisation whose reach limits ``tenant``'s file of ``kind``; None for full reach."""
+    if tenant is None or (tenant.role, kind) not in REACH:
+        return None
+    return tenant.organisation_id
 
 
 def kind_refused(tenant: Tenant, kind: str) -> Problem:
@@ -85,22 +109,106 @@ def kind_refused(tenant: Tenant, kind: str) -> Problem:
 def outside_reach(conn: Connection, tenant: Tenant | None, kind: str,
                   records: list[dict]) -> list[Problem]:
     """Rows of the file whose stored counterpart lies outside ``tenant``'s reach, each as a
-    problem naming its row, the blamed column and the offending key; none for full reach."""
-    rules = () if tenant is None else REACH.get((tenant.role, kind), ())
+    problem naming its row, the file's key column and the key; none for full reach."""
+    org = reach_org(tenant, kind)
     key = KINDS[kind].key
     rows = {r[key]: r for r in records if r.get(key) is not None}
-    if not rules or not rows:
+    if org is None or not rows:
         return []
-    problems = []
-    for rule in rules:
-        found = conn.execute(text(rule.sql), {"keys": sorted(rows), "org": tenant.organisation_id})
-        for file_key, value in found.all():
-            problems.append(_problem(kind, rule, rows.get(file_key), value))
+    rule = REACH[(tenant.role, kind)]
+    found = conn.execute(text(rule.sql), {"keys": sorted(rows), "org": org}).all()
+    problems = [_problem(kind, rule.column, rows[k], rule.partner if partner else rule.stranger)
+                for k, partner in found]
     return sorted(problems, key=lambda p: p.row or 0)
 
 
-def _problem(kind: str, rule: Reach, record: dict | None, value) -> Problem:
-    zh = next(c.zh for c in KINDS[kind].columns if c.name == rule.column)
-    header = (record or {}).get("_headers", {}).get(rule.column, zh)
-    return Problem(record and record["_row"], header, str(value),
-                   rule.reason.format(value=value))
+def _problem(kind: str, column: str, record: dict, reason: str) -> Problem:
+    zh = next(c.zh for c in KINDS[kind].columns if c.name == column)
+    return Problem(record["_row"], record["_headers"].get(column, zh), str(record[column]),
+                   reason)
+
+
+def submissions(conn: Connection, tenant: Tenant | None, kind: str, checked: Checked) -> None:
+    """What an insurer's or a TIS's rows may say of who they are and what is decided: an
+    insurer names itself as lead, submits new policies and leaves decisions to the regulator
+    (stored ones keep their status until a change sends them back, `resubmit_changed`); a TIS
+    reports as itself."""
+    if reach_org(tenant, kind) is None:
+        return
+    own = conn.execute(text("SELECT name, short_name FROM organisation WHERE id = :o"),
+                       {"o": tenant.organisation_id}).one()
+    records = checked.valid_records()
+    if kind == "risk-events":
+        for record in records:
+            if record.get("tis") not in (None, own.name, own.short_name):
+                checked.reject(record, record["_headers"]["tis"], record["tis"],
+                               f"风险管理机构须为本机构「{own.name}」 — a TIS reports its own "
+                               "findings only")
+        return
+    stored = dict(conn.execute(text(
+        "SELECT policy_no, status FROM policy WHERE policy_no = ANY(:n) AND lead_insurer_id = :o"),
+        {"n": [r["policy_no"] for r in records], "o": tenant.organisation_id}).all())
+    for record in records:
+        _as_submission(checked, record, own, stored.get(record["policy_no"]))
+
+
+def _as_submission(checked: Checked, record: dict, own, stored: str | None) -> None:
+    headers = record["_headers"]
+    if record.get("lead_insurer") not in (own.name, own.short_name):
+        checked.reject(record, headers["lead_insurer"], record.get("lead_insurer"),
+                       f"主承保公司须为本公司「{own.name}」：保险公司只能导入本公司主承保的保单 — "
+                       "the lead insurer must be your own company")
+        return
+    asked = record.get("_asked_status")
+    if stored in ENDED:
+        checked.reject(record, headers["policy_no"], record["policy_no"],
+                       "该保单已注销或终止，不能再通过导入修改 — the policy has ended and "
+                       "cannot be changed by a file")
+    elif asked is not None and asked not in SUBMITTABLE:
+        checked.reject(record, headers["status"], asked,
+                       "导入只能提交保单供住建局审核；解除合同、终止保险请在保单页面办理并上传"
+                       "相关文件 — a file submits policies; cancelling or terminating is a "
+                       "step on the policy's page, with its papers")
+    else:
+        if asked == "confirmed" and stored != "confirmed":
+            checked.warn(record, headers["status"], asked,
+                         "保单由住建局审核确认，导入后状态为“待确认” — the regulator confirms "
+                         "policies; it is imported as submitted")
+        record["status"] = stored or "submitted"
+
+
+def snapshot(conn: Connection, tenant: Tenant | None, kind: str,
+             records: list[dict]) -> dict[str, dict]:
+    """An insurer's stored policies named by the file, under the file's column names."""
+    if reach_org(tenant, kind) is None or kind != "policies":
+        return {}
+    keys = [r["policy_no"] for r in records]
+    rows = conn.execute(text(f"SELECT * FROM ({read_sql('current_policies.sql')}) c "  # noqa: S608
+                             "WHERE c.policy_no = ANY(:n)"), {"n": keys})
+    return {row.policy_no: {k: _plain(v) for k, v in row._mapping.items()} for row in rows}
+
+
+def _plain(value):
+    # shares, reinsurance and riders are JSON text whose order may differ: compare them parsed
+    if isinstance(value, str) and value[:1] in "[{":
+        return json.dumps(json.loads(value), sort_keys=True, ensure_ascii=False)
+    return value
+
+
+def resubmit_changed(conn: Connection, before: dict[str, dict],
+                     after: dict[str, dict]) -> dict[str, dict]:
+    """Policies the file changed go back to the regulator's review (submitted); returns each
+    changed policy's figures before and after, for its step."""
+    changed = {}
+    for policy_no, now in after.items():
+        was = before.get(policy_no)
+        if was is None:
+            continue
+        diff = {k: {"before": str(was[k]), "after": str(now[k])} for k in now
+                if k != "status" and was.get(k) != now[k]}
+        if diff:
+            changed[policy_no] = diff
+    if changed:
+        conn.execute(text("UPDATE policy SET status = 'submitted' WHERE policy_no = ANY(:n) "
+                          "AND status <> 'submitted'"), {"n": sorted(changed)})
+    return changed

@@ -177,7 +177,8 @@ def check_rules(checked: Checked, record: dict) -> None:
 def _lookup(context: Context, sql_name: str, keys: set) -> list:
     if not keys:
         return []
-    return context.conn.execute(text(read_sql(sql_name)), {"keys": sorted(keys)}).all()
+    return context.conn.execute(text(read_sql(sql_name)),
+                                {"keys": sorted(keys), "org": context.reach_org}).all()
 
 
 def check_store(checked: Checked, context: Context) -> None:

@@ -18,20 +18,28 @@ from loaders.imports.pipeline import Checked
 
 @dataclass(frozen=True)
 class Context:
-    """What checks may need besides the rows: the store, the city, the coordinate system."""
+    """What checks may need besides the rows: the store, the city, the coordinate system, and
+    whose reach the file is limited to.
+
+    ``reach_org`` is the uploading insurer's or TIS's organisation (None for the city's staff
+    and the command line): lookups bind it as ``:org`` and find only rows in its reach, so a
+    row outside it gets the very answer an unknown one gets.
+    """
 
     conn: Connection
     city: str
     city_name: str
     districts: list[District]
     crs: object
+    reach_org: int | None = None
 
     def lookup(self, sql: str, keys) -> dict:
-        """The first column of ``sql`` mapped to its second, for the keys bound as ``:n``."""
+        """The first column of ``sql`` mapped to its second, for the keys bound as ``:n``
+        (and the uploader's reach as ``:org``)."""
         keys = sorted({k for k in keys if k})
         if not keys:
             return {}
-        return dict(self.conn.execute(text(sql), {"n": keys}).all())
+        return dict(self.conn.execute(text(sql), {"n": keys, "org": self.reach_org}).all())
 
     def organisation_kinds(self, names) -> dict[str, str]:
         """The kind of each named organisation the store knows."""

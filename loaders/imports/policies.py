@@ -142,8 +142,11 @@ def _riders(checked: Checked, record: dict) -> list[dict] | None:
 def check(checked: Checked, context: Context) -> None:
     """Projects, insurers, reinsurers and TIS must exist; shares add up; premium ≤ sum insured."""
     records = checked.valid_records()
-    projects = context.lookup("SELECT permit_no, construction_cost_yuan FROM project "
-                                "WHERE permit_no = ANY(:n)", {r["permit_no"] for r in records})
+    # an insurer reaches its own projects and those nobody else insures (migration 0008)
+    projects = context.lookup(
+        "SELECT permit_no, construction_cost_yuan FROM project WHERE permit_no = ANY(:n) "
+        "AND (CAST(:org AS int) IS NULL OR riskmap_may_insure(:org, id))",
+        {r["permit_no"] for r in records})
     names = {n for r in records for n in (r.get("lead_insurer"), r.get("tis")) if n}
     for r in records:
         for cell in (r.get("co_insurers"), r.get("reinsurers")):
@@ -179,6 +182,7 @@ def _check_one(checked: Checked, record: dict, projects: dict, kinds: dict) -> N
     record.update(co_insurers=json.dumps(shares, ensure_ascii=False),
                   reinsurers=json.dumps(ceded, ensure_ascii=False),
                   riders=json.dumps(riders, ensure_ascii=False),
+                  _asked_status=record.get("status"),
                   status=record.get("status") or "confirmed")
     _warn_rate(checked, record, projects.get(record["permit_no"]))
 

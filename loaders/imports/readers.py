@@ -6,29 +6,26 @@ found. Nothing here interprets a value; parsing belongs to the column definition
 
 CSV and XLSX files from Chinese offices put title rows above the header and come in
 UTF-8, UTF-8 with BOM or GBK; GIS files come as GeoJSON, GeoPackage or Shapefile, the
-latter often written by older tools as GBK without a .cpg file.
+latter often written by older tools as GBK without a .cpg file (`readers_gis`).
+
+CSV and XLSX are read as a stream of rows (`readers_xlsx` reads XLSX with openpyxl's
+read-only mode): only the first rows are held to find the header, and a file with more data
+rows than the import's limit (`limits`) is refused as soon as the row after the limit is read,
+so memory follows the limit, not the file.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import io
-import math
 import re
-import tempfile
-import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 
-import geopandas as gpd
-import pandas as pd
-import pyogrio
-import shapely
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
+from loaders.imports import limits
 
 TEXT_SUFFIXES = (".csv", ".txt")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -39,6 +36,7 @@ MIN_HEADER_MATCHES = 2
 DELIMITERS = (",", "\t", ";")
 # Shapefiles without a .cpg from Chinese GIS tools (old ArcGIS, MapGIS, SuperMap) are GBK.
 DEFAULT_SHAPEFILE_ENCODING = "GBK"
+_ENCODING_CHECK_BYTES = 1024 * 1024
 _BRACKETS = str.maketrans("（）【】［］｛｝", "()[][]{}")
 
 
@@ -57,6 +55,7 @@ class SourceTable:
     encoding: str | None        # text encoding used for CSV / Shapefile attributes
     crs: str | None             # "EPSG:nnnn" when known, else WKT, else None
     sheet: str | None           # XLSX sheet or GeoPackage layer that was read
+    needs_crs: bool = False     # a Shapefile without .prj: its coordinates' system is unknown
 
 
 class SourceError(ValueError):
@@ -88,8 +87,12 @@ def read_table(path: str | Path, *, known_headers: set[str], sheet: str | None =
     if suffix in TEXT_SUFFIXES:
         return _read_csv(path, known_headers, encoding)
     if suffix in XLSX_SUFFIXES:
-        return _read_xlsx(path, known_headers, sheet)
-    return _read_gis(path, sheet, encoding)
+        from loaders.imports.readers_xlsx import read_xlsx
+
+        return read_xlsx(path, known_headers, sheet)
+    from loaders.imports.readers_gis import read_gis  # GDAL and pandas load slowly
+
+    return read_gis(path, sheet, encoding)
 
 
 # --- header detection, shared by CSV and XLSX -------------------------------------------
@@ -181,247 +184,138 @@ def _is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _collect_rows(grid: list[list], start: int, columns: list[tuple[int, str]],
-                  missing: object) -> list[SourceRow]:
-    """Non-blank rows after the header; grid index + 1 is the row number the user sees."""
+def _collect_rows(path: Path, body: Iterator[tuple[int, list]],
+                  columns: list[tuple[int, str]], missing: object,
+                  sheet: str | None) -> list[SourceRow]:
+    """Non-blank rows after the header (grid index + 1 is the row number the user sees);
+    more than the import's row limit refuses the file."""
+    limit = limits.current().max_rows
     rows = []
-    for index in range(start, len(grid)):
-        row = grid[index]
+    for index, row in body:
         cells = {h: row[c] if c < len(row) else missing for c, h in columns}
-        if not all(_is_blank(v) for v in cells.values()):
-            rows.append(SourceRow(index + 1, cells))
+        if all(_is_blank(v) for v in cells.values()):
+            continue
+        if len(rows) == limit:
+            raise _error(path, f"数据超过 {limit:,} 行的上限，请拆分成几个文件后分别导入",
+                         f"more than {limit:,} data rows; split the file and import the parts",
+                         sheet=sheet, row=index + 1)
+        rows.append(SourceRow(index + 1, cells))
     return rows
 
 
-def _grid_table(path: Path, grid: list[list], known_headers: set[str], *, missing: object,
-                encoding: str | None = None, sheet: str | None = None) -> SourceTable:
+def find_header(head: list[list], known_headers: set[str]) -> int | None:
+    """Index of the header row among the first rows, None when there is none."""
+    return _locate_header(head, {_header_key(h) for h in known_headers})
+
+
+def grid_table(path: Path, head: list[list], rest: Iterator[list], known_headers: set[str],
+               *, missing: object, encoding: str | None = None,
+               sheet: str | None = None) -> SourceTable:
+    """The table of a stream of rows: ``head`` holds its first rows (at least 21, or all),
+    ``rest`` yields the others."""
     known = {_header_key(h) for h in known_headers}
-    index = _locate_header(grid, known)
+    index = _locate_header(head, known)
     if index is None:
         raise _no_header_error(path, known_headers, sheet)
-    columns, start = _header_columns(path, grid, index, known, sheet)
+    columns, start = _header_columns(path, head, index, known, sheet)
+    body = chain(enumerate(head[start:], start), enumerate(rest, len(head)))
     return SourceTable(path=path, headers=[h for _, h in columns],
-                       rows=_collect_rows(grid, start, columns, missing), header_row=index + 1,
-                       encoding=encoding, crs=None, sheet=sheet)
+                       rows=_collect_rows(path, body, columns, missing, sheet),
+                       header_row=index + 1, encoding=encoding, crs=None, sheet=sheet)
+
+
+def split_head(rows: Iterator[list]) -> tuple[list[list], Iterator[list]]:
+    """The first rows, where the header is looked for, and an iterator of the rest."""
+    return list(islice(rows, HEADER_SEARCH_ROWS + 1)), rows
 
 
 # --- CSV ----------------------------------------------------------------------------------
 
-def _decode(path: Path, encoding: str | None) -> tuple[str, str]:
-    data = path.read_bytes()
+def _is_encoding(path: Path, encoding: str) -> int | None:
+    """None when the whole file decodes as ``encoding``, else the offset of the first bad byte
+    (read in chunks: the file is never held whole)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with open(path, "rb") as source:
+        while chunk := source.read(_ENCODING_CHECK_BYTES):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return offset + max(exc.start, 0)
+            offset += len(chunk)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return offset
+    return None
+
+
+def _encoding(path: Path, encoding: str | None) -> str:
+    """The file's text encoding: as given (checked), else UTF-16 by BOM, UTF-8, GB18030."""
     if encoding:
         try:
-            return data.decode(encoding), encoding
+            codecs.lookup(encoding)
         except LookupError:
             raise _error(path, f"未知的文字编码 {encoding}",
                          f"unknown text encoding {encoding}") from None
-        except UnicodeDecodeError as exc:
-            raise _error(path, f"文件不是 {encoding} 编码（第 {exc.start} 字节）",
-                         f"file is not valid {encoding} (byte {exc.start})") from None
+        bad = _is_encoding(path, encoding)
+        if bad is not None:
+            raise _error(path, f"文件不是 {encoding} 编码（第 {bad} 字节）",
+                         f"file is not valid {encoding} (byte {bad})")
+        return encoding
+    with open(path, "rb") as source:
+        start = source.read(4)
     # Excel's "Unicode 文本" export is UTF-16 with a BOM; GB18030 would decode it as garbage.
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16"
-    try:
-        text = data.decode("utf-8-sig")
-        return text, "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        # GB18030 is a superset of GBK and GB2312, the encodings of Excel/WPS on Chinese Windows.
-        return data.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError:
-        raise _error(path, "无法识别文字编码（既不是 UTF-8 也不是 GBK/GB18030），请另存为 UTF-8",
-                     "text encoding not recognised (neither UTF-8 nor GBK/GB18030); "
-                     "save the file as UTF-8") from None
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if _is_encoding(path, "utf-8") is None:
+        return "utf-8-sig" if start.startswith(codecs.BOM_UTF8) else "utf-8"
+    # GB18030 is a superset of GBK and GB2312, the encodings of Excel/WPS on Chinese Windows.
+    if _is_encoding(path, "gb18030") is None:
+        return "gb18030"
+    raise _error(path, "无法识别文字编码（既不是 UTF-8 也不是 GBK/GB18030），请另存为 UTF-8",
+                 "text encoding not recognised (neither UTF-8 nor GBK/GB18030); "
+                 "save the file as UTF-8")
 
 
-def _parse_csv(path: Path, text: str, delimiter: str, limit: int | None = None) -> list[list]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+def _csv_rows(path: Path, source, delimiter: str) -> Iterator[list]:
+    """One record per spreadsheet row, which is how Excel/WPS number a CSV's rows."""
+    reader = csv.reader(source, delimiter=delimiter)
     try:
-        # One record per spreadsheet row, which is how Excel/WPS number a CSV's rows.
-        return list(islice(reader, limit))
+        yield from reader
     except csv.Error as exc:
         raise _error(path, f"CSV 格式错误：{exc}", f"malformed CSV: {exc}",
                      row=reader.line_num) from None
 
 
-def _pick_delimiter(path: Path, text: str, known: set[str]) -> str:
+def _pick_delimiter(path: Path, encoding: str, known: set[str]) -> str:
     """The delimiter that splits the most known column names out of one of the first rows.
 
     csv.Sniffer judges by consistent column counts, which title rows above the header break.
     """
     def score(delimiter: str) -> int:
-        head = _parse_csv(path, text, delimiter, HEADER_SEARCH_ROWS)
+        with open(path, encoding=encoding, newline="") as source:
+            head = list(islice(_csv_rows(path, source, delimiter), HEADER_SEARCH_ROWS))
         return max((len(_matches(row, known)) for row in head), default=0)
     return max(DELIMITERS, key=score)  # max keeps the first on ties, so "," wins
 
 
 def _read_csv(path: Path, known_headers: set[str], encoding: str | None) -> SourceTable:
-    text, used = _decode(path, encoding)
-    known = {_header_key(h) for h in known_headers}
-    grid = _parse_csv(path, text, _pick_delimiter(path, text, known))
-    return _grid_table(path, grid, known_headers, missing="", encoding=used)
+    used = _encoding(path, encoding)
+    delimiter = _pick_delimiter(path, used, {_header_key(h) for h in known_headers})
+    with open(path, encoding=used, newline="") as source:
+        head, rest = split_head(_csv_rows(path, source, delimiter))
+        return grid_table(path, head, rest, known_headers, missing="", encoding=used)
 
 
-# --- XLSX ---------------------------------------------------------------------------------
-
-def _open_workbook(path: Path):
-    try:
-        # read_only=False keeps merged ranges; data_only=True gives cached formula results.
-        return load_workbook(path, read_only=False, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise _error(path, f"无法作为 Excel (.xlsx) 文件打开：{exc}",
-                     f"cannot be opened as an Excel .xlsx file: {exc}") from None
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\\/\s:'\"()]+)+[\\/]([^\\/\s:'\"()]+)")
 
 
-def _sheet_grid(ws) -> list[list]:
-    """Cell values by row, each merged range filled with its top-left value."""
-    grid = [list(row) for row in ws.iter_rows(min_row=1, min_col=1, values_only=True)]
-    for merged in ws.merged_cells.ranges:
-        value = ws.cell(merged.min_row, merged.min_col).value
-        for r in range(merged.min_row - 1, min(merged.max_row, len(grid))):
-            row = grid[r]
-            for c in range(merged.min_col - 1, min(merged.max_col, len(row))):
-                row[c] = value
-    return grid
+def without_paths(message: str) -> str:
+    """A library's message with every file path cut to the file's name: a message never
+    shows where the service keeps files.
 
-
-def _read_xlsx(path: Path, known_headers: set[str], sheet: str | None) -> SourceTable:
-    workbook = _open_workbook(path)
-    names = [ws.title for ws in workbook.worksheets]
-    if sheet is not None and sheet not in names:
-        listed = "、".join(names)
-        raise _error(path, f"找不到工作表「{sheet}」，文件中的工作表有：{listed}",
-                     f"no sheet named '{sheet}'; the sheets are: {', '.join(names)}")
-    known = {_header_key(h) for h in known_headers}
-    for name in [sheet] if sheet is not None else names:
-        grid = _sheet_grid(workbook[name])
-        # Without a named sheet, take the first one that has a header (skipping cover/notes).
-        if sheet is not None or _locate_header(grid, known) is not None:
-            return _grid_table(path, grid, known_headers, missing=None, sheet=name)
-    raise _no_header_error(path, known_headers, None)
-
-
-# --- GeoJSON, GeoPackage, Shapefile -------------------------------------------------------
-
-def _cpg_encoding(shp: Path) -> str | None:
-    """The encoding named by the .cpg next to a shapefile, None when there is none."""
-    cpg = next((p for p in (shp.with_suffix(".cpg"), shp.with_suffix(".CPG")) if p.is_file()),
-               None)
-    text = cpg.read_text(encoding="ascii", errors="ignore").strip() if cpg else ""
-    return _codepage_name(text) if text else None
-
-
-def _codepage_name(name: str) -> str:
-    """An encoding name GDAL understands, from a codec name or an ArcGIS code page number.
-
-    pyogrio hands `encoding` to GDAL, which knows "CP936" but not "936" or "ANSI 936";
-    an encoding GDAL does not know silently leaves GBK bytes undecoded.
-
-    >>> [_codepage_name(n) for n in ("ANSI 936", "936", "65001", "88591", " UTF-8 ", "GBK")]
-    ['CP936', 'CP936', 'UTF-8', 'ISO-8859-1', 'UTF-8', 'GBK']
+    >>> without_paths("'/tmp/riskmap-unzip-x1/a/b.shp' not recognized; see /srv/up/c.dbf")
+    "'b.shp' not recognized; see c.dbf"
     """
-    digits = re.fullmatch(r"(?:ANSI|CP|OEM)?\s*(\d+)", name.strip(), re.IGNORECASE)
-    if digits is None:
-        return name.strip()
-    number = digits[1]
-    if number.startswith("8859"):  # "88591" is ISO-8859-1 in .cpg files
-        return f"ISO-8859-{number[4:]}"
-    return "UTF-8" if number == "65001" else f"CP{number}"
-
-
-def _unzip_shapefile(path: Path, into: Path) -> Path:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            archive.extractall(into)  # extractall drops ".." and absolute member paths
-    except zipfile.BadZipFile:
-        raise _error(path, "不是有效的 zip 文件", "not a valid zip file") from None
-    found = [p for p in into.rglob("*") if p.suffix.lower() == ".shp"
-             and "__MACOSX" not in p.parts]
-    if len(found) != 1:
-        names = "、".join(p.name for p in found) or "无 / none"
-        raise _error(path, f"zip 中应恰好有一个 Shapefile (.shp)，实际：{names}",
-                     f"the zip must hold exactly one shapefile (.shp); found: {names}")
-    return found[0]
-
-
-def _read_gis(path: Path, layer: str | None, encoding: str | None) -> SourceTable:
-    if path.suffix.lower() != ".zip":
-        return _read_dataset(path, path, layer, encoding)
-    with tempfile.TemporaryDirectory(prefix="idi-import-") as tmp:
-        return _read_dataset(_unzip_shapefile(path, Path(tmp)), path, None, encoding)
-
-
-def _gpkg_layer(path: Path, layer: str | None) -> str:
-    try:
-        layers = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
-    except pyogrio.errors.DataSourceError as exc:
-        raise _error(path, f"无法打开 GeoPackage：{exc}",
-                     f"cannot open GeoPackage: {exc}") from None
-    if layer is None and layers:
-        return layers[0]
-    if layer not in layers:
-        listed = "、".join(layers)
-        raise _error(path, f"找不到图层「{layer}」，文件中的图层有：{listed}",
-                     f"no layer named '{layer}'; the layers are: {', '.join(layers)}")
-    return layer
-
-
-def _read_dataset(source: Path, shown: Path, layer: str | None,
-                  encoding: str | None) -> SourceTable:
-    """Read one GIS layer with pyogrio; `shown` is the file the user sent (maybe a zip)."""
-    if source.suffix.lower() == ".shp":
-        # pyogrio/GDAL read a .dbf without .cpg as Latin-1, turning GBK into mojibake.
-        given = _codepage_name(encoding) if encoding else None
-        encoding = given or _cpg_encoding(source) or DEFAULT_SHAPEFILE_ENCODING
-    if source.suffix.lower() == ".gpkg":
-        layer = _gpkg_layer(source, layer)
-    try:
-        df = pyogrio.read_dataframe(source, layer=layer, encoding=encoding)
-    except (RuntimeError, ValueError) as exc:  # pyogrio errors, UnicodeDecodeError
-        raise _error(shown, f"无法读取 GIS 文件：{exc}", f"cannot read GIS file: {exc}",
-                     sheet=layer) from None
-    # A layer without geometry (a plain GeoPackage table) comes back as a pandas DataFrame.
-    geometry = df.geometry if isinstance(df, gpd.GeoDataFrame) else None
-    attributes = df.drop(columns=[geometry.name]) if geometry is not None else df
-    headers = [str(c) for c in attributes.columns]
-    records = attributes.astype(object).itertuples(index=False, name=None)
-    shapes = geometry.array if geometry is not None else [None] * len(df)
-    rows = [SourceRow(i + 1, {**{h: _plain(v) for h, v in zip(headers, values, strict=True)},
-                              **_geometry_cells(shape)})
-            for i, (values, shape) in enumerate(zip(records, shapes, strict=True))]
-    crs = _crs_text(df.crs) if geometry is not None else None
-    return SourceTable(path=shown, headers=headers, rows=rows, header_row=None,
-                       encoding=encoding, crs=crs, sheet=layer)
-
-
-def _plain(value: object) -> object:
-    """pandas' missing markers become None and Timestamps datetimes, for uniform checking."""
-    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    return value
-
-
-def _geometry_cells(geom) -> dict[str, object]:
-    if geom is None or geom.is_empty:
-        return {}
-    if geom.geom_type == "Point":
-        return {"__x": geom.x, "__y": geom.y}
-    try:
-        # A point inside the shape, unlike the centroid of an L-shaped or multi-part footprint.
-        point = geom.representative_point()
-    except shapely.errors.GEOSException:
-        point = shapely.make_valid(geom).representative_point()
-    cells: dict[str, object] = {} if point.is_empty else {"__x": point.x, "__y": point.y}
-    if geom.geom_type in ("Polygon", "MultiPolygon"):
-        cells["__footprint_wkb"] = shapely.to_wkb(shapely.force_2d(geom))
-    return cells
-
-
-def _crs_text(crs) -> str | None:
-    if crs is None:
-        return None
-    epsg = crs.to_epsg()
-    return f"EPSG:{epsg}" if epsg else crs.to_wkt()
+    return _PATH.sub(lambda m: m[1], message)

@@ -89,8 +89,11 @@ def check_dates(checked: Checked, record: dict, as_of: dt.date) -> None:
 
 def check_references(checked: Checked, context: Context) -> None:
     """The project must be in the store, and the TIS, if named, a registered TIS."""
-    permits = context.lookup("SELECT permit_no, id FROM project WHERE permit_no = ANY(:n)",
-                      {r["permit_no"] for r in checked.records if r.get("permit_no")})
+    # a TIS reaches the projects whose policy names it
+    permits = context.lookup(
+        "SELECT permit_no, id FROM project p WHERE permit_no = ANY(:n) AND (CAST(:org AS int) "
+        "IS NULL OR EXISTS (SELECT 1 FROM policy po WHERE po.project_id = p.id "
+        "AND po.tis_id = :org))", {r["permit_no"] for r in checked.records if r.get("permit_no")})
     kinds = context.organisation_kinds(r.get("tis") for r in checked.records)
     for record in checked.records:
         permit, tis, headers = record.get("permit_no"), record.get("tis"), record["_headers"]

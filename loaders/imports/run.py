@@ -66,14 +66,20 @@ def file_crs(table, asked: str | None):
 
 def check_file(conn: Connection, kind: str, path: Path, *, city: str, crs: str | None = None,
                sheet: str | None = None, encoding: str | None = None,
-               progress: Callable = lambda rows: rows) -> Checked:
-    """Read and check a file; nothing is written."""
+               progress: Callable = lambda rows: rows, reach_org: int | None = None) -> Checked:
+    """Read and check a file; nothing is written. ``reach_org`` limits what the checks find
+    to an uploading insurer's or TIS's reach (`authority`)."""
     spec = KINDS[kind]
     try:
         table = read_table(path, known_headers=known_headers(spec.columns), sheet=sheet,
                            encoding=encoding)
     except SourceError as exc:
         return Checked(errors=[Problem(None, "", "", str(exc))])
+    if table.needs_crs and not crs:
+        return Checked(errors=[Problem(None, "", "", f"{path.name}：Shapefile 缺少坐标系文件"
+                                       "（.prj），请一并上传 .prj，或注明坐标系（如 cgcs2000、"
+                                       "gcj02、EPSG:4543） / the shapefile has no .prj: send it "
+                                       "or state the coordinate system")])
     optional = ("lon", "lat") if spec.located else ()
     checked = Checked(errors=missing_columns(table, spec.columns, optional))
     if checked.errors:
@@ -83,7 +89,7 @@ def check_file(conn: Connection, kind: str, path: Path, *, city: str, crs: str |
     key = next(c for c in spec.columns if c.name == spec.key)
     duplicate_keys(checked, spec.key, key.zh)
     spec.check(checked, Context(conn, city, _city_name(conn, city), districts,
-                                file_crs(table, crs)))
+                                file_crs(table, crs), reach_org))
     return checked
 
 
@@ -162,7 +168,9 @@ def _check_and_write(conn: Connection, result: ImportResult, *, city: str, crs, 
                      tenant: Tenant | None, actor: str) -> None:
     kind = result.kind
     checked = check_file(conn, kind, result.path, city=city, crs=crs, sheet=sheet,
-                         encoding=encoding, progress=progress)
+                         encoding=encoding, progress=progress,
+                         reach_org=authority.reach_org(tenant, kind))
+    authority.submissions(conn, tenant, kind, checked)
     result.rows_read, result.errors, result.warnings = (checked.rows_read, checked.errors,
                                                         checked.warnings)
     # rows of someone else's are refused for the whole file, even with --partial
@@ -179,6 +187,7 @@ def _write_checked(conn: Connection, result: ImportResult, records: list[dict], 
                    dry_run: bool, tenant: Tenant | None, actor: str) -> None:
     """Write the records in a savepoint, kept unless refused or only a dry run."""
     before = steps.states(conn, result.kind, records)
+    figures = authority.snapshot(conn, tenant, result.kind, records)
     savepoint = conn.begin_nested()
     try:
         result.inserted, result.updated = write(conn, result.kind, records) if records else (0, 0)
@@ -190,6 +199,8 @@ def _write_checked(conn: Connection, result: ImportResult, records: list[dict], 
         return
     # what the write made of the file's rows (a new policy, a moved claim) must be in reach too
     refused = authority.outside_reach(conn, tenant, result.kind, records)
+    changes = authority.resubmit_changed(
+        conn, figures, authority.snapshot(conn, tenant, result.kind, records))
     after = steps.states(conn, result.kind, records)
     refused = refused or steps.backward_moves(result.kind, records, before, after)
     if refused:
@@ -201,7 +212,7 @@ def _write_checked(conn: Connection, result: ImportResult, records: list[dict], 
     if dry_run:
         savepoint.rollback()  # a dry run reports what would change and keeps nothing
         return
-    steps.record_steps(conn, result.kind, before, after, actor, tenant, result.name)
+    steps.record_steps(conn, result.kind, before, after, actor, tenant, result.name, changes)
     savepoint.commit()
     result.written = True
 

@@ -52,14 +52,16 @@ def backward_moves(kind: str, records: list[dict], before: dict, after: dict) ->
 
 
 def record_steps(conn: Connection, kind: str, before: dict, after: dict, actor: str,
-                 tenant: Tenant | None, file_name: str) -> int:
-    """One 'import' step for every record whose status the file set or changed."""
+                 tenant: Tenant | None, file_name: str, changes: dict | None = None) -> int:
+    """One 'import' step for every record whose status the file set or changed; ``changes``
+    gives, by key, the figures a resubmitted policy had before and has after."""
     if kind not in KEYED:
         return 0
     lifecycle = KEYED[kind][0]
-    moved = [(i, before.get(k, (None, None))[1], s) for k, (i, s) in after.items()
-             if before.get(k, (None, None))[1] != s]
-    for entity_id, old, new in moved:
+    changes = changes or {}
+    moved = [(k, i, before.get(k, (None, None))[1], s) for k, (i, s) in after.items()
+             if before.get(k, (None, None))[1] != s or k in changes]
+    for key, entity_id, old, new in moved:
         conn.execute(text("""
             INSERT INTO lifecycle_step (lifecycle, entity_id, step, from_state, to_state,
                                         on_date, user_id, actor, role, organisation_id, detail)
@@ -69,5 +71,7 @@ def record_steps(conn: Connection, kind: str, before: dict, after: dict, actor: 
             {"lc": lifecycle, "id": entity_id, "old": old, "new": new,
              "user": tenant and tenant.user_id, "actor": actor,
              "role": tenant.role if tenant else "cli", "org": tenant and tenant.organisation_id,
-             "detail": json.dumps({"file": file_name}, ensure_ascii=False)})
+             "detail": json.dumps({"file": file_name, **({"changes": changes[key]}
+                                                         if key in changes else {})},
+                                  ensure_ascii=False)})
     return len(moved)

@@ -9,6 +9,7 @@ Finished reports wait there for REPORT_KEEP_MINUTES, then go.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -28,6 +29,12 @@ STATES_ZH = {"queued": "排队中", "running": "生成中", "done": "已完成",
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{20,40}$")
 # a job whose state has not moved for this long lost its worker (a restart, a crash)
 STALLED_SECONDS = 15 * 60
+FOLDER_FAULT = ("服务器的报告文件夹不可写或已满，报告无法生成，请联系管理员。"
+                "The report folder is read-only or full.")
+
+
+class ReportFolderError(OSError):
+    """REPORT_DIR cannot take a job's state or file (read-only, full); nothing was kept."""
 
 
 @dataclass
@@ -53,7 +60,6 @@ class ReportJobs:
 
     def __init__(self, workers: int, folder: str | Path, keep_minutes: int):
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
         self.keep_seconds = keep_minutes * 60
         self._pool = ThreadPoolExecutor(max_workers=max(workers, 1),
                                         thread_name_prefix="riskmap-report")
@@ -62,7 +68,11 @@ class ReportJobs:
         """Queue ``work`` (called with a progress callback, returning the file's bytes)."""
         self._forget_old()
         job = Job(secrets.token_urlsafe(16), owner, filename, mimetype)
-        self._save(job)
+        try:  # a folder that cannot take the job's state fails the request now, not later
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._save(job)
+        except OSError as exc:
+            raise ReportFolderError(exc.errno, FOLDER_FAULT) from None
         self._pool.submit(self._run, job, work)
         return job
 
@@ -87,27 +97,32 @@ class ReportJobs:
 
     def _save(self, job: Job) -> None:
         job.updated_at = time.time()
-        temporary = self.folder / f"{job.id}.json.tmp"
-        temporary.write_text(json.dumps(asdict(job), ensure_ascii=False), encoding="utf-8")
-        os.replace(temporary, self._state_path(job.id))  # a poll never reads half a file
+        _write_whole(self._state_path(job.id),
+                     json.dumps(asdict(job), ensure_ascii=False).encode("utf-8"))
 
     def _run(self, job: Job, work: Work) -> None:
         def progress(step: str, fraction: float) -> None:
             job.step, job.fraction = step, min(max(fraction, 0.0), 1.0)
             self._save(job)
 
-        job.state, job.step = "running", "开始"
-        self._save(job)
         with metrics.report_job() as measured:
             try:
-                content = work(progress)
-                self.file_of(job).write_bytes(content)
+                job.state, job.step = "running", "开始"
+                self._save(job)
+                _write_whole(self.file_of(job), work(progress))
+            except OSError as exc:
+                job.state, job.error = "failed", FOLDER_FAULT if exc.errno else str(exc)
             except Exception as exc:  # noqa: BLE001 — the reader needs the reason, not a dead job
                 job.state, job.error = "failed", str(exc) or exc.__class__.__name__
             else:
                 job.state, job.step, job.fraction = "done", "已完成", 1.0
             measured["outcome"] = job.state
-        self._save(job)
+        try:
+            self._save(job)
+        except OSError:
+            # not even the state fits: take the job away, so a poll says so at once (404)
+            # instead of waiting on a report that will never come
+            self._state_path(job.id).unlink(missing_ok=True)
 
     def _forget_old(self) -> None:
         cutoff = time.time() - self.keep_seconds
@@ -120,6 +135,19 @@ class ReportJobs:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _write_whole(path: Path, content: bytes) -> None:
+    """Write ``path`` whole or not at all: a poll never reads half a file, and a full disk
+    leaves no partial one."""
+    draft = path.with_name(path.name + ".tmp")
+    try:
+        draft.write_bytes(content)
+        os.replace(draft, path)
+    except OSError:
+        with contextlib.suppress(OSError):  # a read-only folder has none to remove
+            draft.unlink(missing_ok=True)
+        raise
 
 
 def init_app(app: Flask) -> None:

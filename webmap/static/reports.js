@@ -49,3 +49,10 @@
     button.addEventListener("click", function () { start(button); });
   });
 })();
+
+/* The periodic report's form is never sent: its buttons start reports (Enter does nothing). */
+(function () {
+  "use strict";
+  const form = document.getElementById("periodic-form");
+  if (form) { form.addEventListener("submit", function (event) { event.preventDefault(); }); }
+}());

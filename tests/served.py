@@ -1,0 +1,108 @@
+"""The service behind gunicorn, started by a test as an operator would run it, and plain HTTP
+requests to it (each on a connection of its own)."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def service_env(settings: dict, database_url: str | None = None) -> dict:
+    """The environment of a service process: RISKMAP_<NAME> for each of ``settings``."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    env.update({f"RISKMAP_{name}": str(value) for name, value in settings.items()})
+    return env
+
+
+def start_gunicorn(env: dict, port: int, workers: int = 2) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
+         str(workers), "--access-logfile", "-", "--access-logformat", "%(p)s %(s)s %(U)s",
+         "webmap:create_app()"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@contextmanager
+def gunicorn(env: dict, workers: int = 2) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The service on gunicorn with ``workers`` processes; yields its URL and the process
+    (whose stdout is the access log: worker pid, status, path)."""
+    port = free_port()
+    process = start_gunicorn(env, port, workers)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while get(url + "/login").status != 200:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"gunicorn did not start: {process.stderr.read()}")
+            time.sleep(0.2)
+        yield url, process
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+@dataclass
+class Answer:
+    status: int
+    body: str
+    headers: dict
+
+
+class Browser:
+    """Cookies kept across requests, each request on a new connection (any worker)."""
+
+    def __init__(self):
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect())
+
+    def request(self, url: str, data: dict | None = None, headers: dict | None = None,
+                timeout: float = 30) -> Answer:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        req = urllib.request.Request(url, data=body, headers=headers or {})
+        try:
+            with self.opener.open(req, timeout=timeout) as response:
+                return Answer(response.status, response.read().decode("utf-8", "replace"),
+                              dict(response.headers))
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, error.read().decode("utf-8", "replace"),
+                          dict(error.headers))
+        except (TimeoutError, urllib.error.URLError, ConnectionError) as error:
+            return Answer(0, str(error), {})
+
+    def csrf(self, url: str) -> str:
+        return re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
+                         self.request(url).body)[1]
+
+    def sign_in(self, base: str, username: str, password: str) -> Answer:
+        token = self.csrf(base + "/login")
+        return self.request(base + "/login", {"csrf_token": token, "username": username,
+                                              "password": password})
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def get(url: str, **kwargs) -> Answer:
+    return Browser().request(url, **kwargs)

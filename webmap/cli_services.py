@@ -1,0 +1,70 @@
+"""`riskmap redis up|down|status` (the private Redis) and `riskmap worker` (import jobs)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from webmap import keystore
+
+
+@click.group("redis")
+def redis_group() -> None:
+    """The private Redis that keeps sessions, rate limits and import jobs."""
+
+
+@redis_group.command("up")
+@with_appcontext
+def redis_up() -> None:
+    """Start the private Redis (the service starts it by itself too) and say where it is."""
+    config = current_app.config
+    if keystore.settings_url(config):
+        click.echo("REDIS_URL is set: using that Redis; no private instance is started.")
+    click.echo(f"redis ready at {config['REDIS_URL']}")
+
+
+@redis_group.command("down")
+@with_appcontext
+def redis_down() -> None:
+    """Stop the private Redis (it saves its snapshot first)."""
+    stopped = keystore.down(keystore.private_redis(current_app.config))
+    click.echo("private redis stopped" if stopped else "private redis was not running")
+
+
+@redis_group.command("status")
+@with_appcontext
+def redis_status() -> None:
+    """Say which Redis the service uses and whether it answers."""
+    url = current_app.config["REDIS_URL"]
+    try:
+        keystore.client().ping()
+    except Exception as exc:  # noqa: BLE001 — any failure to answer is the status
+        raise click.ClickException(f"redis at {url} does not answer: {exc}") from exc
+    click.echo(f"redis at {url}: answering")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Work the queued jobs, then stop.")
+@with_appcontext
+def worker_command(burst: bool) -> None:
+    """Work import jobs: each in a process of its own, with this host's settings (it must
+    see UPLOAD_DIR and the database)."""
+    from rq import Worker
+
+    from webmap import importjobs
+
+    app = current_app._get_current_object()
+    importjobs.use_app(app)
+    queue = importjobs.queue(app)
+    click.echo(f"import worker on {queue.name} ({app.config['REDIS_URL']})")
+    Worker([queue], connection=keystore.client(app)).work(burst=burst, logging_level="WARNING")
+
+
+def start_workers(count: int) -> list[subprocess.Popen]:
+    """``count`` worker processes beside `riskmap serve`, with the same settings."""
+    command = [sys.executable, "-m", "webmap", "worker"]
+    return [subprocess.Popen(command) for _ in range(count)]
