@@ -32,6 +32,7 @@ from geo import cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"  # runuser lives in sbin
 SECRETS = {"RISKMAP_DB_PASSWORD": "owner-Pw-8c1f", "RISKMAP_WEB_DB_PASSWORD": "web-Pw-52ae"}
 
 
@@ -114,7 +115,7 @@ def compose_app(postgis_like_image, tmp_path_factory):
         # Redis: the private one the commands start, as in the tests (not what this test is about)
         if key != "RISKMAP_REDIS_URL"}
     home = tmp_path_factory.mktemp("home")
-    environ.update({"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(home), "RISKMAP_PORT": str(port),
+    environ.update({"PATH": f"{BIN}:{SYSTEM_PATH}", "HOME": str(home), "RISKMAP_PORT": str(port),
                     "RISKMAP_HOST": "127.0.0.1", "RISKMAP_WORKERS": "2",
                     "RISKMAP_REPORT_DIR": str(home / "reports")})
     command = interpolate(app["command"][2], {})
@@ -193,7 +194,7 @@ def test_the_compose_command_serves_signed_in_pages_with_two_gunicorn_workers(
 def test_gunicorn_stops_at_a_bad_setting_with_one_line():
     ran = subprocess.run(
         shlex.split("gunicorn -c python:webmap.gunicorn_conf webmap:create_app()"),
-        env={"PATH": f"{BIN}:/usr/bin:/bin", "RISKMAP_WORKERS": "none"},
+        env={"PATH": f"{BIN}:{SYSTEM_PATH}", "RISKMAP_WORKERS": "none"},
         capture_output=True, text=True, timeout=60, check=False)
     assert ran.returncode != 0
     assert ran.stderr.strip().splitlines()[-1] == (

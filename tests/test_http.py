@@ -46,8 +46,9 @@ def _fetch(client, url: str, coding: str, **headers):
 
 
 def _same_page(body: bytes) -> bytes:
-    """The body without the element ids folium draws anew for every page."""
-    return re.sub(rb"_[0-9a-f]{32}", b"_", body)
+    """The body without what is drawn anew for every page: folium's element ids, the CSP
+    nonce."""
+    return re.sub(rb'_[0-9a-f]{32}|nonce="[^"]+"', b"_", body)
 
 
 def _decoded(response) -> bytes:

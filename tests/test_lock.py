@@ -118,8 +118,9 @@ def test_this_environment_was_installed_from_the_lock(lock):
 def _third_party_imports(folder: Path) -> dict[str, str]:
     """Top-level modules imported by the .py files under ``folder`` that are neither the
     standard library nor the project's own, with a file that imports each."""
-    own = {p.stem for p in folder.rglob("*.py")} | {"geo", "loaders", "layers", "webmap",
-                                                   "conftest"}
+    # the tests' and benchmarks' helper modules are the project's own too
+    own = {p.stem for top in (folder, ROOT / "tests", ROOT / "bench") for p in top.rglob("*.py")}
+    own |= {"geo", "loaders", "layers", "webmap", "conftest"}
     found: dict[str, str] = {}
     for path in folder.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

@@ -3,16 +3,16 @@ that its parser reads, and an access log of JSON lines tied to each answer by a 
 
 from __future__ import annotations
 
-import io
 import json
 import time
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from test_uploads import api_upload, token_for
 
-from conftest import account, sign_in
+from conftest import sign_in
 from geo import store
-from webmap import accounts, create_app
+from webmap import create_app
 
 WUHUA = "530102"
 NOWHERE = "postgresql://riskmap@/riskmap?host=/nonexistent-socket-dir&port=5999"
@@ -75,14 +75,9 @@ def test_metrics_parse_and_count_requests_jobs_and_connections(app, kunming):
     token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     started = client.post(f"/reports/district/{WUHUA}?format=csv", headers={"X-CSRFToken": token})
     _wait_for_report(client, started)
-    with kunming.begin() as conn:
-        api_token = accounts.issue_token(conn, account(kunming, "regulator"), "metrics test",
-                                         actor="test")
-    refused = app.test_client().post(
-        "/api/imports/organisations", headers={"Authorization": f"Bearer {api_token}"},
-        data={"file": (io.BytesIO("名称\n甲公司\n".encode()), "org.csv"), "dry_run": "1"},
-        content_type="multipart/form-data")
-    assert refused.status_code == 422
+    refused = api_upload(app, token_for(kunming, "regulator"), "organisations",
+                         "名称\n甲公司\n".encode(), "org.csv", dry_run="1")
+    assert refused.status_code == 422  # the job ran and refused the file, naming the column
 
     response = client.get("/metrics")
     assert response.status_code == 200 and response.mimetype == "text/plain"
@@ -98,9 +93,12 @@ def test_metrics_parse_and_count_requests_jobs_and_connections(app, kunming):
     reports = "riskmap_report_jobs"
     assert _value(after, reports, reports + "_total", outcome="done") - _value(
         before, reports, reports + "_total", outcome="done") == 1
-    imports = "riskmap_import_jobs"
-    assert _value(after, imports, imports + "_total", kind="organisations",
-                  outcome="refused") >= 1
+    submitted = "riskmap_import_jobs_submitted"
+    assert _value(after, submitted, submitted + "_total", kind="organisations") - _value(
+        before, submitted, submitted + "_total", kind="organisations") == 1
+    # the queue in Redis, as every job worker left it
+    assert _value(after, "riskmap_import_jobs", "riskmap_import_jobs", state="finished") >= 1
+    assert _value(after, "riskmap_import_jobs", "riskmap_import_jobs", state="queued") == 0
     assert _value(after, "riskmap_db_pool_size", "riskmap_db_pool_size", engine="web") >= 1
     assert "riskmap_db_pool_connections" in after
 

@@ -9,6 +9,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from test_deploy import SYSTEM_PATH
 
 from conftest import sign_in
 from webmap import cli, create_app, settings
@@ -27,7 +28,7 @@ def test_a_plain_postgresql_url_works(kunming, scheme):
     assert client.get("/api/layers").status_code == 200
     assert client.get("/readyz").get_json()["status"] == "ready"
     status = subprocess.run([BIN / "riskmap", "db", "status"], capture_output=True, text=True,
-                            env={"PATH": "/usr/bin:/bin", "DATABASE_URL": url}, check=False)
+                            env={"PATH": SYSTEM_PATH, "DATABASE_URL": url}, check=False)
     assert status.returncode == 0, status.stderr
     assert "schema revision: " in status.stdout and "psycopg2" in status.stdout
 
@@ -71,7 +72,7 @@ def test_a_bad_setting_given_to_the_app_is_refused_too():
 def test_a_bad_setting_stops_the_real_command_without_a_traceback():
     ran = subprocess.run([BIN / "riskmap", "load", "districts", "--city", "530100"],
                          capture_output=True, text=True, check=False,
-                         env={"PATH": "/usr/bin:/bin", "RISKMAP_DB_PORT": "abc"})
+                         env={"PATH": SYSTEM_PATH, "RISKMAP_DB_PORT": "abc"})
     assert ran.returncode == 2 and ran.stdout == ""
     assert ran.stderr.strip() == "错误 / error: 设置 RISKMAP_DB_PORT='abc' 有误：应为整数 — not " \
                                  "an integer"

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from test_deploy import _free_port, signed_in_browser
+from test_deploy import SYSTEM_PATH, _free_port, signed_in_browser
 
 from conftest import TEST_PASSWORD, account
 from webmap import assets
@@ -43,7 +43,7 @@ def installed(tmp_path_factory):
     home = work / "home"
     home.mkdir()
     return {"wheel": wheel, "venv": venv, "site": site, "home": home,
-            "env": {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(home)}}
+            "env": {"PATH": f"{venv / 'bin'}:{SYSTEM_PATH}", "HOME": str(home)}}
 
 
 def test_the_wheel_ships_the_pages_assets_and_the_schema(installed):
@@ -70,6 +70,8 @@ def test_installed_it_keeps_its_data_outside_site_packages(installed):
     data = installed["home"] / ".local" / "share" / "idi-riskmap"
     assert defaults["DB_DIR"] == str(data)
     assert defaults["REPORT_DIR"] == str(data / "reports")
+    assert defaults["UPLOAD_DIR"] == str(data / "uploads")
+    assert defaults["SECRET_KEY_FILE"] == str(data / "secret_key")
     assert defaults["ASSETS_DIR"] == str(installed["site"] / "webmap" / "vendor")
 
 
