@@ -104,16 +104,16 @@ def _read_lines(stream, into: list[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def compose_app(postgis_like_image, tmp_path_factory):
+def compose_app(postgis_like_image, tmp_path_factory, redis_for_tests):
     """The app service's command, with its environment, against the database above; yields
     the base URL and what it printed (stdout, stderr)."""
     app = compose()["services"]["app"]
     port = _free_port()
     environ = {key: interpolate(str(value), SECRETS).replace(
         "@db:5432/", f"@127.0.0.1:{postgis_like_image.port}/")
-        for key, value in app["environment"].items()
-        # Redis: the private one the commands start, as in the tests (not what this test is about)
-        if key != "RISKMAP_REDIS_URL"}
+        for key, value in app["environment"].items()}
+    environ["RISKMAP_REDIS_URL"] = redis_for_tests  # the suite's Redis stands in for compose's
+    environ["RISKMAP_REDIS_PREFIX"] = os.environ["RISKMAP_REDIS_PREFIX"]
     home = tmp_path_factory.mktemp("home")
     environ.update({"PATH": f"{BIN}:{SYSTEM_PATH}", "HOME": str(home), "RISKMAP_PORT": str(port),
                     "RISKMAP_HOST": "127.0.0.1", "RISKMAP_WORKERS": "2",

@@ -5,6 +5,7 @@ site-packages."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import sysconfig
@@ -75,10 +76,11 @@ def test_installed_it_keeps_its_data_outside_site_packages(installed):
     assert defaults["ASSETS_DIR"] == str(installed["site"] / "webmap" / "vendor")
 
 
-def test_installed_it_serves_the_map_with_its_assets(installed, kunming):
+def test_installed_it_serves_the_map_with_its_assets(installed, kunming, redis_for_tests):
     port = _free_port()
     env = {**installed["env"], "DATABASE_URL": kunming.url.render_as_string(
-        hide_password=False), "RISKMAP_PORT": str(port)}
+        hide_password=False), "RISKMAP_PORT": str(port), "RISKMAP_REDIS_URL": redis_for_tests,
+           "RISKMAP_REDIS_PREFIX": os.environ["RISKMAP_REDIS_PREFIX"], "RISKMAP_JOB_WORKERS": "0"}
     server = subprocess.Popen([installed["venv"] / "bin" / "riskmap", "serve"], env=env,
                               cwd=installed["home"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
