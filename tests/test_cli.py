@@ -30,7 +30,7 @@ def test_every_subcommand_has_help(app, path):
 def test_db_status_names_the_schema_revision(app):
     result = app.test_cli_runner().invoke(main, ["db", "status"])
     assert result.exit_code == 0, result.output
-    assert "schema revision: 0007 (latest 0007)" in result.output
+    assert "schema revision: 0008 (latest 0008)" in result.output
 
 
 def test_a_bad_city_code_is_one_clear_line_not_a_traceback(app):
