@@ -299,30 +299,21 @@ def test_an_insurer_s_upload_is_a_submission_for_the_regulator(app, store, cast,
     assert float(premium["after"]) == float(after.premium_yuan) != float(figures.premium_yuan)
 
 
-def test_an_insurer_reads_the_claims_and_figures_of_its_own_policies_only(store, cast):
+def test_an_insurer_reads_the_claims_and_figures_of_its_own_policies_only(store, cast,
+                                                                          second_insurer):
     """Two insurers' policies on one project: each sees the project, its risk events and its
     own policy, never the other's policy, shares or claims (with the owners' names)."""
     s, f = cast["shared"], cast["foreign"]
+    second = second_insurer
     with store.connect() as conn, conn.begin():
-        second = conn.execute(text("""
-            INSERT INTO policy (policy_no, project_id, lead_insurer_id, premium_yuan, rate,
-                                sum_insured_yuan, issue_date, status)
-            VALUES ('BD-SECOND', :p, :lead, 1000, 0.01, 100000, '2024-01-01', 'confirmed')
-            RETURNING id"""), {"p": s.project_id, "lead": f.lead}).scalar_one()
-        conn.execute(text("INSERT INTO policy_share VALUES (:p, :i, true, 1)"),
-                     {"p": second, "i": f.lead})
-        conn.execute(text("""INSERT INTO claim (claim_no, policy_id, unit_no, reporter_name,
-            reporter_phone, section, cause, status, reported_on) VALUES ('BD-SECRET', :p,
-            '9-901', '李业主', '13900000000', 'structure', '裂缝', 'reported', '2025-01-02')"""),
-            {"p": second})
-        for who, theirs in (("lead", second), ("co", second)):
+        for who in ("lead", "co"):
             with as_web(conn, tenant_of(cast, who)):
                 policies = set(conn.execute(text(
                     "SELECT id FROM policy WHERE project_id = :p"), {"p": s.project_id}).scalars())
                 shares = conn.execute(text("SELECT count(*) FROM policy_share "
-                                           "WHERE policy_id = :p"), {"p": theirs}).scalar()
+                                           "WHERE policy_id = :p"), {"p": second}).scalar()
                 secret = conn.execute(text("SELECT count(*) FROM claim WHERE claim_no = "
-                                           "'BD-SECRET'")).scalar()
+                                           "'BD-THEIR-CLAIM'")).scalar()
                 project = conn.execute(text("SELECT count(*) FROM project WHERE id = :p"),
                                        {"p": s.project_id}).scalar()
                 events = conn.execute(text("SELECT count(*) FROM risk_event "
