@@ -53,11 +53,14 @@ def _organisation(conn: Connection, name: str, kind: str) -> int:
 
 
 def _project(conn: Connection, permit_no: str) -> tuple[int, object]:
-    row = conn.execute(text("SELECT id, completion_date FROM project WHERE permit_no = :p"),
+    # found only where the insurer may insure it (its own project, or one nobody else insures
+    # live): a competitor's project answers as an unknown one (migration 0008)
+    row = conn.execute(text("SELECT * FROM riskmap_policy_project(:p)"),
                        {"p": permit_no.strip()}).first()
     if row is None:
-        raise LifecycleError(f"没有报建号为“{permit_no}”的项目（请先导入项目）。no project "
-                             f"with permit number {permit_no!r}")
+        raise LifecycleError(f"没有报建号为“{permit_no}”、可由本公司投保的项目（其他保险公司已承保"
+                             f"的项目不能再提交保单）。no project with permit number "
+                             f"{permit_no!r} your company may insure")
     return row.id, row.completion_date
 
 

@@ -76,24 +76,72 @@ def _record_step(conn: Connection, tenant: Tenant, pub_id: int, status: str,
                        json.dumps({"reason": reason}, ensure_ascii=False), user_id=tenant.user_id)
 
 
-def pattern(conn: Connection, city: str, layer: catalogue.Layer, filters: Filters,
-            rules: disclosure.Rules, districts: list[str]) -> disclosure.Pattern:
-    """The suppression pattern shared by every layer of ``layer``'s date basis."""
-    bases = MONEY_BASES[layer.date_basis]
+def contributions(conn: Connection, city: str, basis: str,
+                  filters: Filters) -> list[disclosure.Contribution]:
+    """Each project's part in the district values of a date basis under ``filters``."""
+    bases = MONEY_BASES[basis]
     rows = conn.execute(text(read_sql("scope.sql") + read_sql("disclosure_contributions.sql")),
-                        {**filters.params(), "city": city, "basis": layer.date_basis})
-    contributions = [disclosure.Contribution(
-        r.district.strip(), r.project_id, {b: float(getattr(r, b) or 0) for b in bases})
-        for r in rows]
-    return disclosure.suppression_pattern(contributions, districts, bases, rules)
+                        {**filters.params(), "city": city, "basis": basis})
+    return [disclosure.Contribution(r.district.strip(), r.project_id,
+                                    {b: float(getattr(r, b) or 0) for b in bases}) for r in rows]
+
+
+def prior_publications(conn: Connection, city: str, basis: str,
+                       exclude: int | None = None) -> list[disclosure.Published]:
+    """What every publication of ``basis`` that was ever approved let out (a withdrawn one
+    was public for a while: it counts too), from the projects kept at its approval; one
+    approved before they were kept is worked out again from its filters."""
+    found = []
+    rows = conn.execute(text(
+        "SELECT id, layer_id, filters, city_suppressed FROM layer_publication "
+        "WHERE data_version IS NOT NULL AND status IN ('approved', 'withdrawn') "
+        "AND id IS DISTINCT FROM :exclude ORDER BY id"), {"exclude": exclude}).all()
+    for row in rows:
+        if catalogue.BY_ID[row.layer_id].date_basis != basis:
+            continue
+        kept = conn.execute(text(
+            "SELECT district_code, project_id, money FROM published_contribution "
+            "WHERE publication_id = :p"), {"p": row.id}).all()
+        parts = ([disclosure.Contribution(r.district_code.strip(), r.project_id, r.money)
+                  for r in kept] if kept
+                 else contributions(conn, city, basis, Filters.from_args(row.filters)))
+        hidden = {d.strip() for (d,) in conn.execute(text(
+            "SELECT district_code FROM published_value WHERE publication_id = :p "
+            "AND suppressed"), {"p": row.id})}
+        found.append(_published(parts, hidden, row.city_suppressed))
+    return found
+
+
+def _published(parts: list[disclosure.Contribution], hidden: set[str],
+               city_hidden: bool) -> disclosure.Published:
+    shown: dict[str, set[int]] = {}
+    money: dict[int, dict[str, float]] = {}
+    for c in parts:
+        if c.district not in hidden:
+            shown.setdefault(c.district, set()).add(c.project_id)
+        money.setdefault(c.project_id, {}).update(c.money)
+    union = frozenset(c.project_id for c in parts if c.district in hidden)
+    return disclosure.Published({d: frozenset(p) for d, p in shown.items()},
+                                None if city_hidden else union, money)
+
+
+def pattern(conn: Connection, city: str, layer: catalogue.Layer, filters: Filters,
+            rules: disclosure.Rules, districts: list[str],
+            exclude: int | None = None) -> disclosure.Pattern:
+    """The suppression pattern shared by every layer of ``layer``'s date basis, safe together
+    with every publication approved before (``exclude``: the one being approved)."""
+    prior = prior_publications(conn, city, layer.date_basis, exclude)
+    return disclosure.suppression_pattern(
+        contributions(conn, city, layer.date_basis, filters), districts,
+        MONEY_BASES[layer.date_basis], rules, prior)
 
 
 def preview(conn: Connection, city: str, layer_id: str, filters: Filters,
-            rules: disclosure.Rules) -> dict:
+            rules: disclosure.Rules, exclude: int | None = None) -> dict:
     """The values a publication would show, with what is hidden and why."""
     layer = catalogue.get(layer_id)
     rows = district_metrics(conn, city, filters)
-    found = pattern(conn, city, layer, filters, rules, [r["code"] for r in rows])
+    found = pattern(conn, city, layer, filters, rules, [r["code"] for r in rows], exclude)
     items = [{"code": r["code"], "name": r["name"], "projects": r["projects"],
               "value": None if found.reason(r["code"]) else r[layer.id],
               "suppressed": found.reason(r["code"]) is not None,
@@ -167,18 +215,37 @@ def _freeze(conn: Connection, pub_id: int, city: str | None, rules: disclosure.R
                        {"id": pub_id}).one()
     if city is None:
         raise PublicationError("approval needs the city whose districts are published")
-    shown = preview(conn, city, row.layer_id, Filters.from_args(row.filters), rules)
+    filters = Filters.from_args(row.filters)
+    shown = preview(conn, city, row.layer_id, filters, rules, exclude=pub_id)
     for item in shown["districts"]:
         conn.execute(text("INSERT INTO published_value (publication_id, district_code, value, "
                           "suppressed) VALUES (:p, :d, :v, :s)"),
                      {"p": pub_id, "d": item["code"], "v": item["value"],
                       "s": item["suppressed"]})
+    _keep_contributions(conn, pub_id, city, catalogue.BY_ID[row.layer_id].date_basis, filters,
+                        {item["code"] for item in shown["districts"]})
     version, as_of = store.data_state(conn)
     conn.execute(text(
         "UPDATE layer_publication SET min_projects = :k, dominance = :dom, data_version = :v, "
         "as_of = :as_of, city_value = :cv, city_suppressed = :cs WHERE id = :id"),
         {"k": rules.min_projects, "dom": rules.dominance, "v": version, "as_of": as_of,
          "cv": shown["city_value"], "cs": shown["city_suppressed"], "id": pub_id})
+
+
+def _keep_contributions(conn: Connection, pub_id: int, city: str, basis: str,
+                        filters: Filters, districts: set[str]) -> None:
+    """The projects behind the publication's values, for checking later ones against it."""
+    merged: dict[tuple[str, int], dict[str, float]] = {}
+    for c in contributions(conn, city, basis, filters):
+        if c.district in districts:
+            money = merged.setdefault((c.district, c.project_id), {})
+            for base, amount in c.money.items():
+                money[base] = money.get(base, 0.0) + amount
+    if merged:
+        conn.execute(text("INSERT INTO published_contribution (publication_id, district_code, "
+                          "project_id, money) VALUES (:p, :d, :i, CAST(:m AS jsonb))"),
+                     [{"p": pub_id, "d": d, "i": i, "m": json.dumps(m)}
+                      for (d, i), m in merged.items()])
 
 
 def public_layers(conn: Connection) -> list[dict]:

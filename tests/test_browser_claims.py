@@ -23,7 +23,8 @@ def claim_store(make_database):
     engine = demo_store(make_database, projects=60)
     with engine.connect() as conn:
         building = conn.execute(text("""
-            SELECT p.id, p.name, p.community, p.district_code, po.lead_insurer_id
+            SELECT p.id, p.public_ref AS ref, p.name, p.community, p.district_code,
+                   po.lead_insurer_id
             FROM project p JOIN policy po ON po.project_id = p.id
             JOIN coverage_section cs ON cs.policy_id = po.id AND cs.section = 'structure'
             CROSS JOIN data_version v
@@ -62,8 +63,8 @@ def _file_as_owner(page, server: str, building) -> tuple[str, str]:
     page.goto(server + "/claims/new", wait_until="networkidle")
     page.fill("#find-building input[name='q']", building.community)
     page.click("#find-building button[type='submit']")
-    page.wait_for_selector(f"#buildings tr[data-project='{building.id}']")
-    page.click(f"#buildings tr[data-project='{building.id}'] a")
+    page.wait_for_selector(f"#buildings tr[data-building='{building.ref}']")
+    page.click(f"#buildings tr[data-building='{building.ref}'] a")
     page.wait_for_selector("#cover")
     assert "地基基础和主体结构工程" in page.inner_text("#cover")
     page.fill("#unit_no", "5栋1单元902")

@@ -20,7 +20,7 @@ def complaint_store(make_database):
     engine = demo_store(make_database, projects=40)
     with engine.connect() as conn:
         building = conn.execute(text("""
-            SELECT p.id, p.name, o.name AS insurer FROM project p
+            SELECT p.id, p.public_ref AS ref, p.name, o.name AS insurer FROM project p
             JOIN policy po ON po.project_id = p.id JOIN organisation o ON o.id = po.lead_insurer_id
             WHERE po.status IN ('submitted', 'confirmed') ORDER BY p.id LIMIT 1""")).one()
     account(engine, "regulator")
@@ -40,7 +40,7 @@ def _file(page, server: str, building) -> tuple[str, str]:
     page.wait_for_selector("#complaint-form")
     page.fill("#find-building input[name='q']", building.name)
     page.click("#find-building button[type='submit']")
-    page.check(f"#buildings input[data-project='{building.id}']")
+    page.check(f"#buildings input[data-building='{building.ref}']")
     page.select_option("#party_kind", "insurer")
     page.fill("#party_name", building.insurer)
     page.select_option("#category", "理赔时效")

@@ -18,7 +18,8 @@ def owner_store(make_database):
     engine = demo_store(make_database, projects=40)
     with engine.connect() as conn:
         building = conn.execute(text("""
-            SELECT p.id, p.name, p.community, o.name AS lead, o.claim_hotline AS hotline
+            SELECT p.id, p.public_ref AS ref, p.name, p.community, o.name AS lead,
+                   o.claim_hotline AS hotline
             FROM project p JOIN policy po ON po.project_id = p.id
             JOIN organisation o ON o.id = po.lead_insurer_id
             WHERE po.status IN ('submitted', 'confirmed') AND p.completion_date IS NOT NULL
@@ -32,8 +33,8 @@ def test_an_owner_finds_their_building_and_downloads_the_notice(owner_store, tmp
         page.goto(server + "/owner", wait_until="networkidle")
         page.fill("#q", building.community)
         page.click("#find-building button[type='submit']")
-        page.wait_for_selector(f"#buildings tr[data-project='{building.id}']")
-        page.click(f"#buildings tr[data-project='{building.id}'] a")
+        page.wait_for_selector(f"#buildings tr[data-building='{building.ref}']")
+        page.click(f"#buildings tr[data-building='{building.ref}'] a")
         page.wait_for_selector("#sections")
         assert page.inner_text("#building-name") == building.name
         assert building.lead in page.inner_text("#insurers")

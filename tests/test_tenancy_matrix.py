@@ -65,16 +65,19 @@ NOT_IN_MATRIX = {
                                   "(tests/test_uploads.py)",
     "/claims/new": "the owners' claim pages: read only through SECURITY DEFINER functions, "
                    "no account (tests/test_public_claims.py)",
-    "/claims/new/<int:project_id>": "the owners' claim form (tests/test_public_claims.py)",
+    "/claims/new/<ref>": "the owners' claim form, by the building's opaque reference "
+                         "(tests/test_public_claims.py, tests/test_public_reach.py)",
     "/claims/follow": "a claim by its number and secret (tests/test_public_claims.py)",
     "/claims/rate": "an owner rates a closed claim by its number and secret "
                     "(tests/test_service.py)",
     "/complaints/new": "anyone files a complaint (tests/test_complaints.py)",
     "/complaints/follow": "a complaint by its number and secret (tests/test_complaints.py)",
-    "/owner": "the owners' channel: insured buildings by name or address (tests/test_owner.py)",
-    "/owner/<int:project_id>": "a building's cover, as the public may know it "
-                               "(tests/test_owner.py)",
-    "/owner/<int:project_id>/notice.pdf": "a building's 告知书 (tests/test_owner.py)",
+    "/owner": "the owners' channel: an insured building by its whole name, community, permit "
+              "number or address, never a fragment (tests/test_owner.py, "
+              "tests/test_public_reach.py)",
+    "/owner/<ref>": "a building's cover, as the public may know it, by its opaque reference "
+                    "(tests/test_owner.py, tests/test_public_reach.py)",
+    "/owner/<ref>/notice.pdf": "a building's 告知书 (tests/test_owner.py)",
     "/projects/<int:project_id>/tis-grade": "a TIS's own grade of a project: POST, refused to "
                                             "other roles and foreign TIS (tests/test_grades.py)",
 }
@@ -88,14 +91,14 @@ PUBLIC_PAGES = {
     "/static/<path:filename>": "static files",
     "/vendor/<package>/dist/<path:filename>": "static files",
     "/claims/new": "an owner finds the building to claim on",
-    "/claims/new/<int:project_id>": "an owner's claim form",
+    "/claims/new/<ref>": "an owner's claim form",
     "/claims/follow": "an owner follows a claim with its number and secret",
     "/claims/rate": "an owner rates a closed claim",
     "/complaints/new": "anyone files a complaint",
     "/complaints/follow": "anyone follows a complaint with its number and secret",
     "/owner": "the owners' channel",
-    "/owner/<int:project_id>": "a building's cover",
-    "/owner/<int:project_id>/notice.pdf": "a building's 告知书",
+    "/owner/<ref>": "a building's cover",
+    "/owner/<ref>/notice.pdf": "a building's 告知书",
 }
 
 

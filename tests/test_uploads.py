@@ -52,8 +52,9 @@ def facts(store) -> dict:
             ORDER BY p.id LIMIT 1""", org=insurer.id)
         own_policy = one("""SELECT p.policy_no FROM policy p WHERE p.lead_insurer_id = :org
             ORDER BY p.id LIMIT 1""", org=insurer.id)
+        # a project the insurer may insure: no other insurer leads a live policy on it
         project = one("SELECT permit_no, construction_cost_yuan AS cost FROM project "
-                      "ORDER BY id LIMIT 1")
+                      "WHERE riskmap_may_insure(:org, id) ORDER BY id LIMIT 1", org=insurer.id)
         tis = one("""SELECT o.id, o.name FROM policy p JOIN organisation o
             ON o.id = p.tis_id GROUP BY o.id ORDER BY count(*) DESC, o.id LIMIT 1""")
         own_site = one("""SELECT pr.permit_no FROM project pr JOIN policy p
@@ -197,8 +198,10 @@ def test_a_policy_of_another_insurer_refuses_the_whole_file(app, store, facts, t
                           content, "混合保单.csv")
     assert response.status_code == 422, response.json
     [problem] = response.json["errors"]
-    assert (problem["file"], problem["row"], problem["column"]) == ("混合保单.csv", 3, "保单号")
-    assert problem["value"] == bad["保单号"] and "不是本公司" in problem["message"]
+    column, words = (("保单号", "已被其他公司的保单使用") if trespass.startswith("takes")
+                     else ("主承保公司", "主承保公司须为本公司"))
+    assert (problem["file"], problem["row"], problem["column"]) == ("混合保单.csv", 3, column)
+    assert problem["value"] == bad[column] and words in problem["message"]
     assert not response.json["imported"] and snapshot(store) == before
     assert lead_of(store, foreign.policy_no) == foreign.lead
     assert audit_lines(store, "混合保单.csv")[-1]["result"] == "refused"
@@ -243,7 +246,8 @@ def test_a_tis_uploads_events_of_its_own_projects_only(app, store, facts, tmp_pa
     [problem] = refused.json["errors"]
     assert (problem["row"], problem["column"], problem["value"]) == (3, "报建号",
                                                                       facts["other_site"])
-    assert "风险管理机构" in problem["message"]
+    # a project outside the TIS's reach gets the answer of one that does not exist
+    assert "库中无此报建号的项目" in problem["message"]
 
 
 def test_a_tis_cannot_file_events_under_another_tis(app, store, facts, tmp_path):

@@ -62,6 +62,17 @@ def owner_limit() -> str:
     return current_app.config["OWNER_RATE_LIMIT"]
 
 
+def _no_words() -> bool:
+    # an empty search form costs nothing; every real lookup counts
+    return request.endpoint in SEARCHES and not request.args.get("q", "").strip()
+
+
+SEARCHES = ("owner.find", "public_claims.find_building", "complaints.new_complaint")
+# one budget for every way of looking a building up: searching on any of the three pages, a
+# building's page, its 告知书, its claim form
+owner_lookup = limiter.shared_limit(owner_limit, scope="owner-lookup", exempt_when=_no_words)
+
+
 class User(UserMixin):
     """The signed-in account, as Flask-Login carries it."""
 

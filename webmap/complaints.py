@@ -28,7 +28,7 @@ from geo.claims import find_buildings
 from geo.lifecycle import LifecycleError
 from geo.tenancy import CITY_ROLES, Tenant
 from webmap.admin import roles_only
-from webmap.auth import follow_key, limiter
+from webmap.auth import follow_key, limiter, owner_lookup
 from webmap.public_claims import chinese
 from webmap.scope import connection, current_tenant
 
@@ -62,6 +62,7 @@ def _form_page(values: dict, refusal: str | None = None) -> dict:
 
 
 @bp.get("/complaints/new")
+@owner_lookup
 def new_complaint():
     return render_template("complaint_new.html", **_form_page({}))
 

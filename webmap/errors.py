@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import psycopg2
 import redis
@@ -83,11 +84,33 @@ def bad_form(error: CSRFError):
                    f"({error.description})")
 
 
+UNITS_ZH = {"second": "秒", "minute": "分钟", "hour": "小时", "day": "天", "month": "月",
+            "year": "年"}
+
+
+def limit_zh(limit: str) -> str:
+    """A flask-limiter limit as Chinese readers write it.
+
+    >>> limit_zh("5 per 1 hour")
+    '每1小时最多5次'
+    >>> limit_zh("30 per minute")
+    '每分钟最多30次'
+    """
+    found = re.fullmatch(r"\s*(\d+)\s+per\s+(\d+\s+)?(\w+?)s?\s*", limit or "")
+    if not found:
+        return limit
+    count, many, unit = found[1], (found[2] or "").strip(), UNITS_ZH.get(found[3], found[3])
+    return f"每{many}{unit}最多{count}次"
+
+
 def http_error(error: HTTPException):
     status = error.code or 500
     if status >= 500:
         return error
-    return _answer(status, TITLES.get(status, "请求有误"), error.description or "")
+    message = error.description or ""
+    if status == 429:
+        message = f"操作过于频繁，请稍后再试（限额：{limit_zh(message)}）。"
+    return _answer(status, TITLES.get(status, "请求有误"), message)
 
 
 def _unavailable(title: str, message: str) -> Response:

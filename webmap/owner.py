@@ -28,7 +28,7 @@ from weasyprint.urls import URLFetcher
 from geo.claims import building_by_ref, cover_decision, find_buildings
 from geo.notice import owner_notice
 from geo.tenancy import Tenant
-from webmap.auth import limiter, owner_limit
+from webmap.auth import owner_lookup
 from webmap.public_claims import chinese
 from webmap.reports.charts import cjk_family
 from webmap.scope import connection
@@ -37,13 +37,8 @@ bp = Blueprint("owner", __name__)
 MISSING = "没有找到这栋已投保的房屋，或其保单尚未生效。请从“业主服务”页面重新查找。"
 
 
-def _no_words() -> bool:
-    # the empty search form costs nothing; every real lookup counts
-    return not request.args.get("q", "").strip()
-
-
 @bp.get("/owner")
-@limiter.limit(owner_limit, exempt_when=_no_words)
+@owner_lookup
 def find():
     words = request.args.get("q", "")
     with connection(tenant=Tenant.public()) as conn:
@@ -62,7 +57,7 @@ def _notice(ref: str) -> dict:
 
 
 @bp.get("/owner/<ref>")
-@limiter.limit(owner_limit)
+@owner_lookup
 def building(ref: str):
     notice = _notice(ref)
     cover = notice["sections"]
@@ -81,7 +76,7 @@ def notice_pdf(notice: dict) -> bytes:
 
 
 @bp.get("/owner/<ref>/notice.pdf")
-@limiter.limit(owner_limit)
+@owner_lookup
 def notice_file(ref: str):
     notice = _notice(ref)
     response = make_response(notice_pdf({**notice, "claim_url": request.host_url.rstrip("/")

@@ -27,7 +27,7 @@ from geo.lifecycle import CLAIM, DEADLINES, LifecycleError
 from geo.notice import public_building
 from geo.tenancy import Tenant
 from geo.workflow import today
-from webmap.auth import follow_key, limiter, owner_limit
+from webmap.auth import follow_key, limiter, owner_lookup
 from webmap.scope import connection
 
 bp = Blueprint("public_claims", __name__)
@@ -72,7 +72,7 @@ def _no_store(body: str, status: int = 200):
 
 
 @bp.get("/claims/new")
-@limiter.limit(owner_limit, exempt_when=lambda: not request.args.get("q", "").strip())
+@owner_lookup
 def find_building():
     words = request.args.get("q", "")
     with connection(tenant=Tenant.public()) as conn:
@@ -82,7 +82,7 @@ def find_building():
 
 
 @bp.get("/claims/new/<ref>")
-@limiter.limit(owner_limit)
+@owner_lookup
 def claim_form(ref: str):
     return render_template("claim_new.html", **_building_page(ref, {}))
 

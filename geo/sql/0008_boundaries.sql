@@ -67,8 +67,11 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 $$;
 
 DROP POLICY policy_tenant ON policy;
+-- (the lead's own row is matched on its column too: a row just inserted with RETURNING is
+-- not yet in the set the function computes)
 CREATE POLICY policy_read ON policy FOR SELECT
-  USING (riskmap_sees_all() OR id IN (SELECT v FROM riskmap_visible_policies() v));
+  USING (riskmap_sees_all() OR (riskmap_role() = 'insurer' AND lead_insurer_id = riskmap_org())
+         OR id IN (SELECT v FROM riskmap_visible_policies() v));
 CREATE POLICY policy_insert ON policy FOR INSERT
   WITH CHECK (riskmap_sees_all() OR (riskmap_role() = 'insurer'
     AND lead_insurer_id = riskmap_org() AND riskmap_may_insure(riskmap_org(), project_id)));

@@ -145,6 +145,8 @@ def submissions(conn: Connection, tenant: Tenant | None, kind: str, checked: Che
                                f"风险管理机构须为本机构「{own.name}」 — a TIS reports its own "
                                "findings only")
         return
+    if kind != "policies":
+        return
     stored = dict(conn.execute(text(
         "SELECT policy_no, status FROM policy WHERE policy_no = ANY(:n) AND lead_insurer_id = :o"),
         {"n": [r["policy_no"] for r in records], "o": tenant.organisation_id}).all())

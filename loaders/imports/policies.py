@@ -153,7 +153,7 @@ def check(checked: Checked, context: Context) -> None:
             names.update(n for n, _ in _safe_split(cell))
     kinds = context.organisation_kinds(names)
     for record in records:
-        _check_one(checked, record, projects, kinds)
+        _check_one(checked, record, projects, kinds, quote_cost=context.reach_org is None)
 
 
 def _safe_split(cell) -> list:
@@ -163,7 +163,8 @@ def _safe_split(cell) -> list:
         return []
 
 
-def _check_one(checked: Checked, record: dict, projects: dict, kinds: dict) -> None:
+def _check_one(checked: Checked, record: dict, projects: dict, kinds: dict,
+               quote_cost: bool = True) -> None:
     headers = record["_headers"]
     if record["permit_no"] not in projects:
         checked.reject(record, headers["permit_no"], record["permit_no"],
@@ -184,16 +185,19 @@ def _check_one(checked: Checked, record: dict, projects: dict, kinds: dict) -> N
                   riders=json.dumps(riders, ensure_ascii=False),
                   _asked_status=record.get("status"),
                   status=record.get("status") or "confirmed")
-    _warn_rate(checked, record, projects.get(record["permit_no"]))
+    _warn_rate(checked, record, projects.get(record["permit_no"]), quote_cost)
 
 
-def _warn_rate(checked: Checked, record: dict, cost) -> None:
-    """Premium is the rate times the construction cost; a gap over 2 % is worth a look."""
+def _warn_rate(checked: Checked, record: dict, cost, quote_cost: bool = True) -> None:
+    """Premium is the rate times the construction cost; a gap over 2 % is worth a look. An
+    insurer's upload is not told the cost the store holds (a project it may insure but does
+    not yet is not its to read), only that the figures disagree."""
     if cost and record.get("rate") and record.get("premium"):
         expected = Decimal(cost) * record["rate"]
         if abs(record["premium"] - expected) > expected * Decimal("0.02"):
+            figure = f"（{expected:.2f}元）" if quote_cost else ""
             checked.warn(record, record["_headers"]["premium"], record["premium"],
-                         f"保费与 费率×建安造价（{expected:.2f}元）相差超过2% — check premium and rate")
+                         f"保费与 费率×建安造价{figure}相差超过2% — check premium and rate")
 
 
 IMPORT_KIND = ImportKind(
