@@ -1,5 +1,9 @@
+import os
+
 # Alembic's env.py runs migrations when imported, so doctest collection must skip it.
 collect_ignore_glob = ["geo/migrations/*", "bench/*", "build/*", ".venv/*"]
+# a JSON line per request would bury a failing test's output; tests/test_ops.py logs its own
+os.environ.setdefault("RISKMAP_ACCESS_LOG", "")
 
 
 def pytest_sessionfinish(session, exitstatus):

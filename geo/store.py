@@ -10,12 +10,46 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+# The one driver the store is reached with. SQLAlchemy's default for a plain postgresql://
+# changes between releases (2.1 picks psycopg 3), so the scheme is pinned to it here.
+DRIVER = "postgresql+psycopg2"
+_SCHEMES = {"postgresql", "postgres", DRIVER}
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+class StoreUrlError(ValueError):
+    """A database URL the store cannot be reached with; the message says why."""
+
+
+def engine_url(url: str | URL) -> URL:
+    """The URL with the store's driver: any ``postgresql://`` (or ``postgres://``) URL works.
+
+    >>> engine_url("postgresql://riskmap:pw@db:5432/riskmap").render_as_string(False)
+    'postgresql+psycopg2://riskmap:pw@db:5432/riskmap'
+    >>> engine_url("mysql://x/y")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geo.store.StoreUrlError: 应为 PostgreSQL 地址 ... — not a PostgreSQL URL (mysql)
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreUrlError("应为 PostgreSQL 地址 postgresql://用户:密码@主机:端口/数据库 — "
+                            "not a database URL") from None
+    if parsed.drivername not in _SCHEMES:
+        raise StoreUrlError("应为 PostgreSQL 地址 postgresql://用户:密码@主机:端口/数据库 — "
+                            f"not a PostgreSQL URL ({parsed.drivername})")
+    return parsed.set(drivername=DRIVER)
+
+
+def make_engine(url: str | URL, **kwargs) -> Engine:
     """An engine for the store; ``pool_pre_ping`` survives a restarted private cluster."""
-    return create_engine(url, pool_pre_ping=True, future=True, **kwargs)
+    # a server that does not answer is an error after 10 s, not a request hung for minutes
+    connect_args = {"connect_timeout": 10, **kwargs.pop("connect_args", {})}
+    return create_engine(engine_url(url), pool_pre_ping=True, future=True,
+                         connect_args=connect_args, **kwargs)
 
 
 def _alembic_config(url: str) -> Config:
@@ -49,6 +83,19 @@ def current_revision(engine: Engine) -> str | None:
 def head_revision() -> str:
     script = ScriptDirectory.from_config(_alembic_config("postgresql://"))
     return script.get_current_head()
+
+
+def readiness(engine: Engine) -> dict:
+    """Whether the store answers and has the schema this code was written for."""
+    expected = head_revision()
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except SQLAlchemyError:
+        return {"ready": False, "database": "unreachable", "schema": None,
+                "schema_expected": expected}
+    return {"ready": current == expected, "database": "ok", "schema": current,
+            "schema_expected": expected}
 
 
 def bump_data_version(conn: Connection) -> int:

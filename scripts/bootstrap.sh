@@ -32,6 +32,8 @@ system_packages() {
     # the browser tests drive Debian's Chromium; pdftotext and pdftoppm read the reports back
     command -v chromium >/dev/null || missing+=(chromium)
     command -v pdftotext >/dev/null || missing+=(poppler-utils)
+    # Playwright's driver (the node it ships) needs libatomic, which a minimal Debian lacks
+    ls /usr/lib/*/libatomic.so.1 >/dev/null 2>&1 || missing+=(libatomic1)
   fi
   python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
@@ -49,12 +51,15 @@ system_packages() {
 python_env() {
   local stamp=.venv/.installed
   local want
-  want=$(sha1sum pyproject.toml | cut -d' ' -f1)
+  want=$(cat pyproject.toml requirements.lock | sha1sum | cut -d' ' -f1)
   [ -x .venv/bin/python ] || { say "creating .venv"; python3 -m venv .venv; }
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    say "installing Python packages from PyPI into .venv"
-    .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".[test]"
+    # exactly the versions and files of requirements.lock (refresh it: bash scripts/lock.sh);
+    # a package missing from the lock, or a file whose hash differs, stops the install
+    say "installing the Python packages of requirements.lock from PyPI into .venv"
+    .venv/bin/python -m pip install -q --require-hashes --only-binary :all: \
+      -r requirements.lock
+    .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
     echo "$want" > "$stamp"
   fi
 }

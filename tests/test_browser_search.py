@@ -53,6 +53,7 @@ def test_the_search_page_lists_results_and_maps_them(server, search_store, signe
     page.fill("#search-form input[name='q']", community)
     page.click("#search-form button[type='submit']")
     page.wait_for_selector("#search-results tbody tr")
+    page.wait_for_load_state("networkidle")  # the rows come first, the map when Leaflet ran
     rows = page.locator("#search-results tbody tr")
     assert rows.count() >= 2
     assert f"小区 {community}" in rows.first.inner_text()

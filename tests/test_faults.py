@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import subprocess
 import threading
@@ -26,7 +27,7 @@ from webmap import create_app
 SECRET = "5e0c2b9a7d1f3e8c6a4b2d0f9e7c5a3b"
 SIGNED_IN = ("/", "/districts", "/statistics", "/api/layers",
              "/api/layers/premium_total/districts", "/api/statistics", "/imports")
-PUBLIC = ("/healthz", "/api/public/layers", "/claims/new")
+PUBLIC = ("/api/public/layers", "/claims/new")
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +76,16 @@ def test_a_stopped_database_gives_chinese_503s_then_recovers_by_itself(own_clust
             assert cluster.down(private)
             time.sleep(1)
             down = [(u, b.request(u)) for b, u in visits]
+            # liveness stays up (the process answers); readiness says the store is away
+            live, ready = public.request(url + "/healthz"), public.request(url + "/readyz")
         finally:
             stop.set()
             asker.join()
         assert all(_chinese_503(answer) for _, answer in down), [
             (u, a.status, a.body[:200]) for u, a in down if not _chinese_503(a)]
         assert all(a.headers.get("Retry-After") == "5" for _, a in down)
+        assert live.status == 200 and json.loads(live.body)["data_version"] is None
+        assert ready.status == 503 and json.loads(ready.body)["database"] == "unreachable"
         # while it stopped, an answer was the page or the clear 503, never a bare error
         assert {a.status for a in during} <= {200, 503}, {a.status for a in during}
         assert any(_chinese_503(a) for a in during)

@@ -52,6 +52,9 @@ CLUSTER_ZOOM = 7
 NOT_IN_MATRIX = {
     "/static/<path:filename>": "the app's own CSS and JavaScript: no data",
     "/vendor/<package>/dist/<path:filename>": "Leaflet and its plugins from npm: no data",
+    "/readyz": "whether the store answers and its schema revision: no data (tests/test_ops.py)",
+    "/metrics": "request and job counts for Prometheus on this machine or with its token: no "
+                "data (tests/test_ops.py)",
     "/login": "the sign-in form: no data (tests/test_auth.py)",
     "/logout": "POST that ends the session: no data",
     "/account/password": "the signed-in account's own password: no data "
@@ -83,6 +86,8 @@ PUBLIC_PAGES = {
     "/": "the public map: approved publications only (checked below)",
     "/login": "the sign-in form",
     "/healthz": "the service's status and data version (checked below)",
+    "/readyz": "whether the store answers and its schema revision",
+    "/metrics": "request and job counts, only on this machine or with the metrics token",
     "/static/<path:filename>": "static files",
     "/vendor/<package>/dist/<path:filename>": "static files",
     "/claims/new": "an owner finds the building to claim on",
@@ -508,7 +513,10 @@ def visit(app, kunming, t: Truth, rival: Truth, sample_pub: int) -> Seen:
         response = client.get(f"/tiles/projects/{CLUSTER_ZOOM}/{x}/{y}.mvt")
         seen.tile_status.add(response.status_code)
         seen.tiles[(CLUSTER_ZOOM, x, y)] = decode(response.data)
-    for url in ("/api/public/layers", f"/api/public/layers/{sample_pub}", "/healthz"):
+    x, y = city_tiles(t.world, CLUSTER_ZOOM)[0]
+    for url in ("/api/public/layers", f"/api/public/layers/{sample_pub}", "/healthz",
+                f"/tiles/public/{sample_pub}.json",
+                f"/tiles/public/{sample_pub}/{CLUSTER_ZOOM}/{x}/{y}.mvt"):
         seen.public[url] = client.get(url)
     token = re.search(r'"csrf_token": "([^"]+)"', seen.map_page)
     for url in ("/admin/publications", f"/admin/publications/{sample_pub}", "/admin/audit"):
@@ -1030,7 +1038,7 @@ def test_public_endpoints_answer_tenants_without_project_data(seen, slot):
     answers = seen[slot]
     for url, response in answers.public.items():
         assert response.status_code in (200, 404), url
-        body = response.get_json()
+        body = response.get_json() if response.is_json else {}
         if url == "/healthz":
             assert set(body) == {"status", "data_version"}
         elif response.status_code == 200 and "layers" in body:
@@ -1067,7 +1075,7 @@ def _sample_url(app, rule, world: World) -> str:
 def test_the_public_is_refused_every_protected_endpoint_and_page(app, public_client, world):
     checked = 0
     for rule in app.url_map.iter_rules():
-        if rule.rule in PUBLIC_PAGES or rule.rule.startswith("/api/public/"):
+        if rule.rule in PUBLIC_PAGES or rule.rule.startswith(("/api/public/", "/tiles/public/")):
             continue
         url = _sample_url(app, rule, world)
         method = "GET" if "GET" in rule.methods else "POST"

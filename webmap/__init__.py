@@ -16,6 +16,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(settings.from_environment())
     if test_config:
         app.config.from_mapping(test_config)
+    settings.validate(app.config)
     # refuses to start (one line, exit status 3) with a short or well-known key
     app.config["SECRET_KEY"] = security.secret_key(app.config)
     keystore.init_app(app)
@@ -29,11 +30,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         complaints,
         db,
         errors,
+        http,
+        ops,
         owner,
         pages,
         portfolio,
         public,
         public_claims,
+        public_tiles,
         report_files,
         search,
         service,
@@ -44,6 +48,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     from webmap.reports import jobs
 
+    ops.init_app(app)  # first: times, names and logs every request (see its docstring)
+    http.init_app(app)
     db.init_app(app)
     errors.init_app(app)
     security.init_app(app)
@@ -51,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(tiles.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(public_tiles.bp)
     app.register_blueprint(public_claims.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(uploads.bp)

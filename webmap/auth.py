@@ -137,7 +137,7 @@ def audit(action: str, target: str = "", detail: dict | None = None,
 def _safe_next(target: str | None) -> str:
     # only a path of this site: never an open redirect to another host
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+        return request.script_root + target  # a path of the app, wherever it is mounted
     return url_for("pages.risk_map")
 
 

@@ -12,8 +12,10 @@ from importlib.metadata import PackageNotFoundError, version
 from flask import Response, current_app, make_response, request
 
 from geo import store
+from geo.tenancy import Tenant
 from layers import catalogue
 from webmap.scope import connection, current_tenant
+from webmap.setting_checks import origin_list
 
 _BUILD = "riskmap.build"
 
@@ -33,24 +35,61 @@ def _build_id() -> str:
     return cached
 
 
-def etag_for(version: int, as_of: dt.date) -> str:
+def etag_for(version: int, as_of: dt.date, tenant: Tenant | None = None) -> str:
     """A tag that changes with the data, the day the figures are for, the code and the request."""
     # the tenant too: the same URL answers an insurer and the regulator differently
-    key = f"{version}|{as_of}|{_build_id()}|{current_tenant().key()}|{request.full_path}"
+    tenant = tenant or current_tenant()
+    key = f"{version}|{as_of}|{_build_id()}|{tenant.key()}|{request.full_path}"
     key = key.encode()
     return f"v{version}-{hashlib.sha1(key).hexdigest()[:16]}"
+
+
+def _known_to_client(tag: str) -> str | None:
+    """The client's copy of ``tag``: itself, or as compressed (flask-compress appends the
+    coding, ``tag:gzip``), so that a compressed copy revalidates without being rebuilt."""
+    # weakly too: a proxy that compresses may have weakened the tag (W/"…"), as nginx does
+    for sent in request.if_none_match.as_set(include_weak=True):
+        if sent == tag or sent.startswith(tag + ":"):
+            return sent
+    return None
+
+
+def _answer(tag: str, build: Callable[[], Response | dict | bytes | str]) -> Response:
+    known = _known_to_client(tag)
+    if known:
+        response = Response(status=304)
+        response.set_etag(known)
+    else:
+        response = make_response(build())
+        response.set_etag(tag)
+    return response
 
 
 def with_etag(build: Callable[[], Response | dict | bytes | str]) -> Response:
     """Answer 304 when the client's If-None-Match is current, otherwise build the response."""
     with connection() as conn:
         tag = etag_for(*store.data_state(conn))
-    if tag in request.if_none_match:
-        response = Response(status=304)
-    else:
-        response = make_response(build())
-    response.set_etag(tag)
+    response = _answer(tag, build)
     # always revalidate (data can change); a tenant's answers stay out of shared caches
     private = "" if current_tenant().is_public else "private, "
     response.headers["Cache-Control"] = private + "no-cache"
+    # who asks decides the answer: a session cookie or an API token
+    response.vary.update(("Cookie", "Authorization"))
+    return response
+
+
+def with_public_etag(build: Callable[[], Response | dict | bytes | str]) -> Response:
+    """For what the public sees whoever asks (approved layers, their tiles): cacheable by
+    browsers and shared caches for PUBLIC_MAX_AGE seconds, then revalidated by ETag. It reads
+    as the public and never touches the session, so no cookie can change or key the answer."""
+    public = Tenant.public()
+    with connection(tenant=public) as conn:
+        tag = etag_for(*store.data_state(conn), tenant=public)
+    response = _answer(tag, build)
+    max_age = int(current_app.config["PUBLIC_MAX_AGE"])
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    origins = origin_list(current_app.config["CORS_ORIGINS"])
+    if origins and "*" not in origins:
+        # shared with some origins only: a cache must not hand one origin's answer to another
+        response.vary.add("Origin")
     return response

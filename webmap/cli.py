@@ -13,7 +13,8 @@ from tqdm import tqdm
 
 from geo import cluster, store
 from webmap import create_app
-from webmap.db import get_engine, private_cluster
+from webmap.db import WEB_ROLE, get_engine, private_cluster, set_web_password
+from webmap.settings import SettingError
 
 
 class UserError(click.ClickException):
@@ -31,6 +32,8 @@ def _engine():
 
 
 @click.group(cls=AppGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="idi-riskmap", prog_name="riskmap",
+                      message="%(prog)s %(version)s")
 def main() -> None:
     """IDI Risk Map 住宅工程质量潜在缺陷保险风险地图 — store, loaders, demo and map server."""
 
@@ -100,6 +103,22 @@ def db_downgrade(revision: str) -> None:
     engine = _engine()
     store.downgrade(engine, revision)
     click.echo(f"schema at revision {store.current_revision(engine) or 'base'}")
+
+
+@db.command("web-password")
+@with_appcontext
+def db_web_password() -> None:
+    """Give the web role riskmap_web the password in RISKMAP_WEB_DATABASE_URL (for a database
+    that asks for passwords, as docker-compose.yml's does)."""
+    url = current_app.config.get("WEB_DATABASE_URL")
+    parsed = store.engine_url(url) if url else None
+    if parsed is None or parsed.username != WEB_ROLE or not parsed.password:
+        raise UserError(f"设置 RISKMAP_WEB_DATABASE_URL 为 postgresql://{WEB_ROLE}:密码@主机/库 — "
+                        f"set RISKMAP_WEB_DATABASE_URL to the {WEB_ROLE} user and its password")
+    engine = _migrated_engine()  # the role is made by the migrations
+    with engine.begin() as conn:
+        set_web_password(conn, parsed.password)
+    click.echo(f"password of {WEB_ROLE} set from RISKMAP_WEB_DATABASE_URL")
 
 
 def _migrated_engine():
@@ -258,3 +277,6 @@ def run() -> None:
     except DBAPIError as exc:
         click.secho(f"错误 / database error: {exc.orig}", fg="red", err=True)
         sys.exit(1)
+    except SettingError as exc:
+        click.secho(f"错误 / error: {exc}", fg="red", err=True)
+        sys.exit(2)

@@ -24,7 +24,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from geo.tenancy import Tenant
-from webmap import keystore
+from webmap import keystore, metrics
 
 STATES_ZH = {"queued": "排队中", "started": "导入中", "finished": "已完成", "failed": "失败",
              "deferred": "排队中", "scheduled": "排队中", "stopped": "已停止",
@@ -57,6 +57,7 @@ def submit(upload: Upload, owner: str) -> Job:
     """Queue the import of ``upload`` for ``owner`` (who alone may follow it)."""
     config = current_app.config
     keep = int(config["IMPORT_KEEP_MINUTES"]) * 60
+    metrics.IMPORTS.labels(upload.kind).inc()
     return queue().enqueue(
         "webmap.importjobs.run", upload, config["CITY"], result_ttl=keep, failure_ttl=keep,
         meta={"owner": owner, "step": "排队中", "rows": 0, "file": upload.name})

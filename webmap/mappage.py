@@ -3,7 +3,8 @@
 Folium lays out the map, its layer groups and the layer control; no data goes
 into the HTML. The page's script (static/riskmap.js) fills each group from the
 service's endpoints when it is switched on. Leaflet and its plugins come from
-the service's own /vendor/ route, never from a CDN.
+the service's own /vendor/ route, never from a CDN; every URL is built with url_for, so the
+page works under a URL prefix too.
 """
 
 from __future__ import annotations
@@ -12,27 +13,40 @@ import json
 
 import folium
 from branca.element import Element, MacroElement
+from flask import url_for
 from jinja2 import Template
 from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import escape
 
 from layers import catalogue
 
+# (folium's name, npm package, file in its dist folder)
 VENDOR_JS = (
-    ("leaflet", "/vendor/leaflet/dist/leaflet.js"),
-    ("leaflet_heat", "/vendor/leaflet.heat/dist/leaflet-heat.js"),
-    ("vectorgrid", "/vendor/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"),
+    ("leaflet", "leaflet", "leaflet.js"),
+    ("leaflet_heat", "leaflet.heat", "leaflet-heat.js"),
+    ("vectorgrid", "leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js"),
 )
-VENDOR_CSS = (("leaflet_css", "/vendor/leaflet/dist/leaflet.css"),)
+VENDOR_CSS = (("leaflet_css", "leaflet", "leaflet.css"),)
 TIANDITU = ("https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
             "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
             "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}")
 
 
+def vendor_url(package: str, filename: str) -> str:
+    """Where the service serves a file of an npm package (see webmap/assets.py)."""
+    return url_for("pages.vendor", package=package, filename=filename)
+
+
 class OfflineMap(folium.Map):
     """A folium map whose scripts and styles are the service's own copies."""
 
-    default_js = list(VENDOR_JS)
-    default_css = list(VENDOR_CSS)
+    vendor_js = VENDOR_JS
+
+    def render(self, **kwargs):
+        # folium reads these at render time: the request's URLs, under its prefix
+        self.default_js = [(name, vendor_url(pkg, f)) for name, pkg, f in self.vendor_js]
+        self.default_css = [(name, vendor_url(pkg, f)) for name, pkg, f in VENDOR_CSS]
+        return super().render(**kwargs)
 
 
 class RiskMapScript(MacroElement):
@@ -82,20 +96,27 @@ def build_map(config, bounds: list[list[float]], options: dict, layer_id: str) -
         groups[layer.id] = group.get_name()
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     root = m.get_root()
-    root.header.add_child(Element('<link rel="stylesheet" href="/static/riskmap.css">'))
-    root.header.add_child(Element('<link rel="icon" href="data:,">'))  # no favicon request
-    root.header.add_child(Element(
-        f"<title>{options['title']}</title>"))  # title is built from config, escaped there
-    root.html.add_child(Element('<div id="riskmap-panel"></div>'))
-    root.header.add_child(Element('<script src="/static/riskmap.js"></script>'))
+    _page_head(root, options["title"], "riskmap.js")
     m.add_child(RiskMapScript(m.get_name(), groups, {**options, "layer": layer_id}))
     return root.render()
+
+
+def _page_head(root, title: str, script: str) -> None:
+    """The page's own stylesheet, title (built from config and escaped by the caller), panel
+    and script."""
+    css = escape(url_for("static", filename="riskmap.css"))
+    root.header.add_child(Element(f'<link rel="stylesheet" href="{css}">'))
+    root.header.add_child(Element('<link rel="icon" href="data:,">'))  # no favicon request
+    root.header.add_child(Element(f"<title>{title}</title>"))
+    root.html.add_child(Element('<div id="riskmap-panel"></div>'))
+    src = escape(url_for("static", filename=script))
+    root.header.add_child(Element(f'<script src="{src}"></script>'))
 
 
 class PublicOfflineMap(OfflineMap):
     """The public map loads Leaflet only: it draws no points and no heat."""
 
-    default_js = [VENDOR_JS[0]]
+    vendor_js = VENDOR_JS[:1]
 
 
 class PublicMapScript(RiskMapScript):
@@ -124,10 +145,6 @@ def build_public_map(config, bounds: list[list[float]], layers: list[dict],
     if len(layers) > 1:
         folium.LayerControl(collapsed=False, position="topright").add_to(m)
     root = m.get_root()
-    root.header.add_child(Element('<link rel="stylesheet" href="/static/riskmap.css">'))
-    root.header.add_child(Element('<link rel="icon" href="data:,">'))
-    root.header.add_child(Element(f"<title>{options['title']}</title>"))  # escaped by caller
-    root.html.add_child(Element('<div id="riskmap-panel"></div>'))
-    root.header.add_child(Element('<script src="/static/public.js"></script>'))
+    _page_head(root, options["title"], "public.js")
     m.add_child(PublicMapScript(m.get_name(), groups, options))
     return root.render()

@@ -26,17 +26,14 @@ from geo.workflow import today
 from layers import catalogue, projects
 from layers.districts import city_values, district_metrics
 from layers.overview import map_context
-from webmap import public
-from webmap.mappage import VENDOR_CSS, VENDOR_JS, build_map
+from webmap import assets, public
+from webmap.mappage import build_map, vendor_url
 from webmap.scope import connection, current_tenant, request_filters
 from webmap.security import with_nonces
 
 CHINA = ZoneInfo("Asia/Shanghai")
 bp = Blueprint("pages", __name__)
-
-# Only the dist folders of the packages the pages load (the map's Leaflet, the statistics'
-# ECharts) are served from the npm install.
-VENDOR_PACKAGES = {path.split("/")[2] for _, path in VENDOR_JS + VENDOR_CSS} | {"echarts"}
+bp.add_app_template_global(vendor_url)
 
 
 @bp.app_template_filter("role_zh")
@@ -141,14 +138,9 @@ def tis_grade(project_id: int):
 
 @bp.get("/vendor/<package>/dist/<path:filename>")
 def vendor(package: str, filename: str):
-    if package not in VENDOR_PACKAGES:
+    # only the files the pages load (webmap/assets.py), never the rest of node_modules
+    if not assets.is_vendored(package, filename):
         abort(404)
     folder = Path(current_app.config["ASSETS_DIR"]) / package / "dist"
-    response = send_from_directory(folder, filename, max_age=86400)
-    return response
+    return send_from_directory(folder, filename, max_age=86400)
 
-
-@bp.get("/healthz")
-def healthz():
-    with connection() as conn:
-        return {"status": "ok", "data_version": store.data_version(conn)}

@@ -9,9 +9,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, url_for
 from markupsafe import escape
 
+from geo.tenancy import Tenant
 from layers import publication
 from layers.overview import map_context
-from webmap.caching import with_etag
+from webmap.caching import with_public_etag
 from webmap.mappage import build_public_map
 from webmap.scope import connection
 from webmap.security import with_nonces
@@ -39,21 +40,21 @@ def public_map() -> str:
 @bp.get("/api/public/layers")
 def layers():
     def build():
-        with connection() as conn:
+        with connection(tenant=Tenant.public()) as conn:
             items = publication.public_layers(conn)
         return jsonify(layers=[{**item, "data_url": url_for("public.layer", pub_id=item["id"])}
                                for item in items],
                        approval_number=current_app.config["MAP_APPROVAL_NUMBER"])
-    return with_etag(build)
+    return with_public_etag(build)
 
 
 @bp.get("/api/public/layers/<int:pub_id>")
 def layer(pub_id: int):
-    with connection() as conn:
+    with connection(tenant=Tenant.public()) as conn:
         found = publication.public_layer(conn, pub_id)
     if found is None:
         return jsonify(error=f"no approved public layer {pub_id}"), 404
-    response = with_etag(lambda: jsonify(found))
+    response = with_public_etag(lambda: jsonify(found))
     if response.status_code == 200:
         response.mimetype = "application/geo+json"
     return response

@@ -14,7 +14,6 @@ from webmap.admin import roles_only
 from webmap.scope import connection, current_tenant, request_filters
 
 bp = Blueprint("service", __name__)
-ECHARTS = "/vendor/echarts/dist/echarts.min.js"
 
 
 @bp.get("/service")
@@ -30,5 +29,5 @@ def service_page():
         choices = map_context(conn, city, current_tenant())
         labels = reports.filter_labels(conn, filters)
     return render_template("service.html", section=section, tables=tables, choices=choices,
-                           args=request.args, labels=labels, echarts=ECHARTS,
+                           args=request.args, labels=labels,
                            reopen_days=programme.REOPEN_DAYS)

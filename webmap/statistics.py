@@ -19,7 +19,6 @@ from webmap.reports.formats import DISTRICT_FORMATS, FORMATS
 from webmap.scope import connection, current_tenant, request_filters
 
 bp = Blueprint("statistics", __name__)
-ECHARTS = "/vendor/echarts/dist/echarts.min.js"
 
 
 def _choices(conn) -> dict:
@@ -36,7 +35,7 @@ def statistics_page():
         choices = _choices(conn)
         labels = reports.filter_labels(conn, filters)
     return render_template("statistics.html", sections=sections, choices=choices,
-                           args=request.args, labels=labels, echarts=ECHARTS,
+                           args=request.args, labels=labels,
                            api_url=url_for("statistics.api_statistics", **filters.query()))
 
 
@@ -65,7 +64,7 @@ def district_page(code: str):
                   "url": url_for("report_files.start_district", code=code, format=f,
                                  **filters.query())} for f in DISTRICT_FORMATS]
     return render_template("district.html", report=report, choices=choices, args=request.args,
-                           downloads=downloads, echarts=ECHARTS)
+                           downloads=downloads)
 
 
 @bp.get("/projects/uninsured")

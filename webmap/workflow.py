@@ -88,12 +88,22 @@ def _forms(conn, tenant, machine: Lifecycle, state: str | None, record: int | No
             MAY_ACT[machine.name](conn, tenant, record)
         except LifecycleError:
             return []
-    key = "new" if record is None else str(record)
     return [{"name": t.name, "label": t.label, "fields": t.fields,
-             "action": f"/work/{machine.name}/{key}/{t.name}",
+             **_step_urls(machine.name, record, t.name),
              "documents": [(k, DOCUMENT_KINDS.get(k, k)) for k in
                            required_documents(conn, machine.name, t, record)]}
             for t in machine.allowed(state, tenant.role)]
+
+
+def _step_urls(lifecycle: str, record: int | None, step: str) -> dict:
+    """Where the page's form and the API take a step (under the service's URL prefix too)."""
+    if record is None:
+        return {"action": url_for("workflow.create_step", lifecycle=lifecycle, step=step),
+                "api_action": url_for("workflow.api_create", lifecycle=lifecycle, step=step)}
+    return {"action": url_for("workflow.take_step", lifecycle=lifecycle, record=record,
+                              step=step),
+            "api_action": url_for("workflow.api_step", lifecycle=lifecycle, record=record,
+                                  step=step)}
 
 
 def record_view(conn, tenant, machine: Lifecycle, record: int) -> dict:
@@ -277,7 +287,7 @@ def api_record(lifecycle: str, record: int):
     machine = _machine(lifecycle)
     with connection() as conn:
         view = record_view(conn, current_tenant(), machine, record)
-    allowed = [{"step": f["name"], "label": f["label"], "action": "/api" + f["action"],
+    allowed = [{"step": f["name"], "label": f["label"], "action": f["api_action"],
                 "fields": [field.name for field in f["fields"]],
                 "documents": [k for k, _ in f["documents"]]} for f in view["forms"]]
     history_rows = [{k: s[k] for k in ("step", "label", "from_state", "to_state", "on_date",

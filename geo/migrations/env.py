@@ -1,7 +1,8 @@
 """Alembic environment: runs migrations on the connection or URL handed in by geo.migrate."""
 
 from alembic import context
-from sqlalchemy import create_engine
+
+from geo.store import make_engine
 
 config = context.config
 
@@ -13,7 +14,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    engine = make_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as conn:
         context.configure(connection=conn, transaction_per_migration=True)
         with context.begin_transaction():

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from webmap import metrics
+
 Work = Callable[[Callable[[str, float], None]], bytes]
 STATES_ZH = {"queued": "排队中", "running": "生成中", "done": "已完成", "failed": "失败"}
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{20,40}$")
@@ -103,16 +105,18 @@ class ReportJobs:
             job.step, job.fraction = step, min(max(fraction, 0.0), 1.0)
             self._save(job)
 
-        try:
-            job.state, job.step = "running", "开始"
-            self._save(job)
-            _write_whole(self.file_of(job), work(progress))
-        except OSError as exc:
-            job.state, job.error = "failed", FOLDER_FAULT if exc.errno else str(exc)
-        except Exception as exc:  # noqa: BLE001 — the reader needs the reason, not a dead job
-            job.state, job.error = "failed", str(exc) or exc.__class__.__name__
-        else:
-            job.state, job.step, job.fraction = "done", "已完成", 1.0
+        with metrics.report_job() as measured:
+            try:
+                job.state, job.step = "running", "开始"
+                self._save(job)
+                _write_whole(self.file_of(job), work(progress))
+            except OSError as exc:
+                job.state, job.error = "failed", FOLDER_FAULT if exc.errno else str(exc)
+            except Exception as exc:  # noqa: BLE001 — the reader needs the reason, not a dead job
+                job.state, job.error = "failed", str(exc) or exc.__class__.__name__
+            else:
+                job.state, job.step, job.fraction = "done", "已完成", 1.0
+            measured["outcome"] = job.state
         try:
             self._save(job)
         except OSError:
