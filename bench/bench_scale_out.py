@@ -50,6 +50,7 @@ from webmap import accounts
 ROOT = Path(__file__).resolve().parents[1]
 CITY = "530100"
 SECRET = "0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a"
+TILES = 30  # the tiles a crowd opening the map asks for
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
@@ -150,7 +151,14 @@ def paths_of(engine, pub: int) -> list[str]:
     tiles = [t for z in (9, 10, 11, 12) for t in covering_tiles(extent, z)[1]]
     random.Random(20240501).shuffle(tiles)
     return (["/api/public/layers", f"/api/public/layers/{pub}", f"/tiles/public/{pub}.json"]
-            + [f"/tiles/public/{pub}/{z}/{x}/{y}.mvt" for z, x, y in tiles[:60]])
+            + [f"/tiles/public/{pub}/{z}/{x}/{y}.mvt" for z, x, y in tiles[:TILES]])
+
+
+def warm(port: int, paths: list[str]) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for path in paths:
+        conn.request("GET", path)
+        conn.getresponse().read()
 
 
 def load(port: int, paths: list[str], clients: int, seconds: float) -> dict:
@@ -209,12 +217,13 @@ def run(seconds: float, clients: int) -> None:
         print("| configuration | req/s | p50 ms | p95 ms | requests | nginx cache hits | "
               "not 200 |\n|---|---|---|---|---|---|---|")
         with web_service(url, prefix) as first, web_service(url, prefix) as second:
-            load(first, paths, 2, 1.0)  # warm both (imports, pools, plans)
-            load(second, paths, 2, 1.0)
+            warm(first, paths)  # both processes warm (imports, pools, plans, pages in memory)
+            warm(second, paths)
             print(row("gunicorn ×1, no nginx", load(first, paths, clients, seconds)), flush=True)
             for cache in (False, True):
                 for backends in ([first], [first, second]):
                     with nginx(backends, cache) as port:
+                        warm(port, paths)  # every path asked once: a crowd follows a first
                         label = (f"nginx {'cache' if cache else 'no cache'} → "
                                  f"gunicorn ×{len(backends)}")
                         print(row(label, load(port, paths, clients, seconds)), flush=True)
