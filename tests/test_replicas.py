@@ -8,16 +8,19 @@ renames a district; only the standby still knows the old name.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+from browsing import chromium_page, serving
+from browsing import sign_in as browse_sign_in
 from importing import demo_store
 from sqlalchemy import text
 
-from conftest import sign_in
+from conftest import account, sign_in
 from geo import cluster, standby, store
 from webmap import create_app, settings
 from webmap.db import private_cluster
@@ -215,3 +218,20 @@ def test_with_the_standby_stopped_reads_fall_back_to_the_primary(primary, replic
         assert client.get(f"/districts/{WUHUA}").status_code == 200
     finally:
         cluster.up(made)
+
+
+def test_chromium_shows_when_a_replicas_page_data_is_from_in_beijing_time(primary, replica):
+    _, _, web_url = replica
+    with serving(primary, REPLICA_URLS=web_url, REPLICA_CHECK_SECONDS=0) as server, \
+            chromium_page() as (page, problems):
+        browse_sign_in(page, server, account(primary, "regulator"))
+        page.goto(server + "/statistics")
+        note = page.locator("#data-as-of")
+        assert note.is_visible()
+        shown = note.inner_text()
+        assert "本页数据由只读副本提供" in shown and "北京时间" in shown
+        stamp = re.search(r"截至 (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", shown)[1]
+        as_of = dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S")
+        beijing = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).replace(tzinfo=None)
+        assert abs((beijing - as_of).total_seconds()) < 120  # caught up: as of now, Beijing
+        assert not problems, problems

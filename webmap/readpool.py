@@ -139,16 +139,25 @@ def may_use_replica() -> bool:
             and not g.get("riskmap_wrote") and FRESH_COOKIE not in request.cookies)
 
 
+def _this_requests_replica() -> Replica | None:
+    # one choice per request: its reads (the ETag's data version, then the answer) all come
+    # from the same server, never from two replicas at different points of the WAL
+    if "riskmap_replica" not in g:
+        g.riskmap_replica = pool_of().choose()
+    return g.riskmap_replica
+
+
 @contextmanager
 def read_connection(primary: Engine) -> Iterator[Connection]:
     """A connection for a read: a well replica's when this request may use one (noted in
     ``g`` for the page's "data as of" line), else the primary's."""
-    replica = pool_of().choose() if may_use_replica() else None
+    replica = _this_requests_replica() if may_use_replica() else None
     if replica is not None:
         try:
             conn = replica.engine.connect()
         except DBAPIError as exc:  # it went away since its last check
             pool_of().down(replica, exc)
+            g.riskmap_replica = None
         else:
             g.riskmap_read_from = replica.health
             with conn:
@@ -177,7 +186,7 @@ def _after(response):
     if shown:
         response.headers["X-Data-As-Of"] = g.riskmap_read_from.as_of.isoformat()
         response.headers["X-Read-From"] = "replica"
-    if request.method not in ("GET", "HEAD", "OPTIONS") or g.get("riskmap_wrote"):
+    if g.get("riskmap_wrote"):
         # the client reads its own write from the primary for a while (any process, any host)
         seconds = int(current_app.config["READ_OWN_WRITES_SECONDS"])
         if seconds:

@@ -29,12 +29,15 @@ def current_tenant() -> Tenant:
 
 
 @contextmanager
-def connection(write: bool = False, tenant: Tenant | None = None) -> Iterator[Connection]:
+def connection(write: bool = False, tenant: Tenant | None = None,
+               bookkeeping: bool = False) -> Iterator[Connection]:
     """A transaction of the web role acting for ``tenant`` (default: the request's). A read
     may be answered by a streaming replica (`webmap.readpool`); a write always by the
-    primary."""
+    primary, and the client then reads its own writes from the primary for a while — unless
+    the write is ``bookkeeping`` it never reads back (an audit line, a token's last use)."""
     if write:
-        readpool.wrote()
+        if not bookkeeping:
+            readpool.wrote()
         with get_web_engine().begin() as conn:
             set_tenant(conn, tenant or current_tenant())
             yield conn
