@@ -21,16 +21,15 @@ import contextlib
 import http.client
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from bench_map import (
     city_extent,
     covering_tiles,
@@ -39,6 +38,7 @@ from bench_map import (
     machine,
     server_url,
 )
+from served import NGINX, nginx  # the test harness's private nginx
 from sqlalchemy import text
 
 from geo import store
@@ -51,7 +51,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CITY = "530100"
 SECRET = "0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a"
 TILES = 30  # the tiles a crowd opening the map asks for
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 def approve_public_layer(engine) -> int:
@@ -108,42 +107,6 @@ def wait_until_up(port: int, process: subprocess.Popen, path: str = "/healthz") 
             raise SystemExit(f"service on {port} did not start: "
                              f"{process.stderr.read() if process.stderr else ''}")
         time.sleep(0.3)
-
-
-def nginx_conf(folder: Path, port: int, backends: list[int], cache: bool) -> str:
-    """The deployment's proxy (deploy/nginx/riskmap.conf) as a private, unprivileged copy."""
-    servers = "".join(f"    server 127.0.0.1:{p};\n" for p in backends)
-    site = (ROOT / "deploy" / "nginx" / "riskmap.conf").read_text(encoding="utf-8")
-    site = site.replace("listen 80;", f"listen 127.0.0.1:{port};")
-    site = site.replace("/var/cache/nginx/riskmap", str(folder / "cache"))
-    if not cache:
-        site = site.replace("proxy_cache riskmap;", "proxy_cache off;")
-    upstream = site.split("upstream riskmap {", 1)[1].split("}", 1)[0]
-    site = site.replace(upstream, "\n" + servers + "    keepalive 32;\n")
-    user = "user nobody nogroup;\n" if os.geteuid() == 0 else ""
-    return (f"{user}worker_processes 1;\ndaemon off;\npid {folder}/nginx.pid;\n"
-            f"error_log {folder}/error.log warn;\nevents {{ worker_connections 1024; }}\n"
-            f"http {{\n  access_log off;\n  client_body_temp_path {folder}/body;\n"
-            f"  proxy_temp_path {folder}/proxy;\n  fastcgi_temp_path {folder}/fcgi;\n"
-            f"  uwsgi_temp_path {folder}/uwsgi;\n  scgi_temp_path {folder}/scgi;\n"
-            f"{site}\n}}\n")
-
-
-@contextlib.contextmanager
-def nginx(backends: list[int], cache: bool) -> Iterator[int]:
-    folder = Path(tempfile.mkdtemp(prefix="riskmap-nginx-"))
-    folder.chmod(0o755)  # its worker (nobody, when we are root) writes the cache here
-    port = free_port()
-    (folder / "nginx.conf").write_text(nginx_conf(folder, port, backends, cache))
-    process = subprocess.Popen([NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_until_up(port, process)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(20)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def paths_of(engine, pub: int) -> list[str]:

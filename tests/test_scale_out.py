@@ -14,11 +14,16 @@ from contextlib import ExitStack, contextmanager
 
 import pytest
 import redis
+from importing import demo_store
 from jobs import stop, wait_for
 from rq import Queue, Worker
-from served import Browser, gunicorn, service_env
+from served import Browser, get, gunicorn, nginx, service_env
+from sqlalchemy import text
 
 from conftest import TEST_PASSWORD, account
+from geo.tenancy import Tenant
+from layers import disclosure, publication
+from layers.filters import Filters
 
 SECRET = "5be0c1d2e3f4a5b6c7d8e9f0a1b2c3d4"
 WUHUA = "530102"
@@ -101,3 +106,50 @@ def test_a_rate_limit_counts_across_both_services(env, kunming):
                  for i in range(10)]
     # 5 per minute in all, not 5 per service: each service refused some
     assert codes == [401] * 5 + [429] * 5, codes
+
+
+@pytest.fixture(scope="module")
+def published(make_database):
+    """A store of its own with the demo's 40 projects and one layer approved for the public:
+    (the store, the publication's id)."""
+    store = demo_store(make_database, projects=40)
+    name = account(store, "regulator")
+    with store.begin() as conn:
+        user_id = conn.execute(text("SELECT id FROM app_user WHERE username = :u"),
+                               {"u": name}).scalar_one()
+        regulator = Tenant("regulator", username=name, user_id=user_id)
+        pub = publication.draft(conn, regulator, "premium_total", Filters())
+        publication.move(conn, regulator, pub, "submitted")
+        publication.move(conn, regulator, pub, "approved", city="530100",
+                         rules=disclosure.Rules(min_projects=3))
+    return store, pub
+
+
+def test_nginx_keeps_the_public_map_and_never_a_signed_in_answer(env, published):
+    """The announcement's crowd: the public layer and its tiles reach the service once; a
+    signed-in answer always reaches it (and is never handed to anyone else)."""
+    store, pub = published
+    own = {**env, "DATABASE_URL": store.url.render_as_string(hide_password=False)}
+    public = [f"/api/public/layers/{pub}", f"/tiles/public/{pub}.json",
+              f"/tiles/public/{pub}/10/804/438.mvt"]
+    with gunicorn(own, workers=1) as (url, process):
+        with nginx([int(url.rsplit(":", 1)[1])]) as port:
+            proxy = f"http://127.0.0.1:{port}"
+            crowd = [[get(proxy + path) for _ in range(5)] for path in public]
+            browser = Browser()
+            assert browser.sign_in(proxy, account(store, "regulator"), TEST_PASSWORD).status == 302
+            signed_in = [browser.request(proxy + "/api/layers") for _ in range(3)]
+            outsider = get(proxy + "/api/layers")
+        process.terminate()
+        log = process.communicate(timeout=20)[0]
+    for answers in crowd:
+        assert {a.status for a in answers} == {200}
+        assert [a.headers["X-Cache-Status"] for a in answers] == ["MISS"] + ["HIT"] * 4
+        assert len({a.body for a in answers}) == 1
+        assert "public" in answers[0].headers["Cache-Control"]
+    reached = [line.split()[2] for line in log.splitlines() if len(line.split()) == 3]
+    for path in public:
+        assert reached.count(path) == 1, (path, reached)  # the other four: nginx's copy
+    assert {a.status for a in signed_in} == {200} and reached.count("/api/layers") == 4
+    assert "private" in signed_in[0].headers["Cache-Control"]
+    assert outsider.status == 401  # the signed-in answer was not kept for the public

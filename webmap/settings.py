@@ -29,6 +29,7 @@ from webmap.setting_checks import (
     replica_urls,
     report_queue,
     share,
+    url_list,
 )
 
 ENV_PREFIX = "RISKMAP_"
@@ -301,6 +302,8 @@ def _error(variable: str, value: Any, problem: ValueError) -> SettingError:
     shown = value
     if variable.endswith("DATABASE_URL"):
         shown = database_url_shown(str(value))
+    elif variable.endswith("REPLICA_URLS"):
+        shown = ",".join(database_url_shown(url) for url in url_list(str(value)))
     return SettingError(f"设置 {variable}={shown!r} 有误：{problem}")
 
 
