@@ -209,6 +209,8 @@ def test_with_the_standby_stopped_reads_fall_back_to_the_primary(primary, replic
     made, replica_url, web_url = replica
     client = sign_in(_app(primary, web_url).test_client(), primary, "regulator")
     assert _district_names(client)[2].get("X-Read-From") == "replica"
+    [shown] = client.get("/readyz").get_json()["replicas"]
+    assert shown["in_pool"] is True and shown["lag_seconds"] < 30 and "@" not in shown["host"]
     cluster.down(made)
     try:
         for _ in range(3):  # the first finds its pooled connections dead, the next skip it
@@ -216,6 +218,9 @@ def test_with_the_standby_stopped_reads_fall_back_to_the_primary(primary, replic
             assert on_map == {"五华区"} and "X-Read-From" not in headers
         assert client.get("/statistics").status_code == 200
         assert client.get(f"/districts/{WUHUA}").status_code == 200
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and ready.get_json()["status"] == "ready"
+        assert ready.get_json()["replicas"][0]["in_pool"] is False
     finally:
         cluster.up(made)
 

@@ -114,6 +114,15 @@ class ReadPool:
         return replica.health
 
 
+    def status(self) -> list[dict]:
+        """Each replica as /readyz shows it (the host only, never a password)."""
+        return [{"replica": n, "host": replica.engine.url.host or replica.engine.url.query.get(
+                     "host", ""), "in_pool": health.ok, "lag_seconds": health.lag,
+                 "reason": health.reason}
+                for n, replica in enumerate(self.replicas)
+                for health in (self._health(replica),)]
+
+
 def _make_engine(url: str, n: int) -> Engine:
     # a replica that does not answer must not hold a page up for long: the primary is there
     engine = store.make_engine(url, connect_args={"connect_timeout": 3,
