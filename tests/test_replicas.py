@@ -221,6 +221,9 @@ def test_with_the_standby_stopped_reads_fall_back_to_the_primary(primary, replic
         ready = client.get("/readyz")
         assert ready.status_code == 200 and ready.get_json()["status"] == "ready"
         assert ready.get_json()["replicas"][0]["in_pool"] is False
+        metrics = client.get("/metrics").get_data(as_text=True)
+        assert 'riskmap_replica_in_read_pool{replica="replica0"} 0.0' in metrics
+        assert re.search(r'riskmap_read_transactions_total\{server="replica"\} [1-9]', metrics)
     finally:
         cluster.up(made)
 

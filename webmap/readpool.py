@@ -53,7 +53,7 @@ class Health:
 
 @dataclass
 class Replica:
-    url: str
+    name: str  # replica0, replica1 … in the order of REPLICA_URLS (metrics, /readyz)
     engine: Engine
     health: Health = Health(False, reason="not checked")
     checked: float = float("-inf")
@@ -77,7 +77,8 @@ class ReadPool:
     """The replicas of one app, each checked at most every ``check_seconds``."""
 
     def __init__(self, urls: list[str], max_lag: float, check_seconds: float):
-        self.replicas = [Replica(url, _make_engine(url, n)) for n, url in enumerate(urls)]
+        self.replicas = [Replica(f"replica{n}", _make_engine(url, n))
+                         for n, url in enumerate(urls)]
         self.max_lag, self.check_seconds = max_lag, check_seconds
         self._turn = itertools.count()
         self._lock = threading.Lock()
@@ -104,6 +105,7 @@ class ReadPool:
                 except DBAPIError as exc:
                     health = self.down(replica, exc)
                 replica.health, replica.checked = health, time.monotonic()
+                _observe(replica, health)
         return replica.health
 
     def down(self, replica: Replica, exc: Exception) -> Health:
@@ -111,16 +113,25 @@ class ReadPool:
         replica.engine.dispose()  # its pooled connections are dead too
         replica.health = Health(False, reason=str(exc).splitlines()[0][:200])
         replica.checked = time.monotonic()
+        _observe(replica, replica.health)
         return replica.health
 
 
     def status(self) -> list[dict]:
         """Each replica as /readyz shows it (the host only, never a password)."""
-        return [{"replica": n, "host": replica.engine.url.host or replica.engine.url.query.get(
-                     "host", ""), "in_pool": health.ok, "lag_seconds": health.lag,
-                 "reason": health.reason}
-                for n, replica in enumerate(self.replicas)
-                for health in (self._health(replica),)]
+        shown = []
+        for replica in self.replicas:
+            health, url = self._health(replica), replica.engine.url
+            shown.append({"replica": replica.name, "host": url.host or url.query.get("host", ""),
+                          "in_pool": health.ok, "lag_seconds": health.lag,
+                          "reason": health.reason})
+        return shown
+
+
+def _observe(replica: Replica, health: Health) -> None:
+    name = replica.name
+    metrics.REPLICA_LAG.labels(name).set(-1 if health.lag is None else health.lag)
+    metrics.REPLICA_IN_POOL.labels(name).set(1 if health.ok else 0)
 
 
 def _make_engine(url: str, n: int) -> Engine:
@@ -169,9 +180,11 @@ def read_connection(primary: Engine) -> Iterator[Connection]:
             g.riskmap_replica = None
         else:
             g.riskmap_read_from = replica.health
+            metrics.READS.labels("replica").inc()
             with conn:
                 yield conn
             return
+    metrics.READS.labels("primary").inc()
     with primary.connect() as conn:
         yield conn
 
