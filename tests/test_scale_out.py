@@ -5,15 +5,18 @@ one is made by the worker and fetched through the other; a rate limit counts acr
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import pytest
 import redis
+import yaml
 from importing import demo_store
 from jobs import stop, wait_for
 from rq import Queue, Worker
@@ -153,3 +156,27 @@ def test_nginx_keeps_the_public_map_and_never_a_signed_in_answer(env, published)
     assert {a.status for a in signed_in} == {200} and reached.count("/api/layers") == 4
     assert "private" in signed_in[0].headers["Cache-Control"]
     assert outsider.status == 401  # the signed-in answer was not kept for the public
+
+
+def test_the_compose_scale_out_profile_has_every_part_wired_together():
+    """docker compose --env-file deploy/scale-out.env up: primary, streaming replica, Redis, two
+    web processes, a job worker and nginx in front of both web processes."""
+    root = Path(__file__).resolve().parents[1]
+    services = yaml.safe_load((root / "docker-compose.yml").read_text(encoding="utf-8"))[
+        "services"]
+    profiled = {name for name, s in services.items() if "scale-out" in s.get("profiles", [])}
+    assert profiled == {"replica", "web2", "nginx"}
+    assert {name for name, s in services.items() if not s.get("profiles")} == {
+        "db", "redis", "app", "worker"}
+    replica = " ".join(services["replica"]["command"])
+    assert "pg_basebackup -h db" in replica and " -R " in replica and "-X stream" in replica
+    assert services["web2"]["environment"] == services["app"]["environment"] == services[
+        "worker"]["environment"]  # the same settings everywhere: any process answers anything
+    assert services["app"]["environment"]["RISKMAP_REPORT_DIR"].startswith("/var/lib/riskmap")
+    env = (root / "deploy" / "scale-out.env").read_text(encoding="utf-8")
+    assert "COMPOSE_PROFILES=scale-out" in env and "RISKMAP_REPORT_QUEUE=rq" in env
+    assert re.search(r"RISKMAP_REPLICA_URLS=postgresql://riskmap_web:.*@replica:5432/", env)
+    nginx_conf = (root / "deploy" / "nginx" / "riskmap.conf").read_text(encoding="utf-8")
+    assert "server app:8000;" in nginx_conf and "server web2:8000;" in nginx_conf
+    assert "./deploy/nginx/riskmap.conf:/etc/nginx/conf.d/default.conf:ro" in services[
+        "nginx"]["volumes"]
