@@ -34,6 +34,9 @@ system_packages() {
     command -v pdftotext >/dev/null || missing+=(poppler-utils)
     # Playwright's driver (the node it ships) needs libatomic, which a minimal Debian lacks
     ls /usr/lib/*/libatomic.so.1 >/dev/null 2>&1 || missing+=(libatomic1)
+    # the shared cache in front (deploy/nginx/): a test and bench/bench_scale_out.py run it
+    # privately from a temporary folder on a free port
+    command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
   fi
   python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)

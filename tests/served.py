@@ -3,12 +3,15 @@ requests to it (each on a connection of its own)."""
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -16,6 +19,10 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 def free_port() -> int:
@@ -106,3 +113,45 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def get(url: str, **kwargs) -> Answer:
     return Browser().request(url, **kwargs)
+
+
+def nginx_conf(folder: Path, port: int, backends: list[int], cache: bool) -> str:
+    """The deployment's proxy (deploy/nginx/riskmap.conf) as a private, unprivileged copy."""
+    servers = "".join(f"    server 127.0.0.1:{p};\n" for p in backends)
+    site = (ROOT / "deploy" / "nginx" / "riskmap.conf").read_text(encoding="utf-8")
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{port};")
+    site = site.replace("/var/cache/nginx/riskmap", str(folder / "cache"))
+    if not cache:
+        site = site.replace("proxy_cache riskmap;", "proxy_cache off;")
+    upstream = site.split("upstream riskmap {", 1)[1].split("}", 1)[0]
+    site = site.replace(upstream, "\n" + servers + "    keepalive 32;\n")
+    user = "user nobody nogroup;\n" if os.geteuid() == 0 else ""
+    return (f"{user}worker_processes 1;\ndaemon off;\npid {folder}/nginx.pid;\n"
+            f"error_log {folder}/error.log warn;\nevents {{ worker_connections 1024; }}\n"
+            f"http {{\n  access_log off;\n  client_body_temp_path {folder}/body;\n"
+            f"  proxy_temp_path {folder}/proxy;\n  fastcgi_temp_path {folder}/fcgi;\n"
+            f"  uwsgi_temp_path {folder}/uwsgi;\n  scgi_temp_path {folder}/scgi;\n"
+            f"{site}\n}}\n")
+
+
+@contextlib.contextmanager
+def nginx(backends: list[int], cache: bool = True) -> Iterator[int]:
+    """Debian's nginx with the deployment's configuration, run privately from a temporary
+    folder on a free port in front of ``backends`` (ports of 127.0.0.1); yields its port."""
+    folder = Path(tempfile.mkdtemp(prefix="riskmap-nginx-"))
+    folder.chmod(0o755)  # its worker (nobody, when we are root) writes the cache here
+    port = free_port()
+    (folder / "nginx.conf").write_text(nginx_conf(folder, port, backends, cache))
+    process = subprocess.Popen([NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while get(f"http://127.0.0.1:{port}/healthz").status != 200:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"nginx did not start: {process.stderr.read()}")
+            time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(20)
+        shutil.rmtree(folder, ignore_errors=True)

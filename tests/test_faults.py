@@ -16,13 +16,15 @@ from pathlib import Path
 
 import pytest
 from jobs import wait_for
+from rq import SimpleWorker
 from served import Browser, gunicorn, service_env
 from sqlalchemy import text
 
 from conftest import TEST_PASSWORD, account, sign_in
 from geo import cluster, store
 from loaders import demo, demo_load, districts
-from webmap import create_app
+from webmap import create_app, importjobs, keystore
+from webmap.reports.queued import QueuedReports
 
 SECRET = "5e0c2b9a7d1f3e8c6a4b2d0f9e7c5a3b"
 SIGNED_IN = ("/", "/districts", "/statistics", "/api/layers",
@@ -163,3 +165,52 @@ def test_a_read_only_upload_folder_refuses_the_upload_clearly(kunming, tmp_path)
         assert list(folder.iterdir()) == []
         with kunming.connect() as conn:
             assert conn.execute(text("SELECT 1")).scalar() == 1
+
+
+def _queued_report_app(kunming, folder: Path):
+    """The service with reports made by job workers (REPORT_QUEUE=rq), and a way to work the
+    queued reports here, as `riskmap worker` would."""
+    app = create_app({"TESTING": True, "REPORT_DIR": str(folder), "REPORT_QUEUE": "rq",
+                      "DATABASE_URL": kunming.url.render_as_string(hide_password=False)})
+    client = sign_in(app.test_client(), kunming, "regulator")
+    page = client.get("/statistics").get_data(as_text=True)
+    headers = {"X-CSRFToken": page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]}
+
+    def work() -> None:
+        importjobs.use_app(app)
+        SimpleWorker([QueuedReports(app).queue()], connection=keystore.client(app)).work(
+            burst=True, logging_level="ERROR")
+    return client, headers, work
+
+
+def test_a_queued_report_fails_as_clearly_on_a_read_only_or_full_shared_folder(kunming,
+                                                                               tmp_path):
+    with unusable_folder(tmp_path / "ro", full=False) as folder:
+        client, headers, _ = _queued_report_app(kunming, folder)
+        answer = client.post("/reports/district/530102?format=csv", headers=headers)
+        assert answer.status_code == 503 and "报告文件夹不可写或已满" in answer.json["error"]
+    with unusable_folder(tmp_path / "full", full=True) as folder:
+        client, headers, work = _queued_report_app(kunming, folder)
+        started = client.post("/reports/district/530102?format=pdf", headers=headers)
+        assert started.status_code == 202
+        assert client.get(started.json["status_url"]).json["job"]["state_zh"] == "排队中"
+        work()
+        job = client.get(started.json["status_url"]).json["job"]
+        assert job["state"] == "failed" and "报告文件夹不可写或已满" in job["error"]
+        assert client.get(started.json["file_url"]).status_code == 409
+        assert [p.name for p in folder.iterdir()] == []  # no partial file
+
+
+def test_a_queued_report_is_made_by_a_job_worker_for_its_owner_only(kunming, tmp_path):
+    client, headers, work = _queued_report_app(kunming, tmp_path / "reports")
+    started = client.post("/reports/periodic?format=xlsx&period=2024-Q2", headers=headers)
+    assert started.status_code == 202
+    other = sign_in(client.application.test_client(), kunming, "planner")
+    work()
+    job = client.get(started.json["status_url"]).json["job"]
+    assert job["state"] == "done" and job["progress"] == 1 and job["state_zh"] == "已完成"
+    answer = client.get(started.json["file_url"])
+    assert answer.status_code == 200 and answer.data[:2] == b"PK"
+    assert "filename*=UTF-8''" in answer.headers["Content-Disposition"]
+    assert other.get(started.json["status_url"]).status_code == 404
+    assert other.get(started.json["file_url"]).status_code == 404

@@ -48,6 +48,10 @@ BAD = [
     ("DATABASE_URL", "mysql://u:secret@db/riskmap", "PostgreSQL"),
     ("RISKMAP_WEB_DATABASE_URL", "not a url", "PostgreSQL"),
     ("RISKMAP_WORKERS", "0", "不小于 1"),
+    ("RISKMAP_REPLICA_URLS", "postgresql://r1/riskmap, mysql://u:secret@r2/riskmap",
+     "PostgreSQL"),
+    ("RISKMAP_REPLICA_MAX_LAG_SECONDS", "-1", "不小于 0"),
+    ("RISKMAP_REPORT_QUEUE", "celery", "threads 或 rq"),
 ]
 
 

@@ -38,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         public,
         public_claims,
         public_tiles,
+        readpool,
         report_files,
         search,
         service,
@@ -51,6 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ops.init_app(app)  # first: times, names and logs every request (see its docstring)
     http.init_app(app)
     db.init_app(app)
+    readpool.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     app.register_blueprint(pages.bp)

@@ -110,7 +110,7 @@ def load_token_user(req) -> User | None:
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    with connection(write=True, tenant=Tenant.public()) as conn:
+    with connection(write=True, tenant=Tenant.public(), bookkeeping=True) as conn:
         account = accounts.account_for_token(conn, header.removeprefix("Bearer ").strip())
     return User(account, via_token=True) if account else None
 
@@ -128,7 +128,7 @@ def audit(action: str, target: str = "", detail: dict | None = None,
     user_id = None
     if actor is None and current_user.is_authenticated:
         actor, user_id = current_user.account.username, current_user.account.id
-    with connection(write=True, tenant=Tenant.public()) as conn:
+    with connection(write=True, tenant=Tenant.public(), bookkeeping=True) as conn:
         store.record_audit(conn, actor or "anonymous", action, target,
                            json.dumps({"address": request.remote_addr, **(detail or {})},
                                       ensure_ascii=False), user_id=user_id)

@@ -1,4 +1,5 @@
-"""`riskmap redis up|down|status` (the private Redis) and `riskmap worker` (import jobs)."""
+"""`riskmap redis up|down|status` (the private Redis) and `riskmap worker` (import and report
+jobs)."""
 
 from __future__ import annotations
 
@@ -51,17 +52,18 @@ def redis_status() -> None:
 @click.option("--burst", is_flag=True, help="Work the queued jobs, then stop.")
 @with_appcontext
 def worker_command(burst: bool) -> None:
-    """Work import jobs: each in a process of its own, with this host's settings (it must
-    see UPLOAD_DIR and the database)."""
+    """Work import and report jobs: each in a process of its own, with this host's settings
+    (it must see UPLOAD_DIR, REPORT_DIR and the database)."""
     from rq import Worker
 
     from webmap import importjobs
+    from webmap.reports.queued import QueuedReports
 
     app = current_app._get_current_object()
     importjobs.use_app(app)
-    queue = importjobs.queue(app)
-    click.echo(f"import worker on {queue.name} ({app.config['REDIS_URL']})")
-    Worker([queue], connection=keystore.client(app)).work(burst=burst, logging_level="WARNING")
+    queues = [importjobs.queue(app), QueuedReports(app).queue()]
+    click.echo(f"job worker on {', '.join(q.name for q in queues)} ({app.config['REDIS_URL']})")
+    Worker(queues, connection=keystore.client(app)).work(burst=burst, logging_level="WARNING")
 
 
 def start_workers(count: int) -> list[subprocess.Popen]:

@@ -50,6 +50,14 @@ POOL = Gauge("riskmap_db_pool_connections", "Database connections of the pools, 
 POOL_SIZE = Gauge("riskmap_db_pool_size", "Connections each pool keeps open at most before "
                   "overflowing, by engine (summed over workers).", ["engine"],
                   multiprocess_mode="livesum")
+READS = Counter("riskmap_read_transactions", "Reading transactions of requests, by the server "
+                "that answered them (replica, primary).", ["server"])
+REPLICA_LAG = Gauge("riskmap_replica_lag_seconds", "How far behind the primary each read "
+                    "replica was at its last check (-1: it did not answer).", ["replica"],
+                    multiprocess_mode="max")
+REPLICA_IN_POOL = Gauge("riskmap_replica_in_read_pool", "1 while a replica answers reads, 0 "
+                        "while it is out (too far behind, or not answering).", ["replica"],
+                        multiprocess_mode="min")
 # engines whose pools /metrics reads (weakly: tests make many apps and engines)
 _WATCHED: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 

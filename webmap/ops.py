@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from geo import store
 from geo.cluster import ClusterError
 from geo.tenancy import Tenant
-from webmap import accesslog, importjobs, metrics
+from webmap import accesslog, importjobs, metrics, readpool
 from webmap.db import get_web_engine
 from webmap.scope import connection
 
@@ -41,6 +41,9 @@ def readyz():
         found = {"ready": False, "database": "unreachable", "schema": None,
                  "schema_expected": store.head_revision()}
     status = "ready" if found.pop("ready") else "not ready"
+    if current_app.config["REPLICA_URLS"]:
+        # reported, not required: without a replica the primary answers every read
+        found["replicas"] = readpool.pool_of().status()
     return jsonify(status=status, **found), 200 if status == "ready" else 503
 
 

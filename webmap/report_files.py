@@ -23,11 +23,12 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
-from geo.tenancy import CITY_ROLES, Tenant
+from geo.tenancy import CITY_ROLES
 from layers import reports
 from layers.filters import FilterError, shown
 from webmap.admin import roles_only
 from webmap.errors import json_error
+from webmap.reports import queued
 from webmap.reports.formats import DISTRICT_FORMATS, FORMATS, PERIODIC_FORMATS, Format
 from webmap.reports.formats import report_filename as filename_of
 from webmap.reports.jobs import jobs_of
@@ -54,18 +55,25 @@ def _started(job) -> tuple[Response, int]:
         file_url=url_for("report_files.job_file", job_id=job.id)), 202
 
 
-def _start(fmt: Format, filename: str, build) -> tuple[Response, int]:
-    """Queue a report: ``build(conn, tenant)`` makes its dict as the asking account sees it."""
+def _jobs(app):
+    """Where reports are made: threads of this process, or RQ job workers (REPORT_QUEUE)."""
+    if app.config["REPORT_QUEUE"] == "rq":
+        return queued.QueuedReports(app)
+    return jobs_of(app)
+
+
+def _start(recipe: queued.Recipe, filename: str) -> tuple[Response, int]:
+    """Queue a report, made as the asking account sees it."""
     app, tenant = current_app._get_current_object(), current_tenant()
+    mimetype = FORMATS[recipe.fmt].mimetype
+    if app.config["REPORT_QUEUE"] == "rq":
+        return _started(_jobs(app).submit(_owner(), filename, mimetype, recipe, tenant))
 
     def work(progress):
         with app.app_context():
-            progress("查询数据", 0.05)
-            with connection(tenant=tenant) as conn:
-                report = build(conn, tenant)
-            return fmt.render(report, lambda step, f: progress(step, 0.25 + 0.75 * f))
+            return queued.make(recipe, tenant, progress)
 
-    return _started(jobs_of(app).submit(_owner(), filename, fmt.mimetype, work))
+    return _started(jobs_of(app).submit(_owner(), filename, mimetype, work))
 
 
 @bp.post("/reports/district/<code>")
@@ -80,8 +88,7 @@ def start_district(code: str):
         return json_error(f"no district {code} in this city", 404)
     filename = filename_of({"kind": "district", "district": {"code": code, "name": name},
                             "filters": labels}, fmt)
-    return _start(fmt, filename, lambda conn, tenant: reports.district_report(
-        conn, city, code, filters, tenant))
+    return _start(queued.Recipe("district", fmt.id, city, code=code, filters=filters), filename)
 
 
 @bp.get("/reports/periodic")
@@ -98,16 +105,13 @@ def start_periodic():
     period = request.args.get("period", "").strip()
     reports.periodic_filters(period)  # refuses anything but a month or a quarter
     filename = filename_of({"kind": "periodic", "subtitle": f"统计期间 {period}"}, fmt)
-
-    def build(conn, tenant: Tenant) -> dict:
-        return reports.periodic_report(conn, city, period, tenant)
-    return _start(fmt, filename, build)
+    return _start(queued.Recipe("periodic", fmt.id, city, period=period), filename)
 
 
 @bp.get("/reports/jobs/<job_id>")
 @login_required
 def job_status(job_id: str):
-    job = jobs_of(current_app).get(job_id, _owner())
+    job = _jobs(current_app).get(job_id, _owner())
     if job is None:
         return json_error(f"no report {job_id}", 404)
     return jsonify(job=job.as_json(),
@@ -117,7 +121,7 @@ def job_status(job_id: str):
 @bp.get("/reports/jobs/<job_id>/file")
 @login_required
 def job_file(job_id: str):
-    jobs = jobs_of(current_app)
+    jobs = _jobs(current_app)
     job = jobs.get(job_id, _owner())
     if job is None:
         return json_error(f"no report {job_id}", 404)

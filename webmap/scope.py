@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from geo.tenancy import Tenant, set_tenant
 from layers.filters import Filters
+from webmap import readpool
 from webmap.db import get_web_engine
 
 
@@ -28,11 +29,21 @@ def current_tenant() -> Tenant:
 
 
 @contextmanager
-def connection(write: bool = False, tenant: Tenant | None = None) -> Iterator[Connection]:
-    """A transaction of the web role acting for ``tenant`` (default: the request's)."""
-    with get_web_engine().begin() as conn:
-        if not write:
-            conn.execute(text("SET TRANSACTION READ ONLY"))
+def connection(write: bool = False, tenant: Tenant | None = None,
+               bookkeeping: bool = False) -> Iterator[Connection]:
+    """A transaction of the web role acting for ``tenant`` (default: the request's). A read
+    may be answered by a streaming replica (`webmap.readpool`); a write always by the
+    primary, and the client then reads its own writes from the primary for a while — unless
+    the write is ``bookkeeping`` it never reads back (an audit line, a token's last use)."""
+    if write:
+        if not bookkeeping:
+            readpool.wrote()
+        with get_web_engine().begin() as conn:
+            set_tenant(conn, tenant or current_tenant())
+            yield conn
+        return
+    with readpool.read_connection(get_web_engine()) as conn, conn.begin():
+        conn.execute(text("SET TRANSACTION READ ONLY"))
         set_tenant(conn, tenant or current_tenant())
         yield conn
 

@@ -102,3 +102,22 @@ def database_url(value: str) -> None:
         engine_url(value)
     except StoreUrlError as exc:
         raise ValueError(str(exc)) from None
+
+
+def url_list(value: str) -> list[str]:
+    """Comma-separated URLs, blanks dropped.
+
+    >>> url_list(" postgresql://a/x , postgresql://b/x,")
+    ['postgresql://a/x', 'postgresql://b/x']
+    """
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def replica_urls(value: str) -> None:
+    for url in url_list(value):
+        database_url(url)
+
+
+def report_queue(value: str) -> None:
+    if value not in ("threads", "rq"):
+        raise ValueError("应为 threads 或 rq — one of threads, rq")

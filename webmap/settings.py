@@ -26,7 +26,10 @@ from webmap.setting_checks import (
     parse_bool,
     port,
     rate_limit,
+    replica_urls,
+    report_queue,
     share,
+    url_list,
 )
 
 ENV_PREFIX = "RISKMAP_"
@@ -228,6 +231,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("METRICS_TOKEN", None,
             "Bearer token Prometheus sends to read /metrics. Unset: /metrics answers only "
             "requests made on this machine directly, not through a proxy."),
+    # scale-out: read replicas and report jobs on separate job workers
+    Setting("REPLICA_URLS", None,
+            "Streaming replicas that answer reads (maps, tiles, statistics, OGC API) as the web "
+            "role, comma-separated URLs like WEB_DATABASE_URL's. Empty: every read goes to the "
+            "primary. Writes, POSTs and a client's reads just after its own write always do.",
+            check=replica_urls),
+    Setting("REPLICA_MAX_LAG_SECONDS", 30,
+            "A replica more than this many seconds behind the primary is taken out of the "
+            "read pool until it catches up; the primary answers meanwhile.", integer,
+            at_least(0)),
+    Setting("REPLICA_CHECK_SECONDS", 2,
+            "How long a web process trusts a replica's last lag check before asking again.",
+            number),
+    Setting("READ_OWN_WRITES_SECONDS", 60,
+            "After a client writes (files a claim, uploads, takes a step), its reads go to the "
+            "primary for this long, so it sees its own write at once.", integer, at_least(0)),
+    Setting("REPORT_QUEUE", "threads",
+            "Where reports are made: `threads` inside the web process, or `rq` as jobs in "
+            "Redis made by `riskmap worker` (on any host) into the shared REPORT_DIR.",
+            check=report_queue),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -279,6 +302,8 @@ def _error(variable: str, value: Any, problem: ValueError) -> SettingError:
     shown = value
     if variable.endswith("DATABASE_URL"):
         shown = database_url_shown(str(value))
+    elif variable.endswith("REPLICA_URLS"):
+        shown = ",".join(database_url_shown(url) for url in url_list(str(value)))
     return SettingError(f"设置 {variable}={shown!r} 有误：{problem}")
 
 

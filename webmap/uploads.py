@@ -46,7 +46,7 @@ from loaders.imports import authority
 from loaders.imports.pipeline import Problem
 from loaders.imports.readers import without_paths
 from loaders.imports.registry import KINDS
-from webmap import importjobs
+from webmap import importjobs, readpool
 from webmap.auth import User, audit, csrf, load_token_user
 from webmap.errors import json_error
 
@@ -211,6 +211,7 @@ def _finished(job) -> tuple[dict | None, dict]:
     """(the import's report or None while it runs, the job's state)."""
     shown = importjobs.state(job)
     if shown["state"] == "finished":
+        readpool.wrote()  # the uploader's write has landed: it reads it from the primary
         return job.return_value(), shown
     if shown["error"]:
         problem = {"file": shown["file"], "row": None, "column": "", "value": "",
