@@ -141,6 +141,6 @@ def vendor(package: str, filename: str):
     # only the files the pages load (webmap/assets.py), never the rest of node_modules
     if not assets.is_vendored(package, filename):
         abort(404)
-    folder = Path(current_app.config["ASSETS_DIR"]) / package / "dist"
+    folder = Path(current_app.config["ASSETS_DIR"]) / package / assets.subfolder(package)
     return send_from_directory(folder, filename, max_age=86400)
 
