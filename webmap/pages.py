@@ -57,6 +57,11 @@ def wan_yuan(value) -> str:
 
 @bp.get("/")
 def risk_map():
+    # the OGC API's landing page for clients asking for JSON (OWSLib, GDAL); the map otherwise
+    from webmap.ogc import features, negotiate
+
+    if negotiate.landing_wants_json():
+        return features.landing()
     if not current_user.is_authenticated:
         return public.public_map()
     layer_id = request.args.get("layer", catalogue.DEFAULT_LAYER)
