@@ -75,7 +75,8 @@ def _instant(text: str, end: bool) -> dt.date | None:
         return dt.date.fromisoformat(text[:10])
     except ValueError:
         raise QueryError("datetime 须为 RFC 3339 日期或区间（2024-01-01/2024-12-31、"
-                         "../2024-06-30）。datetime must be an RFC 3339 date or interval.") from None
+                         "../2024-06-30）。datetime must be an RFC 3339 date or interval."
+                         ) from None
 
 
 def _datetime(value: str) -> tuple[dt.date | None, dt.date | None]:

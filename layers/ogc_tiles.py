@@ -74,11 +74,19 @@ class MatrixSet:
             origin = [-EARTH_HALF, EARTH_HALF] if self.srid == 3857 else [90.0, -180.0]
             matrices.append({"id": str(z), "scaleDenominator": metres / PIXEL, "cellSize": cell,
                              "cornerOfOrigin": "topLeft", "pointOfOrigin": origin,
+                             # TMS 1.0's names too, which GDAL before 3.7 reads
+                             "identifier": str(z), "topLeftCorner": origin,
                              "tileWidth": 256, "tileHeight": 256, "matrixWidth": cols,
                              "matrixHeight": rows})
+        crs = f"http://www.opengis.net/def/crs/EPSG/0/{self.srid}"
+        corners = ([[-EARTH_HALF, -EARTH_HALF], [EARTH_HALF, EARTH_HALF]] if self.srid == 3857
+                   else [[-90.0, -180.0], [90.0, 180.0]])
         return {"id": self.id, "title": self.title, **({"uri": self.uri} if self.uri else {}),
-                "crs": f"http://www.opengis.net/def/crs/EPSG/0/{self.srid}",
-                "orderedAxes": list(self.axes), "tileMatrices": matrices}
+                "crs": crs, "orderedAxes": list(self.axes), "tileMatrices": matrices,
+                # the TMS 1.0 encoding's members as well, for GDAL before 3.7
+                "type": "TileMatrixSetType", "identifier": self.id, "supportedCRS": crs,
+                "boundingBox": {"type": "BoundingBoxType", "crs": crs,
+                                "lowerCorner": corners[0], "upperCorner": corners[1]}}
 
 
 WEB_MERCATOR = MatrixSet(

@@ -1,5 +1,5 @@
 """The OGC API read by the clients GIS users have: GDAL's OGC API drivers (ogr2ogr into a
-GeoPackage, following every next link; the tiles through their tileset metadata) and OWSLib,
+GeoPackage, following every next link) and OWSLib, and the tiles as a map client reads them,
 each as the regulator, an insurer (its own only) and the public (public layers only), with an
 API token in a header as a system would send it."""
 
@@ -8,15 +8,18 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+import urllib.request
 from pathlib import Path
 
+import mapbox_vector_tile
 import pytest
+from browsing import serving
 from owslib.ogcapi.features import Features
+from pyproj import Transformer
+from served import get
 from sqlalchemy import text
 
-from browsing import serving
 from conftest import account
-from served import get
 from webmap import accounts
 
 GDAL_TIMEOUT = 300
@@ -80,7 +83,7 @@ def _gdal(args: list[str], token: str | None, workdir: Path) -> subprocess.Compl
     config = ["--config", "GDAL_HTTP_HEADERS", f"Authorization: Bearer {token}"] if token else []
     done = subprocess.run([*args[:1], *config, *args[1:]], capture_output=True, text=True,
                           timeout=GDAL_TIMEOUT, cwd=workdir)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stderr + done.stdout[:300]
     return done
 
 
@@ -146,12 +149,64 @@ def test_owslib_as_the_public_sees_only_the_public_layers(server):
     assert ids and all(i.startswith("public-") for i in ids)
 
 
-def test_gdal_opens_the_project_tiles_from_their_tileset_metadata(server, tokens, tmp_path):
-    info = _gdal(["ogrinfo", "-ro", "-so", f"OGCAPI:{server}/collections/projects",
-                  "-oo", "API=TILES", "-oo", "TILEMATRIXSET=WebMercatorQuad"],
-                 tokens["regulator"], tmp_path).stdout
-    assert "projects" in info
-    mvt = _gdal(["ogrinfo", "-ro", "-so", f"MVT:{server}/tiles/projects",
-                 "-oo", "TILE_EXTENSION=mvt", "-oo", "ZOOM_LEVEL=12"],
-                tokens["regulator"], tmp_path).stdout
-    assert "projects" in mvt and "grade" in mvt
+def _tile(server: str, token: str | None, tms: str, z: int, row: int, col: int) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(
+        f"{server}/collections/projects/tiles/{tms}/{z}/{row}/{col}", headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.headers["Content-Type"] == "application/vnd.mapbox-vector-tile"
+        return mapbox_vector_tile.decode(response.read())
+
+
+def _tile_of(tms: str, z: int, lon: float, lat: float) -> tuple[int, int]:
+    """(row, col) of the tile holding lon/lat."""
+    if tms == "WebMercatorQuad":
+        x, y = Transformer.from_crs(4326, 3857, always_xy=True).transform(lon, lat)
+        size = 2 * 20037508.3427892 / 2**z
+        return int((20037508.3427892 - y) // size), int((x + 20037508.3427892) // size)
+    size = 180 / 2**z
+    return int((90 - lat) // size), int((lon + 180) // size)
+
+
+@pytest.mark.parametrize("tms", ["WebMercatorQuad", "CGCS2000Quad"])
+def test_tiles_hold_the_callers_own_projects_in_both_tile_matrix_sets(
+        server, tokens, kunming_published, insurer_id, tms):
+    with kunming_published.connect() as conn:
+        mine = conn.execute(text(
+            "SELECT p.id, ST_X(p.location), ST_Y(p.location) FROM project p WHERE p.id IN "
+            "(SELECT po.project_id FROM policy po JOIN policy_share ps ON ps.policy_id = po.id "
+            "WHERE ps.insurer_id = :i) ORDER BY p.id LIMIT 1"), {"i": insurer_id}).one()
+        theirs = set(conn.execute(text(
+            "SELECT p.id FROM project p WHERE p.id NOT IN (SELECT po.project_id FROM policy po "
+            "JOIN policy_share ps ON ps.policy_id = po.id WHERE ps.insurer_id = :i)"),
+            {"i": insurer_id}).scalars())
+    row, col = _tile_of(tms, 9, mine[1], mine[2])
+    everything = _tile(server, tokens["regulator"], tms, 9, row, col)["projects"]["features"]
+    own = _tile(server, tokens["insurer"], tms, 9, row, col)["projects"]["features"]
+    own_ids = {f["properties"]["id"] for f in own}
+    assert mine[0] in own_ids and not own_ids & theirs
+    assert len(everything) > len(own)
+    assert {"name", "permit_no", "stage", "district", "grade"} <= set(own[0]["properties"])
+
+
+def test_the_public_gets_no_project_tiles(server):
+    answer = get(f"{server}/collections/projects/tiles/WebMercatorQuad/9/215/407")
+    assert answer.status == 401 and "请先登录" in json.loads(answer.body)["error"]
+
+
+def test_tileset_metadata_and_tile_matrix_sets_describe_every_field(server, tokens):
+    auth = {"Authorization": f"Bearer {tokens['regulator']}"}
+    listed = json.loads(get(f"{server}/collections/projects/tiles", headers=auth).body)
+    assert {t["crs"] for t in listed["tilesets"]} == {
+        "http://www.opengis.net/def/crs/EPSG/0/3857", "http://www.opengis.net/def/crs/EPSG/0/4490"}
+    tileset = json.loads(get(f"{server}/collections/projects/tiles/WebMercatorQuad",
+                             headers=auth).body)
+    fields = tileset["layers"][0]["propertiesSchema"]["properties"]
+    assert {"id", "name", "grade", "open_risk_events"} <= set(fields)
+    assert tileset["attribution"]
+    template = next(link["href"] for link in tileset["links"] if link["rel"] == "item")
+    assert template.endswith("/{tileMatrix}/{tileRow}/{tileCol}")
+    quad = json.loads(get(f"{server}/tileMatrixSets/CGCS2000Quad").body)
+    assert quad["crs"].endswith("/4490") and quad["tileMatrices"][0]["matrixWidth"] == 2
+    tilejson = json.loads(get(f"{server}/tiles/projects.json", headers=auth).body)
+    assert "grade" in tilejson["vector_layers"][1]["fields"] and tilejson["attribution"]

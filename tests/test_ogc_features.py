@@ -75,7 +75,8 @@ def test_bbox_is_the_same_in_wgs84_cgcs2000_and_the_gauss_krueger_zone(rollback)
     (x0, y0), (x1, y1) = to_gk.transform(BBOX[0], BBOX[1]), to_gk.transform(BBOX[2], BBOX[3])
     gk = _read(rollback, regulator, "projects", limit=10000, bbox=f"{y0},{x0},{y1},{x1}",
                bbox_crs=f"EPSG:{ZONE}", crs=f"http://www.opengis.net/def/crs/EPSG/0/{ZONE}")
-    # EPSG:4543 (CM 102°E) has no zone prefix; a rectangle in the zone is not quite one in degrees: nearly the same projects
+    # EPSG:4543 (CM 102°E) has no zone prefix; a rectangle in the zone is not quite one in
+    # degrees: nearly the same projects
     assert abs(gk["numberMatched"] - len(lonlat["features"])) <= 3
     northing, easting = gk["features"][0]["geometry"]["coordinates"]
     assert 2_700_000 < northing < 2_900_000 and 400_000 < easting < 700_000

@@ -16,13 +16,14 @@ from webmap.scope import connection
 
 MVT = "application/vnd.mapbox-vector-tile"
 TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
-ATTRIBUTION = "住宅工程质量潜在缺陷保险信息平台 IDI Risk Map"
+ATTRIBUTION = tiles.ATTRIBUTION
 
 
 def _matrix_set(tms_id: str) -> ogc_tiles.MatrixSet | Response:
     found = ogc_tiles.MATRIX_SETS.get(tms_id)
     if found is None:
-        return json_error(f"没有瓦片矩阵集 {tms_id[:40]!r}；可用：{', '.join(ogc_tiles.MATRIX_SETS)}。"
+        return json_error(f"没有瓦片矩阵集 {tms_id[:40]!r}；可用："
+                          f"{', '.join(ogc_tiles.MATRIX_SETS)}。"
                           "No such tile matrix set.", 404)
     return found
 
