@@ -142,7 +142,7 @@ def json_api_paths() -> dict:
         "/api/layers": _op("图层目录 the layer catalogue", api, [], _ok("图层"), ("401",)),
         "/api/layers/{layer_id}/districts": _op(
             "区县图层 GeoJSON a district layer", api, [layer, *FILTERS],
-            _ok("GeoJSON", "application/json")),
+            _ok("GeoJSON", "application/geo+json")),
         "/api/districts/{code}": _op("区县摘要 a district's summary", api, [code, *FILTERS],
                                      _ok("区县指标")),
         "/api/projects/{project_id}": _op(
@@ -163,7 +163,7 @@ def json_api_paths() -> dict:
         "/api/public/layers": _op("公开图层 public layers (no sign-in)", api, [],
                                   _ok("公开图层"), ()),
         "/api/public/layers/{pub_id}": _op("一个公开图层 GeoJSON", api, [pub],
-                                           _ok("GeoJSON"), ("404",)),
+                                           _ok("GeoJSON", "application/geo+json"), ("404",)),
         "/tiles/projects.json": _op("项目瓦片 TileJSON", api, FILTERS, _ok("TileJSON 3.0.0")),
         "/tiles/projects/metadata.json": _op(
             "项目瓦片的 MBTiles 元数据（GDAL MVT 驱动）", api, [], _ok("metadata"), ("401",)),
