@@ -1,23 +1,89 @@
-"""Weighted points for the heat maps of risk events and of claims (Leaflet.heat order)."""
+"""Heat maps of risk events and of claims as density: weights summed in grid cells at the
+view's resolution (Leaflet.heat order, ``[lat, lon, weight, count]``).
+
+Leaflet.heat sums the points it is given into cells of half its radius on screen anyway, so
+cells a few pixels wide at the view's zoom draw the same picture as every event sent one by
+one, in bytes bounded by the view rather than by the programme: at most MAX_CELLS cells (a
+view that would hold more is drawn with coarser cells).
+"""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from layers.filters import Filters
+from layers.filters import FilterError, Filters, shown
 from layers.sql import read_sql
 
 # kind -> the query after scope.sql; the period applies to when the event was found or the
 # claim reported, since that is when the risk showed
 KINDS = {"risk_events": "heat_risk_events.sql", "claims": "heat_claims.sql"}
+CELL_PX = 8  # a cell on screen: under half of the map's heat radius (18 px)
+DEFAULT_ZOOM = 11  # the city on one screen
+MIN_ZOOM, MAX_ZOOM = 0, 22
+MAX_CELLS = 8000  # ~30 bytes each in JSON: at most ~240 KB whatever the programme's size
 
 
-def heat_points(conn: Connection, kind: str, filters: Filters) -> list[list[float]]:
-    """``[lat, lon, weight]`` of each risk event (weight: severity 1/3/9) or claim (weight:
-    amount paid, else claimed, over the largest) of the projects and policies in scope."""
+@dataclass(frozen=True)
+class HeatView:
+    """The map view the heat is drawn for: its zoom and, optionally, its bounding box."""
+
+    zoom: int = DEFAULT_ZOOM
+    bbox: tuple[float, float, float, float] | None = None  # west, south, east, north
+
+    def cell_degrees(self) -> float:
+        """CELL_PX pixels at the zoom, in degrees of longitude (Web Mercator: 256 px tiles)."""
+        return 360.0 / (256 * 2**self.zoom) * CELL_PX
+
+    def params(self) -> dict:
+        west, south, east, north = self.bbox or (None,) * 4
+        return {"west": west, "south": south, "east": east, "north": north}
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> HeatView:
+        """``?z=11&bbox=west,south,east,north`` (both optional)."""
+        zoom = DEFAULT_ZOOM
+        if args.get("z"):
+            try:
+                zoom = int(args["z"])
+            except ValueError:
+                zoom = -1
+            if not MIN_ZOOM <= zoom <= MAX_ZOOM:
+                raise FilterError(f"z={shown(args['z'])}: 缩放级别应为 {MIN_ZOOM}–{MAX_ZOOM} "
+                                  f"的整数 / a zoom {MIN_ZOOM}–{MAX_ZOOM}")
+        return cls(zoom, _bbox(args["bbox"]) if args.get("bbox") else None)
+
+
+def _bbox(value: str) -> tuple[float, float, float, float]:
+    try:
+        west, south, east, north = (float(v) for v in value.split(","))
+    except ValueError:
+        west = math.nan
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):  # NaN fails too
+        raise FilterError(f"bbox={shown(value)}: 应为 西,南,东,北 经纬度 / "
+                          "west,south,east,north in degrees")
+    return west, south, east, north
+
+
+def heat_points(conn: Connection, kind: str, filters: Filters,
+                view: HeatView | None = None) -> list[list[float]]:
+    """``[lat, lon, weight, count]`` of each grid cell of the view holding risk events (weight:
+    their severities 1/3/9 summed) or claims (weight: amounts paid, else claimed, summed and
+    scaled so that the heaviest cell is 1) of the projects and policies in scope; lat/lon is
+    the mean place of the cell's events, count how many it holds."""
     if kind not in KINDS:
         raise ValueError(f"unknown heat map {kind!r}: one of {', '.join(KINDS)}")
-    sql = read_sql("scope.sql") + read_sql(KINDS[kind])
-    rows = conn.execute(text(sql), filters.params())
-    return [[float(lat), float(lon), float(weight)] for lat, lon, weight in rows]
+    view = view or HeatView()
+    sql = text(read_sql("scope.sql") + read_sql(KINDS[kind]))
+    cell = view.cell_degrees()
+    while True:
+        rows = conn.execute(sql, {**filters.params(), **view.params(), "cell": cell,
+                                  "limit": MAX_CELLS + 1}).all()
+        if len(rows) <= MAX_CELLS:
+            return [[float(lat), float(lon), float(weight), int(count)]
+                    for lat, lon, weight, count in rows]
+        cell *= 2  # too many cells for the bytes: the same view, coarser

@@ -44,7 +44,7 @@ def server(claim_store):
 
 
 def _regulator_sees(server: str, district: str) -> dict:
-    """The claims the regulator counts: the statistics' figure, the heat points and the
+    """The claims the regulator counts: the statistics' figure, the heat cells' claims and the
     building's district on the claims layer."""
     with chromium_page() as (page, problems):
         sign_in(page, server, "t-regulator")
@@ -55,8 +55,8 @@ def _regulator_sees(server: str, district: str) -> dict:
         assert problems == []
     value = next(f["properties"]["value"] for f in layer["features"]
                  if f["properties"]["code"] == district)
-    return {"statistics": int(figure.split()[0].replace(",", "")), "heat": len(heat),
-            "district": value or 0}
+    return {"statistics": int(figure.split()[0].replace(",", "")),
+            "heat": sum(cell[3] for cell in heat), "district": value or 0}
 
 
 def _file_as_owner(page, server: str, building) -> tuple[str, str]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from loaders import demo, demo_load, districts
 
@@ -126,3 +128,35 @@ def test_suizhou_demo_works_too(make_database):
         JOIN district d ON d.code = p.district_code WHERE NOT ST_Covers(d.boundary, p.location)""")
     assert outside == 0
     assert _scalar(engine, "SELECT count(DISTINCT district_code) FROM project") == 3
+
+
+def test_owner_keys_are_those_the_trigger_makes(kunming):
+    """The demo writes without row triggers and fills the owners' lookup keys set-wise."""
+    # as sets: the order of the keys is the plan's, and && (their only use) ignores it
+    keys = """SELECT md5(string_agg(id || ':' || ARRAY(SELECT k FROM unnest(owner_keys) k
+                                                      ORDER BY k)::text, '|' ORDER BY id))
+              FROM project"""
+    with kunming.connect() as conn:
+        written = conn.execute(text(keys)).scalar_one()
+        conn.execute(text("UPDATE project SET name = name"))  # the trigger recomputes them
+        assert conn.execute(text(keys)).scalar_one() == written
+        assert conn.execute(text("SELECT count(*) FROM project WHERE owner_keys = '{}'")
+                            ).scalar_one() == 0
+        conn.rollback()
+
+
+def test_the_triggers_are_back_on_after_the_demo(kunming):
+    with kunming.connect() as conn:
+        off = conn.execute(text("""
+            SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'D'
+              AND tgrelid::regclass::text = ANY(:tables)"""),
+            {"tables": list(demo_load.PROGRAMME_TABLES)}).scalar_one()
+        version = conn.execute(text("SELECT version FROM data_version")).scalar_one()
+        # a party of the wrong kind is still refused
+        developer = conn.execute(text("SELECT id FROM organisation WHERE kind = 'developer' "
+                                      "LIMIT 1")).scalar_one()
+        with pytest.raises(DBAPIError, match="insurer"):
+            conn.execute(text("UPDATE policy SET lead_insurer_id = :d WHERE id = 1"),
+                         {"d": developer})
+        conn.rollback()
+    assert off == 0 and version > 1

@@ -1,62 +1,85 @@
-"""Heat maps: where the risk events and the claims are, weighted by how much they matter."""
+"""Heat maps: where the risk events and the claims are, weighted by how much they matter,
+summed in cells of a few pixels at the view's zoom (bounded bytes at any programme size)."""
 
 from __future__ import annotations
-
-from collections import Counter
 
 import pytest
 from sqlalchemy import text
 
-from layers.filters import Filters
-from layers.heat import heat_points
+from layers import heat
+from layers.filters import FilterError, Filters
+from layers.heat import HeatView, heat_points
 
 # "in scope" below: on a policy in force (the scope drops returned and cancelled policies)
 
 
-def test_risk_events_weigh_as_much_as_their_severity(kunming):
+def _events(points) -> int:
+    return sum(count for *_, count in points)
+
+
+def test_risk_event_cells_sum_their_events_severities(kunming):
     with kunming.connect() as conn:
         points = heat_points(conn, "risk_events", Filters())
-        by_weight = dict(conn.execute(text("""
-            SELECT CAST(s.weight AS float8), count(*) FROM risk_event e
+        events, weight = conn.execute(text("""
+            SELECT count(*), sum(s.weight) FROM risk_event e
             JOIN risk_severity s ON s.code = e.severity
             WHERE e.project_id IN (SELECT project_id FROM policy
-                                   WHERE status NOT IN ('returned', 'cancelled'))
-            GROUP BY s.weight""")).all())
-    assert Counter(weight for _, _, weight in points) == by_weight
-    assert set(by_weight) == {1.0, 3.0, 9.0}  # the demo has every severity
+                                 WHERE status NOT IN ('returned', 'cancelled'))""")).one()
+    assert _events(points) == events > 0
+    assert sum(w for _, _, w, _ in points) == pytest.approx(float(weight))
+    assert len(points) < events  # events at one place share a cell
 
 
-def test_points_are_lat_lon_in_the_city_rounded_to_a_tenth_of_a_metre(kunming):
+def test_cells_are_lat_lon_in_the_city_rounded_to_a_metre(kunming):
     with kunming.connect() as conn:
         points = heat_points(conn, "risk_events", Filters())
-        lat, lon = conn.execute(text("""
-            SELECT ST_Y(p.location), ST_X(p.location) FROM risk_event e
-            JOIN project p ON p.id = e.project_id ORDER BY e.id LIMIT 1""")).one()
-    assert points[0][:2] == [round(lat, 6), round(lon, 6)]
-    for point_lat, point_lon, _ in points:
-        assert 24 < point_lat < 27 and 102 < point_lon < 104  # Leaflet.heat order: lat first
-        assert round(point_lat, 6) == point_lat and round(point_lon, 6) == point_lon
+    for lat, lon, _, _ in points:
+        assert 24 < lat < 27 and 102 < lon < 104  # Leaflet.heat order: lat first
+        assert round(lat, 5) == lat and round(lon, 5) == lon
 
 
-def test_claims_weigh_by_amount_scaled_to_the_largest(kunming):
+def test_a_closer_view_has_finer_cells_and_the_same_events(kunming):
+    with kunming.connect() as conn:
+        city = heat_points(conn, "risk_events", Filters(), HeatView(zoom=9))
+        street = heat_points(conn, "risk_events", Filters(), HeatView(zoom=16))
+    assert len(city) < len(street)
+    assert _events(city) == _events(street)
+
+
+def test_too_many_cells_are_drawn_coarser_not_cut(kunming, monkeypatch):
+    with kunming.connect() as conn:
+        fine = heat_points(conn, "risk_events", Filters(), HeatView(zoom=18))
+        monkeypatch.setattr(heat, "MAX_CELLS", 40)
+        bounded = heat_points(conn, "risk_events", Filters(), HeatView(zoom=18))
+    assert len(fine) > 40 >= len(bounded) > 0
+    assert _events(bounded) == _events(fine)
+    assert sum(w for _, _, w, _ in bounded) == pytest.approx(sum(w for _, _, w, _ in fine))
+
+
+def test_the_box_keeps_only_events_inside_it(kunming):
+    box = (102.70, 25.02, 102.75, 25.07)  # central Kunming
+    with kunming.connect() as conn:
+        inside = heat_points(conn, "risk_events", Filters(), HeatView(zoom=14, bbox=box))
+        expected = conn.execute(text("""
+            SELECT count(*) FROM risk_event e JOIN project p ON p.id = e.project_id
+            WHERE e.project_id IN (SELECT project_id FROM policy
+                                 WHERE status NOT IN ('returned', 'cancelled'))
+              AND p.location && ST_MakeEnvelope(102.70, 25.02, 102.75, 25.07, 4326)""")
+        ).scalar_one()
+    assert _events(inside) == expected > 0
+    assert all(box[1] <= lat <= box[3] and box[0] <= lon <= box[2] for lat, lon, _, _ in inside)
+
+
+def test_claims_weigh_by_amount_scaled_to_the_heaviest_cell(kunming):
     with kunming.connect() as conn:
         points = heat_points(conn, "claims", Filters())
         claims = conn.execute(text("""
             SELECT count(*) FROM claim c JOIN policy po ON po.id = c.policy_id
             WHERE po.status NOT IN ('returned', 'cancelled')""")).scalar_one()
-        # paid once something is paid, claimed until then
-        largest = conn.execute(text("""
-            SELECT ST_Y(p.location), ST_X(p.location) FROM claim c
-            JOIN policy po ON po.id = c.policy_id JOIN project p ON p.id = po.project_id
-            WHERE po.status NOT IN ('returned', 'cancelled')
-            ORDER BY CASE WHEN c.paid_amount_yuan > 0 THEN c.paid_amount_yuan
-                          ELSE c.claimed_amount_yuan END DESC LIMIT 1""")).one()
-    weights = [weight for _, _, weight in points]
-    assert len(points) == claims > 0
+    weights = [weight for _, _, weight, _ in points]
+    assert _events(points) == claims > 0
     assert all(0 <= w <= 1 for w in weights) and max(weights) == 1.0
-    assert len(set(weights)) > claims / 2  # amounts differ, so do the weights
-    heaviest = next(point for point in points if point[2] == 1.0)
-    assert heaviest[:2] == [round(largest[0], 6), round(largest[1], 6)]
+    assert len(set(weights)) > len(points) / 2  # amounts differ, so do the weights
 
 
 def test_the_period_keeps_only_events_found_in_it(kunming):
@@ -68,7 +91,7 @@ def test_the_period_keeps_only_events_found_in_it(kunming):
             WHERE found_on BETWEEN '2024-01-01' AND '2024-12-31'
               AND project_id IN (SELECT project_id FROM policy
                                  WHERE status NOT IN ('returned', 'cancelled'))""")).scalar_one()
-    assert 0 < len(in_2024) == expected < len(every)
+    assert 0 < _events(in_2024) == expected < _events(every)
 
 
 def test_the_period_keeps_only_claims_reported_in_it(kunming):
@@ -79,8 +102,8 @@ def test_the_period_keeps_only_claims_reported_in_it(kunming):
             WHERE c.reported_on BETWEEN '2025-01-01' AND '2025-12-31'
               AND po.status NOT IN ('returned', 'cancelled')""")
         ).scalar_one()
-    assert len(in_2025) == expected > 0
-    assert max(weight for _, _, weight in in_2025) == 1.0  # scaled within the period
+    assert _events(in_2025) == expected > 0
+    assert max(weight for _, _, weight, _ in in_2025) == 1.0  # scaled within the period
 
 
 def test_the_insurer_filter_keeps_only_events_of_its_projects(kunming):
@@ -92,7 +115,7 @@ def test_the_insurer_filter_keeps_only_events_of_its_projects(kunming):
             GROUP BY s.insurer_id ORDER BY 2 DESC LIMIT 1""")).one()
         only = heat_points(conn, "risk_events", Filters(insurer=insurer))
         every = heat_points(conn, "risk_events", Filters())
-    assert len(only) == events < len(every)
+    assert _events(only) == events < _events(every)
 
 
 def test_an_unknown_heat_map_is_refused_by_name(kunming):
@@ -115,6 +138,28 @@ def test_a_bad_period_is_400_naming_it(client):
     response = client.get("/api/heat/claims?period=2024-13")
     assert response.status_code == 400
     assert "period" in response.get_json()["error"]
+
+
+def test_the_endpoint_takes_the_view(client, kunming):
+    path = "/api/heat/risk_events?z=14&bbox=102.70,25.02,102.75,25.07"
+    response = client.get(path)
+    assert response.status_code == 200
+    with kunming.connect() as conn:
+        assert response.get_json() == heat_points(
+            conn, "risk_events", Filters(), HeatView(14, (102.70, 25.02, 102.75, 25.07)))
+
+
+@pytest.mark.parametrize("query", ["z=99", "z=x", "bbox=1,2,3", "bbox=103,25,102,26",
+                                   "bbox=nan,1,2,3"])
+def test_a_bad_view_is_400_naming_it(client, query):
+    response = client.get(f"/api/heat/claims?{query}")
+    assert response.status_code == 400
+    assert query.split("=")[0] in response.get_json()["error"]
+
+
+def test_a_bad_view_is_refused_without_flask():
+    with pytest.raises(FilterError, match="bbox"):
+        HeatView.from_args({"bbox": "102,25,102,25"})
 
 
 def test_an_unknown_heat_map_is_404(client):

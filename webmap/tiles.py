@@ -1,4 +1,4 @@
-"""Map data: vector tiles of the projects, their TileJSON and heat-map points.
+"""Map data: vector tiles of the projects, their TileJSON and heat-map density.
 
 Every answer carries an ETag from the data version, so a browser panning back over the map
 revalidates its tiles with 304s instead of refetching them.
@@ -55,10 +55,10 @@ def project_tilejson():
 def heat_points(kind: str):
     if kind not in heat.KINDS:
         return not_found(f"no heat map {shown(kind)}: one of {', '.join(heat.KINDS)}")
-    filters = request_filters()
+    filters, view = request_filters(), heat.HeatView.from_args(request.args)
 
     def build() -> Response:
         with connection() as conn:
-            return jsonify(heat.heat_points(conn, kind, filters))
+            return jsonify(heat.heat_points(conn, kind, filters, view))
 
     return with_etag(build)

@@ -158,19 +158,28 @@ def _indicator(item: dict) -> dict:
             "city": format_value(item.get("city"), decimals)}
 
 
+# A printed report is read, not searched: its tables list the first rows in their order
+# (worst or most urgent first: open risk, overdue events, latest claims) and name the total;
+# the XLSX and GPKG exports carry every row. Keeps a district's PDF to a few dozen pages
+# whether it has 200 projects or 20,000.
+PDF_TABLE_ROWS = 100
+
+
 def _table(table: dict) -> dict:
     columns = table.get("columns") or []
     headers = [{"title": _heading(c.get("title", ""), c.get("unit")),
                 "numeric": c.get("decimals") is not None} for c in columns]
+    every = table.get("rows") or []
     rows = [[{"text": format_value(row.get(c["id"]), c.get("decimals")),
               "numeric": c.get("decimals") is not None} for c in columns]
-            for row in table.get("rows") or []]
+            for row in every[:PDF_TABLE_ROWS]]
     texts = [[row[i]["text"] for row in rows] for i in range(len(headers))]
     rigid = [h["numeric"] or is_code(t) for h, t in zip(headers, texts, strict=True)]
     needs = [column_units(h["title"], t, r) for h, t, r in zip(headers, texts, rigid, strict=True)]
     landscape = sum(needs) > PORTRAIT_UNITS
     widths = column_widths(needs, rigid, LANDSCAPE_UNITS if landscape else PORTRAIT_UNITS)
     return {"title": table.get("title", ""), "rows": rows, "landscape": landscape,
+            "total": len(every),
             "headers": [{**h, "width": w} for h, w in zip(headers, widths, strict=True)]}
 
 

@@ -36,7 +36,7 @@
   const RiskMap = {};
 
   RiskMap.init = function (map, groups, options) {
-    const state = { map: map, groups: groups, options: options, catalogue: {},
+    const state = { map: map, groups: groups, options: options, catalogue: {}, heatViews: {},
                     filters: Object.assign({}, options.filters), base: options.layer,
                     overlays: {}, legend: null, loading: 0 };
     const idOf = {};
@@ -63,6 +63,14 @@
     map.on("overlayadd", function (e) {
       const id = idOf[L.stamp(e.layer)];
       if (id) { state.overlays[id] = true; loadOverlay(state, id); renderLegend(state); }
+    });
+    map.on("moveend", function () {
+      Object.keys(state.overlays).forEach(function (id) {
+        const seen = state.heatViews[id];
+        if (seen && (seen.zoom !== map.getZoom() || !seen.box.contains(map.getBounds()))) {
+          loadOverlay(state, id);
+        }
+      });
     });
     map.on("overlayremove", function (e) {
       const id = idOf[L.stamp(e.layer)];
@@ -147,11 +155,20 @@
     if (!layer || !group) return;
     group.clearLayers();
     if (layer.kind === "heat") {
+      // the server sums the heat into cells of a few pixels at this zoom, over the view and
+      // as much again around it: panning within that box and this zoom needs nothing new
+      const map = state.map, zoom = map.getZoom(), box = map.getBounds().pad(0.5);
+      const bbox = [box.getWest(), box.getSouth(), box.getEast(), box.getNorth()]
+        .map(function (v) { return v.toFixed(3); }).join(",");
+      const view = Object.assign({}, state.filters, { z: String(zoom), bbox: bbox });
+      state.heatViews[id] = { zoom: zoom, box: box };
       busy(state, 1);
-      getJSON(layer.data_url + query(state.filters)).then(function (points) {
+      getJSON(layer.data_url + query(view)).then(function (cells) {
+        if (!state.overlays[id] || state.heatViews[id].box !== box) return;  // superseded
+        group.clearLayers();
         // max is the heaviest single weight, so a severe event outshines a minor one
-        L.heatLayer(points, { radius: 18, blur: 14, maxZoom: 13, minOpacity: 0.3,
-                              max: layer.heat_max || 1 }).addTo(group);
+        L.heatLayer(cells, { radius: 18, blur: 14, maxZoom: 13, minOpacity: 0.3,
+                             max: layer.heat_max || 1 }).addTo(group);
       }).catch(function (err) { notice(state, layer.title_zh + "加载失败：" + err.message); })
         .finally(function () { busy(state, -1); });
     } else if (layer.kind === "points") {
