@@ -16,12 +16,24 @@ WIDTH = 1440
 # Every visible axis label of every chart, as ECharts laid it out: its text and its box in
 # page pixels (ECharts marks axis labels "label_<tick>" and hides the ones it drops).
 LABEL_BOXES = """() => {
+  const shown = (el) => {
+    for (let e = el; e; e = e.parent) if (e.ignore || e.invisible) return false;
+    return true;
+  };
   const out = {};
   for (const [id, chart] of Object.entries(window.riskmapCharts || {})) {
+    chart.getZr().flush();
+    const labels = [];
+    const visit = (el) => {
+      if (el.anid && String(el.anid).startsWith("label_")) labels.push(el);
+    };
+    for (const root of chart.getZr().storage.getRoots()) {
+      visit(root);
+      if (root.traverse) root.traverse(visit);
+    }
     const boxes = [];
-    for (const el of chart.getZr().storage.getDisplayList(true)) {
-      if (!el.anid || !String(el.anid).startsWith("label_")) continue;
-      if (el.ignore || el.invisible || !el.style || !el.style.text) continue;
+    for (const el of labels) {
+      if (!shown(el) || !el.style || !el.style.text) continue;
       const r = el.getBoundingRect().clone();
       const m = el.getComputedTransform();
       if (m) r.applyTransform(m);
@@ -70,8 +82,9 @@ def overlaps(boxes: list[dict]) -> list[tuple[str, str]]:
 
 def open_every_section(page) -> int:
     """Opens every collapsed section; waits until each chart is drawn. Returns the charts."""
-    for summary in page.locator("details.stats-section:not([open]) > summary").all():
-        summary.click()
+    for summary in page.locator("details.stats-section > summary").all():
+        if summary.evaluate("s => !s.parentElement.open"):
+            summary.click()
     total = int(page.get_attribute("body", "data-charts-total"))
     empty = page.locator(".chart-canvas.empty").count()
     page.wait_for_function(

@@ -99,7 +99,9 @@
     var categoryAxis = { type: "category", data: chart.categories, inverse: horizontal,
                          axisLabel: horizontal ? { interval: 0, width: 150, overflow: "truncate" }
                                                : { hideOverlap: true } };
-    var valueAxis = { type: "value", name: chart.unit, axisLabel: { hideOverlap: true } };
+    // the unit is in the caption: an axis name at the end of a horizontal axis would be cut
+    var valueAxis = { type: "value", name: horizontal ? undefined : chart.unit,
+                      axisLabel: { hideOverlap: true } };
     var series = chart.series.map(function (s) {
       return { name: s.name, type: "bar", data: s.values, barMaxWidth: 28,
                barCategoryGap: chart.kind === "histogram" ? "2%" : "30%",
