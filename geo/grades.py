@@ -45,7 +45,7 @@ from collections.abc import Iterable
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from geo import programme
+from geo import clock, programme
 from geo.tenancy import Tenant
 
 GRADES = ("A", "B", "C", "D")
@@ -150,7 +150,7 @@ def history(conn: Connection, project_id: int) -> list[dict]:
     rows = conn.execute(text("""
         SELECT grade, CAST(score AS float8) AS score, inputs, computed_at FROM project_grade
         WHERE project_id = :p ORDER BY id DESC"""), {"p": project_id})
-    return [{**r._mapping, "computed_at": r.computed_at.isoformat(timespec="seconds")}
+    return [{**r._mapping, "computed_at": clock.beijing(r.computed_at)}
             for r in rows]
 
 

@@ -116,7 +116,8 @@ def data_version(conn: Connection) -> int:
 def data_state(conn: Connection) -> tuple[int, dt.date]:
     """The data version and the day the figures are computed for (as-of, else today)."""
     row = conn.execute(text(
-        "SELECT version, COALESCE(as_of, current_date) FROM data_version")).one()
+        "SELECT version, COALESCE(as_of, (now() AT TIME ZONE 'Asia/Shanghai')::date) "
+        "FROM data_version")).one()
     return row[0], row[1]
 
 

@@ -21,7 +21,7 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from geo import programme
+from geo import clock, programme
 from geo.lifecycle import DEADLINES, LIFECYCLES, ROLE_LABELS, Lifecycle
 from geo.workflow import advance, history
 
@@ -226,7 +226,7 @@ def open_due_return_visits(conn: Connection, today: dt.date, lead_days: int) -> 
     opened = []
     for record, completion in rows:
         if return_visit_opens(completion, lead_days) <= today:
-            advance(conn, SYSTEM, "risk_management", record, "open_return_visit")
+            advance(conn, SYSTEM, "risk_management", record, "open_return_visit", day=today)
             opened.append(record)
     return opened
 
@@ -301,7 +301,7 @@ def shown(value) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, dt.datetime):
-        return f"{value:%Y-%m-%d %H:%M}"
+        return clock.beijing(value)
     if isinstance(value, Decimal):
         return f"{value:,.2f}"
     return str(value)

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from geo import grades, store
+from geo import clock, grades, store
 from geo.lifecycle import LIFECYCLES, Field, Lifecycle, LifecycleError, Transition
 from geo.tenancy import Tenant
 from geo.workflow_effects import EFFECTS, MAY_ACT, required_documents
@@ -39,9 +39,9 @@ class Document:
 
 
 def today(conn: Connection) -> dt.date:
-    """The data's day: a demo's fixed day, else the calendar's."""
-    return conn.execute(text("SELECT COALESCE(as_of, current_date) FROM data_version")
-                        ).scalar_one()
+    """The day a live action happens: today in Beijing, whatever day a data set's figures
+    are pinned to (a claim filed today is dated today, and its deadlines run from today)."""
+    return clock.real_today()
 
 
 def current_state(conn: Connection, lifecycle: Lifecycle, entity_id: int) -> str:
@@ -108,10 +108,12 @@ def parse_values(step: Transition, raw: dict, day: dt.date) -> dict:
 
 
 def advance(conn: Connection, tenant: Tenant, lifecycle: str, entity_id: int | None, step: str,
-            raw: dict | None = None, documents: Sequence[Document] = ()) -> dict:
+            raw: dict | None = None, documents: Sequence[Document] = (),
+            day: dt.date | None = None) -> dict:
     """Take ``step`` of ``lifecycle`` on record ``entity_id`` (None for a step that creates its
     record, with what it needs in ``raw``) as ``tenant``; the step's record, or a
-    LifecycleError that says why not."""
+    LifecycleError that says why not. ``day`` is the day the platform acts on (its own steps,
+    taken for a given day); a user's step happens today in Beijing."""
     machine = LIFECYCLES.get(lifecycle)
     if machine is None:
         raise LifecycleError(f"unknown lifecycle {lifecycle!r}: one of {', '.join(LIFECYCLES)}")
@@ -120,7 +122,7 @@ def advance(conn: Connection, tenant: Tenant, lifecycle: str, entity_id: int | N
     raw = raw or {}
     if entity_id is not None:
         MAY_ACT[lifecycle](conn, tenant, entity_id)
-    day = today(conn)
+    day = day or today(conn)
     values = parse_values(transition, raw, day)
     if entity_id is not None:
         _check_order(conn, machine, entity_id, values["on"])

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from branca.utilities import color_brewer
 
 from geo import programme
+from layers import indicators
 
 GROUPS = {
     "premium": "承保", "risk": "风险", "claims": "理赔", "projects": "项目",
@@ -43,6 +44,7 @@ class Layer:
     publishable: bool = False
     description: str = ""
     extra: dict = field(default_factory=dict)
+    indicator: str = ""                 # its key in layers.indicators (district layers)
 
     def colours(self, k: int = 5) -> list[str]:
         colours = color_brewer(self.ramp, n=max(k, 3))[: max(k, 3)]
@@ -54,75 +56,70 @@ class Layer:
             "group": self.group, "group_zh": GROUPS[self.group], "kind": self.kind,
             "unit": self.unit, "classification": self.classification,
             "date_basis": self.date_basis, "date_basis_zh": DATE_BASIS.get(self.date_basis, ""),
-            "publishable": self.publishable, "description": self.description, **self.extra,
+            "publishable": self.publishable, "description": self.description,
+            "indicator": self.indicator, **self.extra,
         }
 
 
-def _district(id_, zh, en, group, unit, sql, **kw) -> Layer:
-    return Layer(id_, zh, en, group, "district", unit, sql, **kw)
+def _district(id_, key, en, group, sql, **kw) -> Layer:
+    """A district layer of indicator ``key``: its name, unit and definition come from there."""
+    ind = indicators.get(key)
+    return Layer(id_, ind.name, en, group, "district", ind.unit, sql,
+                 description=ind.definition, indicator=key, **kw)
 
 
 PREMIUM = (
-    _district("premium_total", "总保费", "Total premium", "premium", "万元",
+    _district("premium_total", "premium", "Total premium", "premium",
               "premium_yuan / 10000.0", decimals=1, publishable=True),
-    _district("premium_per_m2", "单方保费", "Premium per m²", "premium", "元/m²",
-              "premium_yuan / NULLIF(insured_area_m2, 0)", decimals=1, publishable=True),
-    _district("average_rate", "平均费率", "Average premium rate", "premium", "%",
-              "premium_yuan / NULLIF(construction_cost_yuan, 0) * 100", decimals=2,
-              publishable=True, description="保费合计 ÷ 建安造价合计"),
-    _district("sum_insured", "保险金额", "Sum insured", "premium", "万元",
+    # ratios take premium and its base at the same share (an insurer's own share)
+    _district("premium_per_m2", "premium_per_m2", "Premium per m²", "premium",
+              "premium_yuan / NULLIF(rated_area_m2, 0)", decimals=1, publishable=True),
+    _district("average_rate", "rate", "Average premium rate", "premium",
+              "premium_yuan / NULLIF(rated_cost_yuan, 0) * 100", decimals=3, publishable=True),
+    _district("sum_insured", "sum_insured", "Sum insured", "premium",
               "sum_insured_yuan / 10000.0", decimals=0, publishable=True),
-    _district("insured_area", "承保面积", "Insured floor area", "premium", "万m²",
-              "insured_area_m2 / 10000.0", decimals=1, publishable=True),
-    _district("projects", "承保项目数", "Insured projects", "premium", "个", "projects",
+    _district("insured_area", "insured_area", "Insured floor area", "premium",
+              "insured_area_m2 / 10000.0", decimals=2, publishable=True),
+    _district("projects", "projects", "Insured projects", "premium", "projects",
               publishable=True),
-    _district("cost_per_m2", "平均建安造价", "Average construction cost per m²", "premium",
-              "元/m²", "construction_cost_yuan / NULLIF(insured_area_m2, 0)", ramp="Greens",
+    _district("cost_per_m2", "cost_per_m2", "Average construction cost per m²", "premium",
+              "construction_cost_yuan / NULLIF(insured_area_m2, 0)", ramp="Greens",
               publishable=True),
 )
 RISK = (
-    _district("risk_events", "风险事件数", "Risk events", "risk", "件", "risk_events",
+    _district("risk_events", "risk_events", "Risk events", "risk", "risk_events",
               ramp="Oranges", date_basis="risk_event", publishable=True),
-    _district("severe_risk_events", "严重风险事件", "Severe risk events", "risk", "件",
+    _district("severe_risk_events", "severe_risk_events", "Severe risk events", "risk",
               "severe_risk_events", ramp="Reds", date_basis="risk_event", publishable=True),
-    _district("open_risk_events", "未销项风险事件", "Open risk events", "risk", "件",
+    _district("open_risk_events", "open_risk_events", "Open risk events", "risk",
               "open_risk_events", ramp="Reds", date_basis="risk_event", publishable=True),
-    _district("rectification_rate", "整改率", "Rectification rate", "risk", "%",
+    _district("rectification_rate", "rectification_rate", "Rectification rate", "risk",
               "closed_risk_events * 100.0 / NULLIF(risk_events, 0)", classification="fixed",
               breaks=(80, 90, 95, 98, 100), ramp="RdYlGn", decimals=1,
-              date_basis="risk_event", publishable=True, description="已销项 ÷ 风险事件数"),
-    _district("risk_events_per_10k_m2", "每万平方米风险事件", "Risk events per 10,000 m²",
-              "risk", "件/万m²", "risk_events * 10000.0 / NULLIF(floor_area_m2, 0)",
+              date_basis="risk_event", publishable=True),
+    _district("risk_events_per_10k_m2", "risk_events_per_10k_m2", "Risk events per 10,000 m²",
+              "risk", "risk_events * 10000.0 / NULLIF(floor_area_m2, 0)",
               ramp="Oranges", decimals=2, date_basis="risk_event", publishable=True),
-    _district("grade_mix", "C/D级项目占比", "Projects graded C or D", "risk", "%",
+    _district("grade_mix", "grade_mix", "Projects graded C or D", "risk",
               "graded_c_or_d * 100.0 / NULLIF(graded_projects, 0)", classification="fixed",
-              breaks=(10, 20, 30, 50, 100), ramp="Reds", decimals=1, date_basis="grade",
-              description="评为C级或D级的项目 ÷ 已评级项目（当前评级，规则见 geo/grades.py："
-                          "按严重程度加权的每万平方米风险事件、未销项严重风险事件、按期整改率）"),
+              breaks=(10, 20, 30, 50, 100), ramp="Reds", decimals=1, date_basis="grade"),
 )
 CLAIMS = (
-    _district("claims", "理赔案件数", "Claims", "claims", "件", "claims", ramp="Purples",
+    _district("claims", "claims", "Claims", "claims", "claims", ramp="Purples",
               date_basis="claim", publishable=True),
-    _district("paid", "赔付金额", "Amount paid", "claims", "万元", "paid_yuan / 10000.0",
+    _district("paid", "paid", "Amount paid", "claims", "paid_yuan / 10000.0",
               ramp="Purples", decimals=1, date_basis="claim", publishable=True),
-    _district("claims_per_1000_units", "千户报案率", "Claims per 1,000 units", "claims",
-              "件/千户", "claims * 1000.0 / NULLIF(units, 0)", ramp="Purples", decimals=1,
+    _district("claims_per_1000_units", "claims_per_1000_units", "Claims per 1,000 units",
+              "claims", "claims * 1000.0 / NULLIF(units, 0)", ramp="Purples", decimals=1,
               date_basis="claim", publishable=True),
-    _district("loss_ratio", "赔付率", "Loss ratio", "claims", "%",
+    _district("loss_ratio", "loss_ratio", "Loss ratio", "claims",
               "paid_yuan * 100.0 / NULLIF(earned_premium_yuan, 0)", classification="fixed",
               breaks=(20, 40, 60, 80, 100), ramp="YlOrRd", decimals=1, date_basis="claim",
-              publishable=True,
-              description="赔付金额 ÷ 已赚保费（按十年主体结构责任期均匀赚取）"),
-    _district("deadline_breaches", "超时案件", "Deadline breaches", "claims", "件",
-              "deadline_breaches", ramp="Reds", date_basis="claim",
-              description=(
-                  f"查勘超过{programme.SURVEY_DAYS}日、核定超过{programme.DECISION_DAYS}日"
-                  f"（复杂{programme.DECISION_DAYS_COMPLEX}日）、协议后{programme.SETTLEMENT_DAYS}"
-                  f"日未履行、拒赔通知超过{programme.REFUSAL_NOTICE_DAYS}日")),
-    _district("complaints", "投诉件数", "Complaints received", "claims", "件", "complaints",
-              ramp="Purples", date_basis="complaint",
-              description="期间内受理的对保险公司、风险管理机构、维修单位、建设单位的投诉"
-                          "（按被投诉项目所在区县）"),
+              publishable=True),
+    _district("deadline_breaches", "deadline_breaches", "Deadline breaches", "claims",
+              "deadline_breaches", ramp="Reds", date_basis="claim"),
+    _district("complaints", "complaints", "Complaints received", "claims", "complaints",
+              ramp="Purples", date_basis="complaint"),
 )
 OTHER = (
     Layer("heat_risk_events", "风险事件热力", "Risk event heat", "heat", "heat",

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from geo.complaints import PARTY_KINDS
 from layers.filters import Filters
-from layers.statistics import Chart, Figure, _scalar
+from layers.statistics import Chart, _scalar, figure
 
 TOP_PARTIES = 10
 NO_BUILDING = "未指明房屋"
@@ -42,30 +42,28 @@ _KIND_ZH = ("CASE party_kind " + " ".join(f"WHEN '{k}' THEN '{v}'"
 _COUNT = (("投诉数", "count(*)"),)
 
 FIGURES = (
-    Figure("complaints_received", "受理投诉", "件", 0, _scalar("stat_complaint", "count(*)"),
-           "期间内收到的投诉（按收到日期）"),
-    Figure("complaints_open", "未答复投诉", "件", 0,
-           _scalar("stat_complaint", "count(*) FILTER (WHERE status IN ('received', 'handling'))"),
-           "已受理或处理中、尚未答复的投诉"),
-    Figure("complaints_answered", "已答复待办结", "件", 0,
+    figure("complaints", 0, _scalar("stat_complaint", "count(*)"), "complaints_received"),
+    figure("complaints_open", 0, _scalar(
+        "stat_complaint", "count(*) FILTER (WHERE status IN ('received', 'handling'))")),
+    figure("complaints_answered", 0,
            _scalar("stat_complaint", "count(*) FILTER (WHERE status = 'answered')")),
-    Figure("complaints_closed", "已办结投诉", "件", 0,
+    figure("complaints_closed", 0,
            _scalar("stat_complaint", "count(*) FILTER (WHERE status = 'closed')")),
-    Figure("complaints_days_to_answer", "平均答复用时", "天", 1,
-           _scalar("stat_complaint", "avg(answered_on - received_on)"),
-           "已答复投诉从收到到答复的平均天数"),
+    figure("complaints_days_to_answer", 1,
+           _scalar("stat_complaint", "avg(answered_on - received_on)")),
 )
+_C = {"indicator": "complaints"}
 CHARTS = (
     Chart("complaints_by_district", "投诉地区分布", "bar", "件", "stat_complaint",
-          "district_name", _COUNT, "value"),
+          "district_name", _COUNT, "value", **_C),
     Chart("complaints_by_party_kind", "投诉对象类别", "pie", "件", "stat_complaint", _KIND_ZH,
-          _COUNT, "value"),
+          _COUNT, "value", **_C),
     Chart("complaints_by_party", f"被投诉最多的单位（前 {TOP_PARTIES} 名）", "bar", "件",
-          "stat_complaint", "party_name", _COUNT, "value"),
+          "stat_complaint", "party_name", _COUNT, "value", **_C),
     Chart("complaints_by_category", "投诉类别", "bar", "件", "stat_complaint", "category",
-          _COUNT, "value"),
-    Chart("complaints_by_month", "投诉数（按收到月份）", "line", "件", "stat_complaint", "month",
-          _COUNT),
+          _COUNT, "value", **_C),
+    Chart("complaints_by_month", "受理投诉数（按收到月份）", "line", "件", "stat_complaint",
+          "month", _COUNT, time="month", **_C),
 )
 
 

@@ -80,6 +80,7 @@ def district_layer(conn: Connection, layer_id: str, city: str, filters: Filters)
 
 BASE_COLUMNS = (
     "projects", "insured_area_m2", "construction_cost_yuan", "premium_yuan", "sum_insured_yuan",
+    "rated_cost_yuan", "rated_area_m2",
     "floor_area_m2", "units", "risk_events", "severe_risk_events", "open_risk_events",
     "closed_risk_events", "claims", "paid_yuan", "deadline_breaches", "earned_premium_yuan",
     "graded_projects", "graded_c_or_d", "complaints",
@@ -108,6 +109,7 @@ def district_summary(conn: Connection, code: str, city: str, filters: Filters) -
     indicators = [{
         "id": layer.id, "title": layer.title_zh, "unit": layer.unit, "group": layer.group,
         "value": mine[layer.id], "city": whole[layer.id], "decimals": layer.decimals,
+        "indicator": layer.indicator, "description": layer.description,
     } for layer in catalogue.DISTRICT_LAYERS]
     top = conn.execute(text(read_sql("scope.sql") + read_sql("district_top_projects.sql")),
                        {**filters.params(), "code": code, "limit": 10})

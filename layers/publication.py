@@ -13,7 +13,7 @@ import json
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from geo import store
+from geo import clock, store
 from geo.tenancy import CITY_ROLES, Tenant
 from layers import catalogue, classify, disclosure
 from layers.districts import SIMPLIFY_DEGREES, city_values, district_feature, district_metrics
@@ -272,7 +272,8 @@ def public_layer(conn: Connection, pub_id: int) -> dict | None:
     legend = classify.legend(layer, breaks)
     return {"type": "FeatureCollection", "id": pub.id, "title": pub.title,
             "layer": layer.as_json(), "legend": legend, "filters": pub.filters,
-            "approved_at": pub.decided_at.isoformat(), "as_of": pub.as_of.isoformat(),
+            "approved_at": pub.decided_at.astimezone(clock.CHINA).isoformat(),
+            "as_of": pub.as_of.isoformat(),
             "city_value": pub.city_value, "city_suppressed": pub.city_suppressed,
             "features": [_public_feature(layer, r, breaks, legend) for r in rows]}
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from geo import store
 from geo.tenancy import ROLE_ZH, Tenant
+from layers import indicators
 from layers.districts import district_metrics, district_summary, plain_row
 from layers.filters import FilterError, Filters, parse_period, shown
 from layers.sections import all_sections
@@ -54,7 +55,7 @@ DISTRICT_COLUMNS = _columns(
     ("premium_wan", "保费", "万元", 2), ("sum_insured_wan", "保险金额", "万元", 2),
     ("risk_events", "风险事件", "件", 0), ("severe_risk_events", "严重风险事件", "件", 0),
     ("open_risk_events", "未销项", "件", 0), ("claims", "理赔案件", "件", 0),
-    ("paid_wan", "赔付金额", "万元", 2), ("deadline_breaches", "超时限案件", "件", 0))
+    ("paid_wan", "赔付金额", "万元", 2), ("deadline_breaches", "超时限案件数", "件", 0))
 
 
 def _cell(value):
@@ -113,10 +114,51 @@ def _header(conn, city, kind, filters, tenant, made_at) -> dict:
             "filters": filter_labels(conn, filters), "scope_note": scope_note(conn, tenant)}
 
 
-def _within_district(sections: list[dict]) -> list[dict]:
-    """The sections without the charts that compare districts: one bar says nothing."""
-    return [{**s, "charts": [c for c in s["charts"] if not c["id"].endswith("_by_district")]}
+def _within_district(sections: list[dict], shown: set[str]) -> list[dict]:
+    """The sections without the charts that compare districts (one bar says nothing) and
+    without the figures the key indicators already show beside the city's (one figure is
+    shown once, under one name)."""
+    return [{**s, "charts": [c for c in s["charts"] if not c["id"].endswith("_by_district")],
+             "indicators": [i for i in s["indicators"] if i.get("indicator") not in shown]}
             for s in sections]
+
+
+# the one-screen overview at the top of the statistics and district pages
+KPI_STATISTICS = ("premium", "policies", "rate", "risk_events", "open_risk_events",
+                  "rectification_rate", "claims", "paid", "on_time_rate", "owner_score",
+                  "complaints_received")
+KPI_DISTRICT = ("premium_total", "projects", "average_rate", "risk_events", "open_risk_events",
+                "grade_mix", "claims", "paid", "loss_ratio", "deadline_breaches")
+
+
+def kpis(report: dict) -> list[dict]:
+    """The key figures of a page, in the overview's order: a district's (beside the city's)
+    when it has them, else the statistics' own."""
+    if report.get("district"):
+        found = {i["id"]: i for i in report.get("indicators") or []}
+        return [found[k] for k in KPI_DISTRICT if k in found]
+    found = {i["id"]: i for s in report.get("sections") or [] for i in s["indicators"]}
+    return [found[k] for k in KPI_STATISTICS if k in found]
+
+
+def chart_links(conn: Connection, city: str) -> dict:
+    """What a chart's category names filter by: a district's code, an insurer's or a TIS's id
+    (charts name organisations by their short name)."""
+    districts = {r.name: r.code.strip() for r in conn.execute(text(
+        "SELECT name, code FROM district WHERE city_code = :city"), {"city": city})}
+    orgs: dict[str, dict] = {"insurer": {}, "tis": {}}
+    for r in conn.execute(text("SELECT kind, id, COALESCE(short_name, name) AS name "
+                               "FROM organisation WHERE kind IN ('insurer', 'tis')")):
+        orgs[r.kind][r.name] = r.id
+    return {"districts": districts, "insurers": orgs["insurer"], "tis": orgs["tis"]}
+
+
+def glossary(report: dict) -> list[dict]:
+    """The 指标说明 of every indicator a report (or page) shows, each once."""
+    keys = {i.get("indicator") for i in report.get("indicators") or []}
+    for section in report.get("sections") or []:
+        keys |= {i.get("indicator") for i in section["indicators"]}
+    return indicators.glossary(keys - {None, ""})
 
 
 def district_report(conn: Connection, city: str, code: str, filters: Filters, tenant: Tenant,
@@ -135,10 +177,11 @@ def district_report(conn: Connection, city: str, code: str, filters: Filters, te
     report = _header(conn, city, "district", local, tenant, made_at)
     report["title"] = f"{summary['name']}住宅工程质量潜在缺陷保险区域报告"
     report["subtitle"] = f"{report['city_name']}{summary['name']}（{code}）· 统计期间 {period}"
-    return {
+    shown = {i["indicator"] for i in summary["indicators"]}
+    out = {
         **report, "district": {"code": code, "name": summary["name"]},
         "indicators": summary["indicators"],
-        "sections": _within_district(all_sections(conn, city, local)),
+        "sections": _within_district(all_sections(conn, city, local), shown),
         "tables": [
             _table("projects", "项目清单", PROJECT_COLUMNS, projects),
             _table("severe_risk_events", "未销项严重风险事件", SEVERE_EVENT_COLUMNS,
@@ -150,6 +193,8 @@ def district_report(conn: Connection, city: str, code: str, filters: Filters, te
                 "projects": [{**_table("p", "", PROJECT_COLUMNS, [p])["rows"][0],
                               "lon": p["lon"], "lat": p["lat"]} for p in projects]},
     }
+    out["glossary"] = glossary(out)
+    return out
 
 
 def periodic_filters(period: str) -> Filters:
@@ -181,7 +226,7 @@ def periodic_report(conn: Connection, city: str, period: str, tenant: Tenant,
     districts = [{**r, "premium_wan": r["premium_yuan"] / 1e4,
                   "sum_insured_wan": r["sum_insured_yuan"] / 1e4, "paid_wan": r["paid_yuan"] / 1e4}
                  for r in district_metrics(conn, city, filters)]
-    return {
+    out = {
         **report, "district": None,
         "indicators": [{**i, "group": s["title"], "city": None}
                        for s in sections for i in s["indicators"]],
@@ -189,3 +234,5 @@ def periodic_report(conn: Connection, city: str, period: str, tenant: Tenant,
         "tables": [_table("districts", "各区县统计", DISTRICT_COLUMNS, districts)],
         "map": None,
     }
+    out["glossary"] = glossary(out)
+    return out

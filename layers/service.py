@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from layers.filters import Filters
 from layers.sql import read_sql
-from layers.statistics import Chart, Figure, Section
+from layers.statistics import Chart, Section, figure
 
 
 def _scalar(source: str, aggregate: str) -> str:
@@ -28,27 +28,23 @@ _REOPENED = "count(*) FILTER (WHERE reopens_claim_id IS NOT NULL)"
 _SETTLED = "count(*) FILTER (WHERE settled_on IS NOT NULL)"
 
 SERVICE = Section("service", "服务评价", (
-    Figure("owner_ratings", "业主评价数", "件", 0, _scalar("service_claim", "count(score)"),
-           "结案后业主以案件号和查询密码提交的评价"),
-    Figure("owner_score", "业主平均评分", "分", 2, _scalar("service_claim", "avg(score)"),
-           "业主评价的平均分（1–5 分）"),
-    Figure("reopened_claims", "返修案件数", "件", 0, _scalar("service_claim", _REOPENED),
-           "同一房屋同一部位在前案维修/赔付后一定期限内再次报案的案件"),
-    Figure("reopen_rate", "返修率", "%", 1,
-           _scalar("service_claim", f"100.0 * {_REOPENED} / NULLIF({_SETTLED}, 0)"),
-           "返修案件数 ÷ 已维修/赔付案件数"),
-    Figure("tis_ratings", "风险管理机构评价数", "件", 0, _scalar("tis_rated", "count(*)"),
-           "保险公司审核最终检查报告时对风险管理机构的评价"),
-    Figure("tis_score", "风险管理机构平均评分", "分", 2, _scalar("tis_rated", "avg(rating)"),
-           "保险公司评价的平均分（1–5 分）"),
+    figure("owner_ratings", 0, _scalar("service_claim", "count(score)")),
+    figure("owner_score", 2, _scalar("service_claim", "avg(score)")),
+    figure("reopened_claims", 0, _scalar("service_claim", _REOPENED)),
+    figure("reopen_rate", 1,
+           _scalar("service_claim", f"100.0 * {_REOPENED} / NULLIF({_SETTLED}, 0)")),
+    figure("tis_ratings", 0, _scalar("tis_rated", "count(*)")),
+    figure("tis_score", 2, _scalar("tis_rated", "avg(rating)")),
 ), (
     Chart("owner_score_by_insurer", "各保险公司业主平均评分", "bar", "分", "rated_claim",
-          "lead_insurer_name", (("平均评分", "avg(score)"),), "value", 2),
+          "lead_insurer_name", (("平均评分", "avg(score)"),), "value", 2,
+          note="按案件的首席承保公司。", indicator="owner_score"),
     Chart("owner_score_by_repairer", "各维修单位业主平均评分", "bar", "分",
           "(SELECT * FROM rated_claim WHERE repairer_name IS NOT NULL) r", "repairer_name",
-          (("平均评分", "avg(score)"),), "value", 2),
+          (("平均评分", "avg(score)"),), "value", 2, note="按案件的维修单位。",
+          indicator="owner_score"),
     Chart("tis_rating_by_tis", "各风险管理机构评分", "bar", "分", "tis_rated", "tis_name",
-          (("平均评分", "avg(rating)"),), "value", 2),
+          (("平均评分", "avg(rating)"),), "value", 2, indicator="tis_score"),
 ))
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from geo import programme
+from layers import indicators
 from layers.filters import Filters
 from layers.sql import read_sql
 
@@ -30,11 +31,18 @@ class Figure:
     decimals: int
     sql: str
     description: str = ""
+    indicator: str = ""                 # its key in layers.indicators
 
     def as_json(self, value) -> dict:
         return {"id": self.id, "title": self.title, "unit": self.unit,
                 "decimals": self.decimals, "value": _plain(value),
-                "description": self.description}
+                "description": self.description, "indicator": self.indicator}
+
+
+def figure(key: str, decimals: int, sql: str, id_: str | None = None) -> Figure:
+    """The figure of an indicator of ``layers.indicators``: its name, unit and definition."""
+    ind = indicators.get(key)
+    return Figure(id_ or key, ind.name, ind.unit, decimals, sql, ind.definition, key)
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,18 @@ class Chart:
     series: tuple[tuple[str, str], ...]  # (name, aggregate)
     order: str = "category"             # category | value (largest first)
     decimals: int = 0
+    indicator: str = ""                 # what its values are (layers.indicators), if one
+    note: str = ""                      # how it groups or what else it shows
+    time: str = ""                      # month | quarter: categories are periods in order
+    additive: bool = True               # periods may be summed into longer ones
+
+    @property
+    def definition(self) -> str:
+        parts = [self.note] if self.note else []
+        if self.indicator:
+            ind = indicators.get(self.indicator)
+            parts.append(f"{ind.name}：{ind.definition}")
+        return " ".join(parts)
 
     def sql(self) -> str:
         values = ", ".join(f"{agg} AS v{i}" for i, (_, agg) in enumerate(self.series))
@@ -61,7 +81,9 @@ class Chart:
     def as_json(self, rows) -> dict:
         rows = rows or []
         return {"id": self.id, "title": self.title, "kind": self.kind, "unit": self.unit,
-                "decimals": self.decimals, "categories": [str(r[0]) for r in rows],
+                "decimals": self.decimals, "definition": self.definition,
+                "time": self.time, "additive": self.additive,
+                "categories": [str(r[0]) for r in rows],
                 "series": [{"name": name, "values": [_plain(r[i + 1]) for r in rows]}
                            for i, (name, _) in enumerate(self.series)]}
 
@@ -92,128 +114,137 @@ _QUARTER = "to_char({0}, 'YYYY') || '-Q' || to_char({0}, 'Q')"
 _COST_BIN = ("(floor(cost_per_m2 / 500) * 500)::int || '–' "
              "|| (floor(cost_per_m2 / 500) * 500 + 500)::int")
 
+_RATE = "100.0 * sum(premium_yuan) / NULLIF(sum(rated_cost_yuan), 0)"
+_COST = "sum(construction_cost_yuan) / NULLIF(sum(gross_floor_area_m2), 0)"
+_BY_INSURER = "按共保份额分到各保险公司，合计等于总保费口径。"
+
 UNDERWRITING = Section("underwriting", "承保统计", (
-    Figure("policies", "保单数", "件", 0, _scalar("stat_policy", "count(*)")),
-    Figure("projects", "承保项目数", "个", 0, _scalar("stat_project", "count(*)")),
-    Figure("cost_per_m2", "平米平均造价均值", "元/m²", 0,
-           _scalar("stat_project", "avg(cost_per_m2)"),
-           "各承保项目建安造价 ÷ 建筑面积 的平均值"),
-    Figure("rate", "平均保险费率", "%", 3, _scalar("stat_policy", "avg(rate) * 100"),
-           "各保单费率的平均值"),
-    Figure("premium", "总保费", "万元", 2,
-           _scalar("stat_policy", f"COALESCE(sum(premium_yuan), 0) / {WAN}")),
-    Figure("sum_insured", "总保险金额", "万元", 2,
+    figure("policies", 0, _scalar("stat_policy", "count(*)")),
+    figure("projects", 0, _scalar("stat_project", "count(*)")),
+    figure("cost_per_m2", 0, _scalar("stat_project", _COST)),
+    figure("rate", 3, _scalar("stat_policy", _RATE)),
+    figure("premium", 2, _scalar("stat_policy", f"COALESCE(sum(premium_yuan), 0) / {WAN}")),
+    figure("sum_insured", 2,
            _scalar("stat_policy", f"COALESCE(sum(sum_insured_yuan), 0) / {WAN}")),
-    Figure("insured_area", "总承保面积", "m²", 0,
-           _scalar("stat_project", "COALESCE(sum(gross_floor_area_m2), 0)")),
+    figure("insured_area", 2,
+           _scalar("stat_project", f"COALESCE(sum(gross_floor_area_m2), 0) / {WAN}")),
 ), (
-    Chart("cost_per_m2_by_district", "各区平米平均造价", "bar", "元/m²", "stat_project",
-          "district_name", (("平米造价均值", "avg(cost_per_m2)"),), "value"),
-    Chart("cost_per_m2_distribution", "平米平均造价分布", "histogram", "个", "stat_project",
-          _COST_BIN, (("项目数", "count(*)"),)),
-    Chart("rate_by_quarter", "保险费率均值（按签单季度）", "line", "%", "stat_policy",
-          _QUARTER.format("issue_date"), (("平均费率", "avg(rate) * 100"),), decimals=3),
-    Chart("rate_by_insurer", "各保险公司费率分布", "bar", "%", "insurer_policy",
-          "insurer_name", (("最低", "min(rate) * 100"), ("平均", "avg(rate) * 100"),
-                           ("最高", "max(rate) * 100")), "value", 3),
+    Chart("cost_per_m2_by_district", "各区平均建安造价", "bar", "元/m²", "stat_project",
+          "district_name", (("平均建安造价", _COST),), "value", indicator="cost_per_m2"),
+    Chart("cost_per_m2_distribution", "项目建安造价分布（元/m²，每档500元）", "histogram", "个",
+          "stat_project", _COST_BIN, (("项目数", "count(*)"),),
+          note="每个承保项目的建安造价 ÷ 建筑面积落在各档的项目数。", indicator="projects"),
+    Chart("rate_by_quarter", "平均费率（按签单季度）", "line", "%", "stat_policy",
+          _QUARTER.format("issue_date"), (("平均费率", _RATE),), decimals=3, indicator="rate",
+          time="quarter", additive=False),
+    Chart("rate_by_insurer", "各保险公司费率（最低、平均、最高）", "bar", "%", "insurer_policy",
+          "insurer_name", (("平均费率", _RATE), ("最低", "min(rate) * 100"),
+                           ("最高", "max(rate) * 100")), "value", 3,
+          note="最低、最高为该公司参与的单张保单费率；平均为平均费率。", indicator="rate"),
     Chart("premium_by_insurer", "各保险公司保费（按共保份额）", "bar", "万元", "insurer_policy",
-          "insurer_name", (("保费", f"sum(premium_yuan) / {WAN}"),), "value", 2),
+          "insurer_name", (("保费", f"sum(premium_yuan) / {WAN}"),), "value", 2,
+          note=_BY_INSURER, indicator="premium"),
     Chart("sum_insured_by_insurer", "各保险公司保险金额（按共保份额）", "bar", "万元",
           "insurer_policy", "insurer_name",
-          (("保险金额", f"sum(sum_insured_yuan) / {WAN}"),), "value", 2),
+          (("保险金额", f"sum(sum_insured_yuan) / {WAN}"),), "value", 2,
+          note=_BY_INSURER, indicator="sum_insured"),
     Chart("projects_by_insurer", "各保险公司承保项目数", "bar", "个", "insurer_policy",
-          "insurer_name", (("项目数", "count(DISTINCT project_id)"),), "value"),
+          "insurer_name", (("项目数", "count(DISTINCT project_id)"),), "value",
+          note="共保项目计入每家参与的保险公司。", indicator="projects"),
     Chart("premium_by_district", "各区保费", "bar", "万元", "stat_policy", "district_name",
-          (("保费", f"sum(premium_yuan) / {WAN}"),), "value", 2),
+          (("保费", f"sum(premium_yuan) / {WAN}"),), "value", 2, indicator="premium"),
     Chart("sum_insured_by_district", "各区保险金额", "bar", "万元", "stat_policy",
-          "district_name", (("保险金额", f"sum(sum_insured_yuan) / {WAN}"),), "value", 2),
-    Chart("cover_start_by_year", "保险起期分布", "bar", "件", "stat_policy",
-          "COALESCE(to_char(cover_starts_on, 'YYYY'), '未起期')", (("保单数", "count(*)"),)),
-    Chart("projects_by_issue_month", "保单签发日期项目数量", "bar", "个", "stat_policy",
-          _MONTH.format("issue_date"), (("项目数", "count(DISTINCT project_id)"),)),
-    Chart("premium_by_issue_month", "保单签发日期项目保费", "bar", "万元", "stat_policy",
-          _MONTH.format("issue_date"), (("保费", f"sum(premium_yuan) / {WAN}"),), decimals=2),
+          "district_name", (("保险金额", f"sum(sum_insured_yuan) / {WAN}"),), "value", 2,
+          indicator="sum_insured"),
+    Chart("cover_start_by_year", "保险起期分布（按年）", "bar", "件", "stat_policy",
+          "COALESCE(to_char(cover_starts_on, 'YYYY'), '未起期')", (("保单数", "count(*)"),),
+          note="主体结构保险责任开始的年份；竣工验收未满两年的为未起期。", indicator="policies",
+          time="year"),
+    Chart("projects_by_issue_month", "承保项目数（按签单月份）", "bar", "个", "stat_policy",
+          _MONTH.format("issue_date"), (("项目数", "count(DISTINCT project_id)"),),
+          indicator="projects", time="month"),
+    Chart("premium_by_issue_month", "保费（按签单月份）", "bar", "万元", "stat_policy",
+          _MONTH.format("issue_date"), (("保费", f"sum(premium_yuan) / {WAN}"),), decimals=2,
+          indicator="premium", time="month"),
 ))
 
+_CLOSED = "count(*) FILTER (WHERE status = 'closed')"
+
 RISK = Section("risk", "风险统计", (
-    Figure("under_construction", "施工中项目数", "个", 0,
-           _scalar("city_project", f"count(*) FILTER (WHERE stage IN ({_UNDER_CONSTRUCTION}))"),
-           "当前处于地基基础、主体结构或装饰装修施工阶段的项目"),
-    Figure("risk_reports", "风险评估报告数", "份", 0, _scalar("stat_report", "count(*)")),
-    Figure("risk_events", "风险事件数", "件", 0, _scalar("stat_event", "count(*)")),
-    Figure("severe_risk_events", "严重风险事件数", "件", 0,
+    figure("under_construction", 0, _scalar(
+        "city_project", f"count(*) FILTER (WHERE stage IN ({_UNDER_CONSTRUCTION}))")),
+    figure("risk_reports", 0, _scalar("stat_report", "count(*)")),
+    figure("risk_events", 0, _scalar("stat_event", "count(*)")),
+    figure("severe_risk_events", 0,
            _scalar("stat_event", "count(*) FILTER (WHERE severity = 'severe')")),
-    Figure("open_risk_events", "未销项风险事件数", "件", 0,
+    figure("open_risk_events", 0,
            _scalar("stat_event", "count(*) FILTER (WHERE status <> 'closed')")),
-    Figure("overdue_risk_events", "逾期未整改风险事件数", "件", 0,
-           _scalar("stat_event", "count(*) FILTER (WHERE overdue)")),
-    Figure("rectification_rate", "风险事件整改率", "%", 1,
-           _scalar("stat_event", _rate("count(*) FILTER (WHERE status = 'closed')", "count(*)")),
-           "已销项风险事件 ÷ 风险事件"),
+    figure("overdue_risk_events", 0, _scalar("stat_event", "count(*) FILTER (WHERE overdue)")),
+    figure("rectification_rate", 1, _scalar("stat_event", _rate(_CLOSED, "count(*)"))),
 ), (
     Chart("projects_by_tis", "各风险管理机构项目数量", "bar", "个", "tis_project", "tis_name",
-          (("项目数", "count(*)"),), "value"),
+          (("项目数", "count(*)"),), "value", note="项目计入其保单指定的风险管理机构。",
+          indicator="projects"),
     Chart("risk_events_by_tis", "各风险管理机构上报风险事件数", "bar", "件", "stat_event",
           "tis_name", (("风险事件", "count(*)"),
-                       ("严重", "count(*) FILTER (WHERE severity = 'severe')")), "value"),
+                       ("严重", "count(*) FILTER (WHERE severity = 'severe')")), "value",
+          note="事件计入发现它的检查所属的风险管理机构。", indicator="risk_events"),
     Chart("risk_events_by_category", "风险事件类型", "bar", "件", "stat_event", "category_zh",
-          (("风险事件", "count(*)"),), "value"),
+          (("风险事件", "count(*)"),), "value", indicator="risk_events"),
     Chart("risk_events_by_severity", "风险事件等级", "pie", "件", "stat_event", "severity_zh",
-          (("风险事件", "count(*)"),), "value"),
+          (("风险事件", "count(*)"),), "value", indicator="risk_events"),
     Chart("risk_events_by_status", "风险事件状态", "pie", "件", "stat_event", "status_zh",
-          (("风险事件", "count(*)"),), "value"),
+          (("风险事件", "count(*)"),), "value", indicator="risk_events"),
     Chart("rectification_rate_by_tis", "各风险管理机构风险事件整改率", "bar", "%", "stat_event",
-          "tis_name", (("整改率", _rate("count(*) FILTER (WHERE status = 'closed')",
-                                        "count(*)")),), "value", 1),
-    Chart("risk_events_by_month", "风险事件发现数（按月）", "line", "件", "stat_event",
-          _MONTH.format("found_on"), (("风险事件", "count(*)"),)),
+          "tis_name", (("整改率", _rate(_CLOSED, "count(*)")),), "value", 1,
+          indicator="rectification_rate"),
+    Chart("risk_events_by_month", "风险事件数（按发现月份）", "line", "件", "stat_event",
+          _MONTH.format("found_on"), (("风险事件", "count(*)"),), indicator="risk_events",
+          time="month"),
 ))
 
 _STEP_ZH = ("CASE name WHEN 'survey' THEN '①查勘（2日）' WHEN 'decision' THEN '②核定（7/30日）' "
             "WHEN 'settlement' THEN '③履行（7日）' ELSE '④拒赔通知（3日）' END")
+_LATE = "survey_late OR decision_late OR settlement_late OR refusal_notice_late"
+_FILED = "count(*) FILTER (WHERE filed)"
+_CLOSED_PAID = f"COALESCE(sum(paid_share_yuan) FILTER (WHERE status = 'closed'), 0) / {WAN}"
+_STEPS = (("按时", "count(*) FILTER (WHERE NOT late)"), ("超时", "count(*) FILTER (WHERE late)"))
 
 CLAIMS = Section("claims", "理赔统计", (
-    Figure("claims", "理赔案件数", "件", 0, _scalar("stat_claim", "count(*)")),
-    Figure("filed_claims", "立案数", "件", 0,
-           _scalar("stat_claim", "count(*) FILTER (WHERE filed)"), "核定属于保险责任的案件"),
-    Figure("filing_rate", "立案率", "%", 1,
-           _scalar("stat_claim", _rate("count(*) FILTER (WHERE filed)", "count(*)")),
-           "立案数 ÷ 报案数"),
-    Figure("paid", "理赔金额", "万元", 2,
-           _scalar("stat_claim", f"COALESCE(sum(paid_share_yuan), 0) / {WAN}")),
-    Figure("closed_claims", "结案数", "件", 0,
-           _scalar("stat_claim", "count(*) FILTER (WHERE status = 'closed')")),
-    Figure("closed_paid", "结案金额", "万元", 2, _scalar(
-        "stat_claim", f"COALESCE(sum(paid_share_yuan) FILTER (WHERE status = 'closed'), 0) "
-                      f"/ {WAN}")),
-    Figure("deadline_breaches", "超时限案件数", "件", 0, _scalar(
-        "stat_claim", "count(*) FILTER (WHERE survey_late OR decision_late OR settlement_late "
-                      "OR refusal_notice_late)"), "查勘、核定、履行或拒赔通知任一环节超过时限"),
-    Figure("on_time_rate", "时限达标率", "%", 1, _scalar(
-        "claim_step", _rate("count(*) FILTER (WHERE NOT late)", "count(*)")),
-        "已到期的查勘、核定、履行、拒赔通知环节中按时完成的比例"),
+    figure("claims", 0, _scalar("stat_claim", "count(*)")),
+    figure("filed_claims", 0, _scalar("stat_claim", _FILED)),
+    figure("filing_rate", 1, _scalar("stat_claim", _rate(_FILED, "count(*)"))),
+    figure("paid", 2, _scalar("stat_claim", f"COALESCE(sum(paid_share_yuan), 0) / {WAN}")),
+    figure("closed_claims", 0, _scalar("stat_claim", _CLOSED)),
+    figure("closed_paid", 2, _scalar("stat_claim", _CLOSED_PAID)),
+    figure("deadline_breaches", 0,
+           _scalar("stat_claim", f"count(*) FILTER (WHERE {_LATE})")),
+    figure("on_time_rate", 1,
+           _scalar("claim_step", _rate("count(*) FILTER (WHERE NOT late)", "count(*)"))),
 ), (
     Chart("claims_by_insurer", "各保险公司理赔案件数", "bar", "件", "insurer_claim",
-          "insurer_name", (("案件数", "count(*)"),), "value"),
-    Chart("paid_by_insurer", "各保险公司理赔金额（按共保份额）", "bar", "万元", "insurer_claim",
-          "insurer_name", (("理赔金额", f"sum(paid_share_yuan) / {WAN}"),), "value", 2),
-    Chart("claims_by_district", "报案地区分布", "bar", "件", "stat_claim", "district_name",
-          (("报案数", "count(*)"),), "value"),
-    Chart("claims_by_month", "报案数（按月）", "line", "件", "stat_claim",
-          _MONTH.format("reported_on"), (("报案数", "count(*)"),)),
+          "insurer_name", (("案件数", "count(*)"),), "value",
+          note="共保保单的案件计入每家参与的保险公司。", indicator="claims"),
+    Chart("paid_by_insurer", "各保险公司赔付金额（按共保份额）", "bar", "万元", "insurer_claim",
+          "insurer_name", (("赔付金额", f"sum(paid_share_yuan) / {WAN}"),), "value", 2,
+          note="按共保份额分到各保险公司。", indicator="paid"),
+    Chart("claims_by_district", "理赔案件数（按区县）", "bar", "件", "stat_claim",
+          "district_name", (("理赔案件数", "count(*)"),), "value", indicator="claims"),
+    Chart("claims_by_month", "理赔案件数（按报案月份）", "line", "件", "stat_claim",
+          _MONTH.format("reported_on"), (("理赔案件数", "count(*)"),), indicator="claims",
+          time="month"),
     Chart("filing_rate_by_insurer", "各保险公司立案率", "bar", "%", "insurer_claim",
-          "insurer_name", (("立案率", _rate("count(*) FILTER (WHERE filed)", "count(*)")),),
-          "value", 1),
-    Chart("closed_paid_by_month", "结案金额（按报案月）", "bar", "万元", "stat_claim",
-          _MONTH.format("reported_on"),
-          (("结案金额", f"COALESCE(sum(paid_share_yuan) FILTER (WHERE status = 'closed'), 0) "
-                        f"/ {WAN}"),), decimals=2),
+          "insurer_name", (("立案率", _rate(_FILED, "count(*)")),), "value", 1,
+          indicator="filing_rate"),
+    Chart("closed_paid_by_month", "结案金额（按报案月份）", "bar", "万元", "stat_claim",
+          _MONTH.format("reported_on"), (("结案金额", _CLOSED_PAID),), decimals=2,
+          indicator="closed_paid", time="month"),
     Chart("deadlines_by_insurer", "各首席承保公司时限履行情况", "bar", "个环节", "claim_step",
-          "lead_insurer_name", (("按时", "count(*) FILTER (WHERE NOT late)"),
-                                ("超时", "count(*) FILTER (WHERE late)")), "value"),
+          "lead_insurer_name", _STEPS, "value", note="各首席承保公司已到期环节中按时与超时的个数。",
+          indicator="on_time_rate"),
     Chart("deadlines_by_step", "各环节时限履行情况", "bar", "个环节", "claim_step", _STEP_ZH,
-          (("按时", "count(*) FILTER (WHERE NOT late)"),
-           ("超时", "count(*) FILTER (WHERE late)")), "category"),
+          _STEPS, "category", note="各环节已到期的个数中按时与超时的个数。",
+          indicator="on_time_rate"),
 ))
 
 SECTIONS = (UNDERWRITING, RISK, CLAIMS)

@@ -211,7 +211,11 @@ def test_the_statistics_page_draws_every_chart(server, browser_page):
     page.click("form.filters button[type='submit']")
     page.wait_for_url("**/statistics?period=2024**")
     page.wait_for_selector("body[data-charts-drawn]")
+    for summary in page.locator("details.stats-section > summary").all():
+        summary.click()  # the sections come folded under the overview
     charts = page.locator("[data-chart]").count()
+    page.wait_for_function(f"Number(document.body.getAttribute('data-charts-drawn')) + "
+                           f"document.querySelectorAll('.chart-canvas.empty').length >= {charts}")
     drawn = int(page.get_attribute("body", "data-charts-drawn"))
     empty = page.locator(".chart-canvas.empty").count()
     assert charts >= 25 and drawn + empty == charts

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 from test_lifecycles import TODAY, as_web, cast_of, raw_for, savepoint, take
 
-from geo import claims
+from geo import claims, clock
 from geo.lifecycle import LifecycleError
 from geo.tenancy import Tenant
 from layers import statistics
@@ -30,6 +30,14 @@ STRUCTURE = [{"policy_id": 1, "section": "structure", "starts_on": dt.date(2022,
               "hotline": "95500"}]
 LATE = [{**STRUCTURE[0], "section": "insulation_waterproofing", "ends_on": dt.date(2027, 6, 30),
          "delivery_date": dt.date(2027, 9, 15)}]
+
+
+@pytest.fixture(autouse=True)
+def on_the_demos_day(monkeypatch):
+    """These walks act on the demo's day (its records end there), so the clock is pinned to
+    it; test_time.py checks that live actions otherwise take the real day."""
+    monkeypatch.setattr(clock, "real_today", lambda: TODAY)
+
 
 
 @pytest.mark.parametrize(("reported", "covered", "words"), [

@@ -26,34 +26,48 @@ def _ratio(a: dict, b: dict, code: str, scale: float = 1.0):
     return a[code] / b[code] * scale if b[code] else None
 
 
-def independent_metrics(conn) -> dict[str, dict[str, float | None]]:
-    """Each metric the plain way: one simple query per quantity, ratios in Python."""
-    policies = f"FROM policy po JOIN project p ON p.id = po.project_id WHERE {LIVE}"
-    premium = _by_district(conn, f"SELECT p.district_code, sum(po.premium_yuan) {policies} GROUP BY 1")
-    insured = _by_district(conn, f"SELECT p.district_code, sum(po.sum_insured_yuan) {policies} GROUP BY 1")
-    insured_projects = (f"FROM project p WHERE EXISTS (SELECT 1 FROM policy po "
-                        f"WHERE po.project_id = p.id AND {LIVE})")
-    area = _by_district(conn, f"SELECT district_code, sum(gross_floor_area_m2) {insured_projects} GROUP BY 1")
-    cost = _by_district(conn, f"SELECT district_code, sum(construction_cost_yuan) {insured_projects} GROUP BY 1")
-    count = _by_district(conn, f"SELECT district_code, count(*) {insured_projects} GROUP BY 1")
+def independent_metrics(conn, insurer: int | None = None) -> dict[str, dict[str, float | None]]:
+    """Each metric the plain way: one simple query per quantity, ratios in Python. With an
+    insurer, its policies only, money (and the cost and area a ratio divides it by) at its
+    share."""
+    share = "s.share" if insurer else "1"
+    joins = (" JOIN policy_share s ON s.policy_id = po.id AND s.insurer_id = :insurer"
+             if insurer else "")
+    policies = f"FROM policy po JOIN project p ON p.id = po.project_id{joins} WHERE {LIVE}"
+
+    def per_district(sql: str, **params) -> dict[str, float]:
+        return _by_district(conn, sql, insurer=insurer, **params)
+
+    premium = per_district(f"SELECT p.district_code, sum(po.premium_yuan * {share}) {policies} GROUP BY 1")
+    insured = per_district(f"SELECT p.district_code, sum(po.sum_insured_yuan * {share}) {policies} GROUP BY 1")
+    rated_cost = per_district(f"SELECT p.district_code, sum(p.construction_cost_yuan * {share}) {policies} GROUP BY 1")
+    rated_area = per_district(f"SELECT p.district_code, sum(p.gross_floor_area_m2 * {share}) {policies} GROUP BY 1")
+    insured_projects = f"FROM project p WHERE p.id IN (SELECT po.project_id {policies})"
+    area = per_district(f"SELECT district_code, sum(gross_floor_area_m2) {insured_projects} GROUP BY 1")
+    cost = per_district(f"SELECT district_code, sum(construction_cost_yuan) {insured_projects} GROUP BY 1")
+    count = per_district(f"SELECT district_code, count(*) {insured_projects} GROUP BY 1")
     floor = area
-    units = _by_district(conn, f"""SELECT district_code, sum(units) {insured_projects}
+    units = per_district(f"""SELECT district_code, sum(units) {insured_projects}
         AND EXISTS (SELECT 1 FROM policy po JOIN coverage_section cs ON cs.policy_id = po.id
-                    WHERE po.project_id = p.id AND {LIVE} AND cs.section = 'structure'
-                      AND cs.starts_on <= :today) GROUP BY 1""", today=_today(conn))
-    events = "FROM risk_event e JOIN project p ON p.id = e.project_id"
-    risk = _by_district(conn, f"SELECT p.district_code, count(*) {events} GROUP BY 1")
-    severe = _by_district(conn, f"SELECT p.district_code, count(*) {events} WHERE e.severity = 'severe' GROUP BY 1")
-    open_ = _by_district(conn, f"SELECT p.district_code, count(*) {events} WHERE e.status <> 'closed' GROUP BY 1")
-    claims_from = "FROM claim c JOIN policy po ON po.id = c.policy_id JOIN project p ON p.id = po.project_id"
-    claims = _by_district(conn, f"SELECT p.district_code, count(*) {claims_from} GROUP BY 1")
-    paid = _by_district(conn, f"SELECT p.district_code, sum(c.paid_amount_yuan) {claims_from} GROUP BY 1")
-    graded, poor = _grades(conn)
-    complaints = _by_district(conn, "SELECT district_code, count(*) FROM complaint GROUP BY 1")
+                    WHERE po.project_id = p.id AND po.id IN (SELECT po.id {policies})
+                      AND cs.section = 'structure' AND cs.starts_on <= :today) GROUP BY 1""",
+                         today=_today(conn))
+    events = (f"FROM risk_event e JOIN project p ON p.id = e.project_id "
+              f"WHERE p.id IN (SELECT po.project_id {policies})")
+    risk = per_district(f"SELECT p.district_code, count(*) {events} GROUP BY 1")
+    severe = per_district(f"SELECT p.district_code, count(*) {events} AND e.severity = 'severe' GROUP BY 1")
+    open_ = per_district(f"SELECT p.district_code, count(*) {events} AND e.status <> 'closed' GROUP BY 1")
+    claims_from = (f"FROM claim c JOIN policy po ON po.id = c.policy_id "
+                   f"JOIN project p ON p.id = po.project_id{joins} WHERE {LIVE}")
+    claims = per_district(f"SELECT p.district_code, count(*) {claims_from} GROUP BY 1")
+    paid = per_district(f"SELECT p.district_code, sum(c.paid_amount_yuan * {share}) {claims_from} GROUP BY 1")
+    graded, poor = _grades(conn, insurer)
+    complaints = per_district("SELECT district_code, count(*) FROM complaint WHERE "
+                              "CAST(:insurer AS int) IS NULL OR party_id = :insurer GROUP BY 1")
     return {
         "premium_total": {c: premium[c] / 1e4 for c in _codes(conn)},
-        "premium_per_m2": {c: _ratio(premium, area, c) for c in _codes(conn)},
-        "average_rate": {c: _ratio(premium, cost, c, 100) for c in _codes(conn)},
+        "premium_per_m2": {c: _ratio(premium, rated_area, c) for c in _codes(conn)},
+        "average_rate": {c: _ratio(premium, rated_cost, c, 100) for c in _codes(conn)},
         "sum_insured": {c: insured[c] / 1e4 for c in _codes(conn)},
         "insured_area": {c: area[c] / 1e4 for c in _codes(conn)},
         "projects": {c: count[c] for c in _codes(conn)},
@@ -66,26 +80,37 @@ def independent_metrics(conn) -> dict[str, dict[str, float | None]]:
         "claims": {c: claims[c] for c in _codes(conn)},
         "paid": {c: paid[c] / 1e4 for c in _codes(conn)},
         "claims_per_1000_units": {c: _ratio(claims, units, c, 1000) for c in _codes(conn)},
-        "loss_ratio": {c: _ratio(paid, _earned(conn), c, 100) for c in _codes(conn)},
-        "deadline_breaches": _breaches(conn),
+        "loss_ratio": {c: _ratio(paid, _earned(conn, insurer), c, 100) for c in _codes(conn)},
+        "deadline_breaches": _breaches(conn, insurer),
         "grade_mix": {c: _ratio(poor, graded, c, 100) for c in _codes(conn)},
         "complaints": {c: complaints[c] for c in _codes(conn)},
     }
 
 
-def _grades(conn) -> tuple[dict[str, float], dict[str, float]]:
-    """Insured projects with a grade, and those whose latest grade is C or D, per district."""
+def _shares(conn, insurer: int | None) -> dict[int, float]:
+    """Each live policy in scope with the share its money counts at."""
+    if insurer is None:
+        return {i: 1.0 for i in conn.execute(text(f"SELECT po.id FROM policy po WHERE {LIVE}")).scalars()}
+    return {i: float(s) for i, s in conn.execute(text(
+        f"SELECT po.id, s.share FROM policy po JOIN policy_share s ON s.policy_id = po.id "
+        f"WHERE {LIVE} AND s.insurer_id = :i"), {"i": insurer})}
+
+
+def _grades(conn, insurer: int | None = None) -> tuple[dict[str, float], dict[str, float]]:
+    """Insured projects (in scope) with a grade, and those whose latest grade is C or D."""
     graded: dict[str, float] = defaultdict(float)
     poor: dict[str, float] = defaultdict(float)
     latest: dict[int, tuple[int, str]] = {}
     for project_id, row_id, grade in conn.execute(text("SELECT project_id, id, grade FROM project_grade")):
         if project_id not in latest or row_id > latest[project_id][0]:
             latest[project_id] = (row_id, grade)
-    for pid, code in conn.execute(text(f"""SELECT p.id, p.district_code FROM project p
-            WHERE EXISTS (SELECT 1 FROM policy po WHERE po.project_id = p.id AND {LIVE})""")):
-        if pid in latest:
+    policies = _shares(conn, insurer)
+    for pid, code, policy_id in conn.execute(text(
+            "SELECT p.id, p.district_code, po.id FROM project p JOIN policy po ON po.project_id = p.id")):
+        if pid in latest and policy_id in policies:
+            grade = latest.pop(pid)[1]
             graded[code.strip()] += 1
-            poor[code.strip()] += latest[pid][1] in ("C", "D")
+            poor[code.strip()] += grade in ("C", "D")
     return graded, poor
 
 
@@ -101,17 +126,20 @@ def _codes(conn) -> list[str]:
         "SELECT code FROM district WHERE city_code = :c"), {"c": CITY}).scalars()]
 
 
-def _earned(conn) -> dict[str, float]:
+def _earned(conn, insurer: int | None = None) -> dict[str, float]:
     """Premium earned evenly over the 10-year structure cover up to today, in Python."""
     earned: dict[str, float] = defaultdict(float)
     today = _today(conn)
-    for code, premium, start, end in conn.execute(text(f"""
-            SELECT p.district_code, po.premium_yuan, cs.starts_on, cs.ends_on
+    shares = _shares(conn, insurer)
+    for policy_id, code, premium, start, end in conn.execute(text(f"""
+            SELECT po.id, p.district_code, po.premium_yuan, cs.starts_on, cs.ends_on
             FROM policy po JOIN project p ON p.id = po.project_id
             JOIN coverage_section cs ON cs.policy_id = po.id AND cs.section = 'structure'
             WHERE {LIVE} AND cs.starts_on IS NOT NULL""")):
+        if policy_id not in shares:
+            continue
         elapsed = max(0, (min(end, today + dt.timedelta(days=1)) - start).days)
-        earned[code.strip()] += float(premium) * elapsed / (end - start).days
+        earned[code.strip()] += float(premium) * shares[policy_id] * elapsed / (end - start).days
     return earned
 
 
@@ -119,12 +147,15 @@ def _late(start, end, limit, today) -> bool:
     return start is not None and ((end or today) - start).days > limit
 
 
-def _breaches(conn) -> dict[str, float]:
+def _breaches(conn, insurer: int | None = None) -> dict[str, float]:
     """Claims that broke any of the insurer's deadlines, by the programme's own numbers."""
     out: dict[str, float] = defaultdict(float)
     today = _today(conn)
+    shares = _shares(conn, insurer)
     for c in conn.execute(text("""SELECT p.district_code, c.* FROM claim c
             JOIN policy po ON po.id = c.policy_id JOIN project p ON p.id = po.project_id""")):
+        if c.policy_id not in shares:
+            continue
         late = (_late(c.reported_on, c.surveyed_on, programme.SURVEY_DAYS, today)
                 or _late(c.reported_on, c.decided_on, programme.decision_deadline_days(c.is_complex), today)
                 or _late(c.agreed_on, c.settled_on, programme.SETTLEMENT_DAYS, today)
@@ -134,10 +165,14 @@ def _breaches(conn) -> dict[str, float]:
     return out
 
 
-def test_every_district_metric_matches_an_independent_computation(kunming):
+@pytest.mark.parametrize("reader", ["regulator", "insurer"])
+def test_every_district_metric_matches_an_independent_computation(kunming, reader):
     with kunming.connect() as conn:
-        mine = {row["code"]: row for row in district_metrics(conn, CITY, Filters())}
-        expected = independent_metrics(conn)
+        insurer = None if reader == "regulator" else conn.execute(text(
+            "SELECT insurer_id FROM policy_share WHERE share < 1 GROUP BY 1 "
+            "ORDER BY count(*) DESC LIMIT 1")).scalar_one()
+        mine = {row["code"]: row for row in district_metrics(conn, CITY, Filters(insurer=insurer))}
+        expected = independent_metrics(conn, insurer)
     assert set(expected) == {layer.id for layer in catalogue.DISTRICT_LAYERS}
     assert len(mine) == 14
     for metric, by_code in expected.items():

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from conftest import as_web
-from geo import claims, store, workflow
+from geo import claims, clock, store, workflow
 from geo.lifecycle import LIFECYCLES, ROLE_LABELS, LifecycleError
 from geo.tenancy import Tenant, set_tenant
 from geo.workflow import Document
@@ -28,6 +28,13 @@ FILED = dt.date(2026, 6, 20)
 # the platform's own steps (the return-visit task) run as the store's owner
 SYSTEM = SimpleNamespace(role="system", organisation_id=None, username="platform", user_id=None)
 TRIED_ROLES = ("regulator", "insurer", "tis", "contractor", "developer", "public")
+
+
+@pytest.fixture(autouse=True)
+def on_the_demos_day(monkeypatch):
+    """These walks act on the demo's day (its records end there), so the clock is pinned to
+    it; test_time.py checks that live actions otherwise take the real day."""
+    monkeypatch.setattr(clock, "real_today", lambda: TODAY)
 
 
 @dataclass(frozen=True)

@@ -49,12 +49,15 @@ def independent(conn, filters: Filters) -> dict[str, float | None]:
     out = {
         "policies": one(f"SELECT count(*) {policies}{issued}"),
         "projects": one(f"SELECT count(*) {written}"),
-        "cost_per_m2": one(f"SELECT avg(construction_cost_yuan / gross_floor_area_m2) {written}"),
-        "rate": one(f"SELECT avg(po.rate) * 100 {policies}{issued}"),
+        "cost_per_m2": one(f"SELECT sum(construction_cost_yuan) / sum(gross_floor_area_m2) "
+                           f"{written}"),
+        # premium and the cost it is the rate of, both at the reader's share
+        "rate": one(f"SELECT 100 * sum(po.premium_yuan * {share}) "
+                    f"/ sum(p.construction_cost_yuan * {share}) {policies}{issued}"),
         "premium": one(f"SELECT COALESCE(sum(po.premium_yuan * {share}), 0) / 1e4 {policies}{issued}"),
         "sum_insured": one(f"SELECT COALESCE(sum(po.sum_insured_yuan * {share}), 0) / 1e4 "
                            f"{policies}{issued}"),
-        "insured_area": one(f"SELECT COALESCE(sum(gross_floor_area_m2), 0) {written}"),
+        "insured_area": one(f"SELECT COALESCE(sum(gross_floor_area_m2), 0) / 1e4 {written}"),
         "under_construction": one(f"SELECT count(*) FROM project p WHERE {in_scope} AND p.stage "
                                   "IN ('foundation', 'main_structure', 'finishing')"),
         "risk_reports": one(f"SELECT count(*) FROM report r JOIN project p ON p.id = r.project_id "
@@ -144,7 +147,9 @@ def test_underwriting_totals_agree_with_the_district_layers(kunming):
         got, city = figures(conn, filters), city_values(conn, CITY, filters)
     assert got["premium"] == pytest.approx(city["premium_yuan"] / 1e4)
     assert got["projects"] == city["projects"]
-    assert got["insured_area"] == pytest.approx(city["insured_area_m2"])
+    assert got["insured_area"] == pytest.approx(city["insured_area_m2"] / 1e4)
+    assert got["rate"] == pytest.approx(city["average_rate"])
+    assert got["cost_per_m2"] == pytest.approx(city["cost_per_m2"])
     assert got["claims"] == city["claims"]
     assert got["deadline_breaches"] == city["deadline_breaches"]
 

@@ -41,9 +41,11 @@ def download(client, start_url: str, token: str, seconds: float = 60.0):
 
 def test_the_statistics_page_shows_each_sections_figures_and_charts(client):
     page = client.get("/statistics?period=2024").get_data(as_text=True)
-    for title in ("承保统计", "风险统计", "理赔统计", "平米平均造价均值", "立案率",
-                  "各保险公司保费（按共保份额）", "风险事件整改率", "报案地区分布"):
+    for title in ("承保统计", "风险统计", "理赔统计", "平均建安造价", "立案率",
+                  "各保险公司保费（按共保份额）", "风险事件整改率", "理赔案件数（按区县）",
+                  "指标说明", "保费合计 ÷ 各保单所保项目建安造价合计"):
         assert title in page, title
+    assert "平米平均造价均值" not in page and "平均保险费率" not in page
     assert "/vendor/echarts/dist/echarts.min.js" in page
     assert "统计期间：2024-01-01 至 2024-12-31" in page
     assert client.get("/vendor/echarts/dist/echarts.min.js").status_code == 200

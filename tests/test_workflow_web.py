@@ -3,6 +3,7 @@ their POSTs, the JSON API and the task list, each as the role and organisation i
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import re
@@ -12,9 +13,17 @@ from importing import demo_store
 from sqlalchemy import text
 
 from conftest import sign_in
+from geo import clock
 from webmap import create_app
 
 TODAY = "2026-06-30"  # the demo's as-of day
+
+
+@pytest.fixture(autouse=True)
+def on_the_demos_day(monkeypatch):
+    """These walks act on the demo's day (its records end there), so the clock is pinned to
+    it; test_time.py checks that live actions otherwise take the real day."""
+    monkeypatch.setattr(clock, "real_today", lambda: dt.date.fromisoformat(TODAY))
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -20,7 +19,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
 
-from geo import grades, store
+from geo import clock, grades, store
 from geo.tenancy import CITY_ROLES, ROLE_ZH
 from geo.workflow import today
 from layers import catalogue, projects
@@ -31,7 +30,6 @@ from webmap.mappage import build_map, vendor_url
 from webmap.scope import connection, current_tenant, request_filters
 from webmap.security import with_nonces
 
-CHINA = ZoneInfo("Asia/Shanghai")
 bp = Blueprint("pages", __name__)
 bp.add_app_template_global(vendor_url)
 
@@ -42,11 +40,9 @@ def role_zh(role: str) -> str:
 
 
 @bp.app_template_filter("beijing")
-def beijing_time(moment) -> str:
+def beijing_time(moment, seconds: bool = False) -> str:
     """A stored moment as Beijing time, to the minute (the store keeps time zones)."""
-    if moment is None:
-        return ""
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    return clock.beijing(moment, seconds)
 
 
 @bp.app_template_filter("wan")

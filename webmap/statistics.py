@@ -34,8 +34,11 @@ def statistics_page():
         sections = sections_of(conn, city, filters)
         choices = _choices(conn)
         labels = reports.filter_labels(conn, filters)
+        links = reports.chart_links(conn, city)
     return render_template("statistics.html", sections=sections, choices=choices,
-                           args=request.args, labels=labels,
+                           args=request.args, labels=labels, links=links,
+                           kpis=reports.kpis({"sections": sections}),
+                           glossary=reports.glossary({"sections": sections}),
                            api_url=url_for("statistics.api_statistics", **filters.query()))
 
 
@@ -58,13 +61,14 @@ def district_page(code: str):
     with connection() as conn:
         report = reports.district_report(conn, city, code, filters, current_tenant())
         choices = _choices(conn)
+        links = reports.chart_links(conn, city)
     if report is None:
         abort(404)
     downloads = [{"format": f, "label": FORMATS[f].label,
                   "url": url_for("report_files.start_district", code=code, format=f,
                                  **filters.query())} for f in DISTRICT_FORMATS]
     return render_template("district.html", report=report, choices=choices, args=request.args,
-                           downloads=downloads)
+                           downloads=downloads, links=links, kpis=reports.kpis(report))
 
 
 @bp.get("/projects/uninsured")

@@ -3,12 +3,16 @@
 -- Period: policy issue date (premium), risk event found (risk), claim reported (claims),
 -- complaint received (complaints); a project's grade is its current one (geo/grades.py).
 , written_policy AS (
-  SELECT sp.*, p.district_code FROM scoped_policy sp JOIN project p ON p.id = sp.project_id
+  -- a policy's rate applies to its project's cost: ratios take both at the policy's share
+  SELECT sp.*, p.district_code, p.construction_cost_yuan * sp.share AS rated_cost_yuan,
+         p.gross_floor_area_m2 * sp.share AS rated_area_m2
+  FROM scoped_policy sp JOIN project p ON p.id = sp.project_id
   WHERE (CAST(:date_from AS date) IS NULL OR sp.issue_date >= :date_from)
     AND (CAST(:date_to AS date) IS NULL OR sp.issue_date <= :date_to)
 ), written AS (
   SELECT district_code, sum(premium_yuan) AS premium_yuan,
-         sum(sum_insured_yuan) AS sum_insured_yuan
+         sum(sum_insured_yuan) AS sum_insured_yuan, sum(rated_cost_yuan) AS rated_cost_yuan,
+         sum(rated_area_m2) AS rated_area_m2
   FROM written_policy GROUP BY district_code
 ), written_project AS (
   -- a project with two policies in the period counts its floor area and cost once
@@ -91,6 +95,8 @@
          COALESCE(wp.construction_cost_yuan, 0) AS construction_cost_yuan,
          COALESCE(w.premium_yuan, 0) AS premium_yuan,
          COALESCE(w.sum_insured_yuan, 0) AS sum_insured_yuan,
+         COALESCE(w.rated_cost_yuan, 0) AS rated_cost_yuan,
+         COALESCE(w.rated_area_m2, 0) AS rated_area_m2,
          COALESCE(x.floor_area_m2, 0) AS floor_area_m2,
          COALESCE(x.units, 0) AS units,
          COALESCE(r.risk_events, 0) AS risk_events,

@@ -5,7 +5,7 @@
 -- co-insurer cedes in proportion). Live: submitted or confirmed, and the structure cover (the
 -- longest) not yet ended on the data's day.
 WITH clock AS (
-  SELECT COALESCE(as_of, current_date) AS today FROM data_version
+  SELECT COALESCE(as_of, (now() AT TIME ZONE 'Asia/Shanghai')::date) AS today FROM data_version
 ), ceded AS (
   SELECT policy_id, sum(share) AS share FROM reinsurance_share GROUP BY policy_id
 )

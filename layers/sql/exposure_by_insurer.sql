@@ -1,7 +1,7 @@
 -- Each insurer's own and net exposure over the live policies (the market view of the
 -- regulator; an insurer is never shown this: its co-insurers' shares are theirs).
 WITH clock AS (
-  SELECT COALESCE(as_of, current_date) AS today FROM data_version
+  SELECT COALESCE(as_of, (now() AT TIME ZONE 'Asia/Shanghai')::date) AS today FROM data_version
 ), ceded AS (
   SELECT policy_id, sum(share) AS share FROM reinsurance_share GROUP BY policy_id
 )

@@ -21,7 +21,7 @@ WITH scoped_policy AS (
   WHERE EXISTS (SELECT 1 FROM scoped_policy sp WHERE sp.project_id = p.id)
 ), clock AS (
   -- the day the figures are for: the data's as-of day (a demo's), else today
-  SELECT COALESCE(as_of, current_date) AS today FROM data_version
+  SELECT COALESCE(as_of, (now() AT TIME ZONE 'Asia/Shanghai')::date) AS today FROM data_version
 ), rule AS (
   -- the insurer's claim deadlines, in days (geo/programme.py seeds them)
   SELECT max(value) FILTER (WHERE name = 'survey_days') AS survey_days,

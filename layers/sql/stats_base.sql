@@ -6,7 +6,9 @@
          p.construction_cost_yuan / p.gross_floor_area_m2 AS cost_per_m2
   FROM scoped_project p JOIN district d ON d.code = p.district_code AND d.city_code = :city
 ), stat_policy AS (
-  SELECT sp.*, p.district_code, p.district_name, p.cost_per_m2,
+  -- a policy's premium is its rate times its project's cost: both at the same share
+  SELECT sp.*, p.district_code, p.district_name, p.cost_per_m2, p.construction_cost_yuan,
+         p.construction_cost_yuan * sp.share AS rated_cost_yuan,
          (SELECT cs.starts_on FROM coverage_section cs
            WHERE cs.policy_id = sp.id AND cs.section = 'structure') AS cover_starts_on
   FROM scoped_policy sp JOIN city_project p ON p.id = sp.project_id
@@ -19,6 +21,7 @@
   -- each insurer's part of each written policy (an insurer's own view: only its part)
   SELECT s.insurer_id, COALESCE(o.short_name, o.name) AS insurer_name, sp.id, sp.project_id,
          sp.rate, po.premium_yuan * s.share AS premium_yuan,
+         sp.construction_cost_yuan * s.share AS rated_cost_yuan,
          po.sum_insured_yuan * s.share AS sum_insured_yuan
   FROM stat_policy sp JOIN policy po ON po.id = sp.id
   JOIN policy_share s ON s.policy_id = sp.id

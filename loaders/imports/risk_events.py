@@ -45,7 +45,7 @@ COLUMNS = (
            aliases=("施工阶段",)),
 )
 
-AS_OF = "SELECT COALESCE(as_of, current_date) FROM data_version"
+AS_OF = "SELECT COALESCE(as_of, (now() AT TIME ZONE 'Asia/Shanghai')::date) FROM data_version"
 
 
 def _unread(record: dict, name: str) -> bool:

@@ -66,7 +66,7 @@ def record_steps(conn: Connection, kind: str, before: dict, after: dict, actor: 
             INSERT INTO lifecycle_step (lifecycle, entity_id, step, from_state, to_state,
                                         on_date, user_id, actor, role, organisation_id, detail)
             VALUES (:lc, :id, 'import', :old, :new,
-                    (SELECT COALESCE(as_of, current_date) FROM data_version), :user, :actor,
+                    (now() AT TIME ZONE 'Asia/Shanghai')::date, :user, :actor,
                     :role, :org, CAST(:detail AS jsonb))"""),
             {"lc": lifecycle, "id": entity_id, "old": old, "new": new,
              "user": tenant and tenant.user_id, "actor": actor,

@@ -261,4 +261,5 @@ def context(report: dict, images: list[list[str]], map_uri: str | None) -> dict:
         "sections": [_section(s, srcs) for s, srcs
                      in zip(report.get("sections") or [], images, strict=True)],
         "tables": [_table(t) for t in report.get("tables") or []],
+        "glossary": report.get("glossary") or [],
     }

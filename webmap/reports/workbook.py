@@ -296,17 +296,30 @@ def write_table(ws: Worksheet, table: dict) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
+GLOSSARY_COLUMNS = [{"id": k, "title": t, "unit": "", "decimals": None} for k, t in (
+    ("name", "指标"), ("unit", "单位"), ("formula", "计算方法"), ("counts", "统计范围"),
+    ("share", "保险公司口径"))]
+
+
+def glossary_table(glossary: list[dict]) -> dict:
+    """The 指标说明 as a table: each indicator's name, unit and definition."""
+    return {"id": "glossary", "title": "指标说明", "columns": GLOSSARY_COLUMNS,
+            "rows": glossary}
+
+
 def render_xlsx(report: dict, progress: Progress | None = None) -> bytes:
     """The report as an XLSX workbook; ``progress(step, fraction)`` hears of each sheet."""
     tell = progress or (lambda step, fraction: None)
     sections, tables = report.get("sections") or [], report.get("tables") or []
-    steps = 2 + len(sections) + len(tables)
     book = Workbook()
     taken = {OVERVIEW.lower()}
     tell(OVERVIEW, 0.0)
     book.active.title = OVERVIEW
     write_overview(book.active, report)
     jobs = [(s, write_section) for s in sections] + [(t, write_table) for t in tables]
+    if report.get("glossary"):
+        jobs.append((glossary_table(report["glossary"]), write_table))
+    steps = 2 + len(jobs)
     for done, (part, write) in enumerate(jobs, start=1):
         tell(part["title"], done / steps)
         write(book.create_sheet(sheet_name(part["title"], taken)), part)
