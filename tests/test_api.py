@@ -107,13 +107,25 @@ def test_project_page_escapes_names_from_the_data(make_database, client_for):
     assert client.get("/projects/99999").status_code == 404
 
 
-def test_no_basemap_by_default_and_a_configured_one_when_asked(app, kunming):
-    assert "tileLayer" not in app.test_client().get("/").get_data(as_text=True)
+def test_the_outline_basemap_by_default_and_configured_tile_services_when_asked(app, kunming):
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert '"default": "outline"' in html and "tianditu" not in html
+    outline = app.test_client().get("/api/public/outline")
+    assert outline.status_code == 200 and outline.mimetype == "application/geo+json"
+    levels = [f["properties"]["level"] for f in outline.get_json()["features"]]
+    assert levels.count("province") == 1 and levels.count("district") == 14
+    names = {f["properties"]["name"] for f in outline.get_json()["features"]}
+    assert {"云南省", "昆明市", "五华区"} <= names
     url = kunming.url.render_as_string(hide_password=False)
     internal = create_app({"DATABASE_URL": url, "BASEMAP": "xyz",
                            "BASEMAP_URL": "http://tiles.intranet/{z}/{x}/{y}.png"})
-    assert "http://tiles.intranet/{z}/{x}/{y}.png" in internal.test_client().get("/").get_data(
-        as_text=True)
+    response = internal.test_client().get("/")
+    assert "http://tiles.intranet/{z}/{x}/{y}.png" in response.get_data(as_text=True)
+    assert "img-src 'self' data: blob: http://tiles.intranet;" in (
+        response.headers["Content-Security-Policy"])
     tianditu = create_app({"DATABASE_URL": url, "BASEMAP": "tianditu", "TIANDITU_KEY": "k123"})
-    html = tianditu.test_client().get("/").get_data(as_text=True)
-    assert "tianditu.gov.cn/vec_w" in html and "tk=k123" in html
+    response = tianditu.test_client().get("/")
+    html = response.get_data(as_text=True)
+    assert "tianditu.gov.cn/{layer}_w/wmts" in html and '"tk": "k123"' in html
+    assert '"default": "tianditu"' in html and '"id": "tianditu_img"' in html
+    assert "https://*.tianditu.gov.cn" in response.headers["Content-Security-Policy"]

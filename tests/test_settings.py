@@ -36,7 +36,7 @@ def test_a_plain_postgresql_url_works(kunming, scheme):
 BAD = [
     ("RISKMAP_DB_PORT", "abc", "应为整数"),
     ("RISKMAP_PORT", "70000", "1–65535"),
-    ("RISKMAP_BASEMAP", "osm", "none、tianditu、xyz"),
+    ("RISKMAP_BASEMAP", "osm", "auto、outline、tianditu、tianditu_img、xyz、none"),
     ("RISKMAP_CITY", "5301", "GB/T 2260"),
     ("RISKMAP_UPLOAD_MAX_MB", "0", "不小于 1"),
     ("RISKMAP_PUBLIC_DOMINANCE", "2", "不大于 1"),

@@ -27,9 +27,6 @@ VENDOR_JS = (
     ("vectorgrid", "leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js"),
 )
 VENDOR_CSS = (("leaflet_css", "leaflet", "leaflet.css"),)
-TIANDITU = ("https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
-            "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
-            "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}")
 
 
 def vendor_url(package: str, filename: str) -> str:
@@ -67,26 +64,12 @@ class RiskMapScript(MacroElement):
         self.options_json = htmlsafe_json_dumps(options)
 
 
-def _basemap(m: folium.Map, config) -> None:
-    kind = config["BASEMAP"]
-    if kind == "tianditu" and config["TIANDITU_KEY"]:
-        for layer in ("vec", "cva"):
-            folium.TileLayer(
-                TIANDITU.format(layer=layer, key=config["TIANDITU_KEY"]), attr="天地图",
-                subdomains="01234567", overlay=True, control=False, max_zoom=18,
-            ).add_to(m)
-    elif kind == "xyz" and config["BASEMAP_URL"]:
-        folium.TileLayer(config["BASEMAP_URL"], attr=config["BASEMAP_ATTRIBUTION"] or " ",
-                         overlay=True, control=False).add_to(m)
-
-
 def build_map(config, bounds: list[list[float]], options: dict, layer_id: str) -> str:
     """The whole HTML page of the risk map, with ``layer_id`` shown first."""
     # SVG for the few district polygons (crisp, clickable); project points draw on canvas tiles
-    m = OfflineMap(location=None, tiles=None, zoom_control=True, control_scale=True)
+    m = OfflineMap(location=None, tiles=None, zoom_control=True)
     if bounds:
         m.fit_bounds(bounds)
-    _basemap(m, config)
     groups = {}
     for layer in catalogue.LAYERS:
         base = layer.kind == "district"
@@ -96,21 +79,25 @@ def build_map(config, bounds: list[list[float]], options: dict, layer_id: str) -
         groups[layer.id] = group.get_name()
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     root = m.get_root()
-    _page_head(root, options["title"], "riskmap.js")
+    _page_head(root, options["title"], "riskmap.js", options.pop("basemap"))
     m.add_child(RiskMapScript(m.get_name(), groups, {**options, "layer": layer_id}))
     return root.render()
 
 
-def _page_head(root, title: str, script: str) -> None:
-    """The page's own stylesheet, title (built from config and escaped by the caller), panel
-    and script."""
-    css = escape(url_for("static", filename="riskmap.css"))
-    root.header.add_child(Element(f'<link rel="stylesheet" href="{css}">'))
+def _page_head(root, title: str, script: str, basemap: dict) -> None:
+    """The page's own stylesheets, title (built from config and escaped by the caller), panel,
+    basemap settings (webmap/basemaps.py) and scripts."""
+    for sheet in ("riskmap.css", "basemap.css"):
+        css = escape(url_for("static", filename=sheet))
+        root.header.add_child(Element(f'<link rel="stylesheet" href="{css}">'))
     root.header.add_child(Element('<link rel="icon" href="data:,">'))  # no favicon request
     root.header.add_child(Element(f"<title>{title}</title>"))
     root.html.add_child(Element('<div id="riskmap-panel"></div>'))
-    src = escape(url_for("static", filename=script))
-    root.header.add_child(Element(f'<script src="{src}"></script>'))
+    root.html.add_child(Element('<script id="basemap-options" type="application/json">'
+                                f"{htmlsafe_json_dumps(basemap)}</script>"))
+    for name in ("basemap.js", script):
+        src = escape(url_for("static", filename=name))
+        root.header.add_child(Element(f'<script src="{src}"></script>'))
 
 
 class PublicOfflineMap(OfflineMap):
@@ -132,10 +119,9 @@ class PublicMapScript(RiskMapScript):
 def build_public_map(config, bounds: list[list[float]], layers: list[dict],
                      options: dict) -> str:
     """The public map page: only the approved publications, no points, no filters."""
-    m = PublicOfflineMap(location=None, tiles=None, zoom_control=True, control_scale=True)
+    m = PublicOfflineMap(location=None, tiles=None, zoom_control=True)
     if bounds:
         m.fit_bounds(bounds)
-    _basemap(m, config)
     groups = {}
     for i, item in enumerate(layers):
         group = folium.FeatureGroup(name=f"{item['group_zh']} · {item['title']}",
@@ -145,6 +131,6 @@ def build_public_map(config, bounds: list[list[float]], layers: list[dict],
     if len(layers) > 1:
         folium.LayerControl(collapsed=False, position="topright").add_to(m)
     root = m.get_root()
-    _page_head(root, options["title"], "public.js")
+    _page_head(root, options["title"], "public.js", options.pop("basemap"))
     m.add_child(PublicMapScript(m.get_name(), groups, options))
     return root.render()

@@ -25,13 +25,19 @@ from geo.workflow import today
 from layers import catalogue, projects
 from layers.districts import city_values, district_metrics
 from layers.overview import map_context
-from webmap import assets, public
+from webmap import assets, basemaps, public
 from webmap.mappage import build_map, vendor_url
 from webmap.scope import connection, current_tenant, request_filters
 from webmap.security import with_nonces
 
 bp = Blueprint("pages", __name__)
 bp.add_app_template_global(vendor_url)
+
+
+@bp.app_template_global("basemap_options")
+def basemap_options() -> dict:
+    """The basemaps every map of the service offers (webmap/basemaps.py)."""
+    return basemaps.page_options(current_app.config, url_for("public.outline"))
 
 
 @bp.app_template_filter("role_zh")
@@ -78,7 +84,7 @@ def risk_map():
                 "search": url_for("search.api_search"),
                 "district_page": url_for("statistics.district_page", code="CODE"),
                 "statistics": url_for("statistics.statistics_page")},
-        "user": _user_options(),
+        "user": _user_options(), "basemap": basemap_options(),
     }
     return with_nonces(build_map(current_app.config, context["bounds"], options, layer_id))
 

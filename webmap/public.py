@@ -10,8 +10,9 @@ from flask import Blueprint, current_app, jsonify, url_for
 from markupsafe import escape
 
 from geo.tenancy import Tenant
-from layers import publication
+from layers import basemap, publication
 from layers.overview import map_context
+from webmap import basemaps
 from webmap.caching import with_public_etag
 from webmap.mappage import build_public_map
 from webmap.scope import connection
@@ -32,6 +33,7 @@ def public_map() -> str:
         "layers": [{**item, "data_url": url_for("public.layer", pub_id=item["id"])}
                    for item in layers],
         "login": url_for("auth.login"),
+        "basemap": basemaps.page_options(current_app.config, url_for("public.outline")),
     }
     return with_nonces(build_public_map(current_app.config, context["bounds"], layers,
                                         options))
@@ -55,6 +57,18 @@ def layer(pub_id: int):
     if found is None:
         return jsonify(error=f"no approved public layer {pub_id}"), 404
     response = with_public_etag(lambda: jsonify(found))
+    if response.status_code == 200:
+        response.mimetype = "application/geo+json"
+    return response
+
+
+@bp.get("/api/public/outline")
+def outline():
+    """The offline outline basemap: boundaries and names are public, whoever asks."""
+    def build():
+        with connection(tenant=Tenant.public()) as conn:
+            return jsonify(basemap.outline(conn, current_app.config["CITY"]))
+    response = with_public_etag(build)
     if response.status_code == 200:
         response.mimetype = "application/geo+json"
     return response

@@ -105,10 +105,9 @@ def with_nonces(html: str) -> str:
 
 
 def _basemap_origin(config) -> str:
-    if config["BASEMAP"] == "tianditu" and config["TIANDITU_KEY"]:
-        return " https://*.tianditu.gov.cn"
-    match = re.match(r"https?://[^/{}]+", config["BASEMAP_URL"] or "")
-    return f" {match[0]}" if config["BASEMAP"] == "xyz" and match else ""
+    from webmap.basemaps import origins
+
+    return "".join(f" {origin}" for origin in origins(config))
 
 
 def policy(config, nonce: str) -> str:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-BASEMAPS = ("none", "tianditu", "xyz")
+BASEMAPS = ("auto", "outline", "tianditu", "tianditu_img", "xyz", "none")
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 

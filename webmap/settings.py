@@ -111,15 +111,36 @@ SETTINGS: tuple[Setting, ...] = (
             "itself: `node_modules` of a checkout (filled by `npm ci`), or the copy a wheel "
             "ships inside the package. Nothing is loaded from a CDN; a folder without them "
             "stops the service at start.", check=assets.check_folder),
-    Setting("BASEMAP", "none",
-            "Basemap under the layers: `none` (default; works with no network), `tianditu` "
-            "(needs TIANDITU_KEY and access to tianditu.gov.cn) or `xyz` (BASEMAP_URL).",
+    Setting("BASEMAP", "auto",
+            "Basemap shown first (every map has a switcher between all configured ones): "
+            "`auto` (default: the first configured tile service, else the outline), "
+            "`outline` (the offline outline drawn from the store: province, city and district "
+            "boundaries with their names; needs no network), `tianditu` (天地图 vector), "
+            "`tianditu_img` (天地图 imagery) or `xyz` (BASEMAP_URL). `none` means `outline`.",
             check=basemap),
     Setting("BASEMAP_URL", "",
-            "XYZ tile URL template for BASEMAP=xyz, e.g. an internal tile server "
+            "XYZ or WMTS (KVP, with {z}, {x}, {y}) tile URL template(s) of the bureau's internal "
+            "tile server(s), several separated by spaces, e.g. "
             "`http://tiles.intranet/{z}/{x}/{y}.png`."),
-    Setting("BASEMAP_ATTRIBUTION", "", "Attribution shown for BASEMAP=xyz."),
-    Setting("TIANDITU_KEY", "", "Key (tk) of the Tianditu (天地图) service for BASEMAP=tianditu."),
+    Setting("BASEMAP_NAME", "内部底图",
+            "Name(s) of the BASEMAP_URL basemaps in the switcher, comma-separated in the same "
+            "order."),
+    Setting("BASEMAP_ATTRIBUTION", "", "Attribution shown for the BASEMAP_URL basemaps."),
+    Setting("BASEMAP_GCJ02", False,
+            "The BASEMAP_URL tiles are in GCJ-02 (Amap 高德, Tencent 腾讯). Then the DATA "
+            "(districts, points, outline) is shifted from WGS84 to GCJ-02 on the page while "
+            "that basemap shows, never the basemap; Tianditu and the outline are CGCS2000 "
+            "(≈ WGS84) and need no shift. Off: every basemap is taken as WGS84/CGCS2000.",
+            parse_bool),
+    Setting("TIANDITU_KEY", "",
+            "Key (tk) of the Tianditu (天地图) service: set, the switcher offers Tianditu "
+            "vector (vec + cva annotation) and imagery (img + cia annotation)."),
+    Setting("TIANDITU_URL",
+            "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+            "&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+            "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={tk}",
+            "WMTS template of Tianditu's Web Mercator tiles ({layer}: vec, cva, img, cia; {tk}: "
+            "TIANDITU_KEY); change it for a provincial Tianditu node or a proxy."),
     Setting("SESSION_COOKIE_SECURE", False,
             "Mark the session cookie Secure on every answer. It is marked anyway whenever the "
             "request came over HTTPS (directly, or through PROXIES trusted proxies that say "

@@ -34,6 +34,7 @@
   grid.eachLayer(function (l) { bounds.extend(l.getBounds()); });
   circles.eachLayer(function (l) { bounds.extend(l.getLatLng()); });
   if (bounds.isValid()) map.fitBounds(bounds, { padding: [8, 8] }); else map.setView([25.04, 102.71], 10);
+  window.RiskBasemap.add(map);
   el.setAttribute("data-cells", String(data.cells.length));
   el.setAttribute("data-circles", String(data.circles.length));
 })();

@@ -30,11 +30,7 @@
       return state.legendDiv;
     };
     state.legend.addTo(map);
-    // plain text: the default prefix carries a flag that has no place on a city's map
-    map.attributionControl.setPrefix("Leaflet");
-    if (options.approval_number) {
-      map.attributionControl.addAttribution("审图号：" + esc(options.approval_number));
-    }
+    window.RiskBasemap.add(map);  // attribution, 审图号, scale bar and the basemap switcher
     map.on("baselayerchange", function (e) {
       const id = idOf[L.stamp(e.layer)];
       if (id) show(state, id);

@@ -43,7 +43,7 @@
     Object.keys(groups).forEach(function (id) { idOf[L.stamp(groups[id])] = id; });
     buildPanel(state);
     searchBox(state);
-    map.attributionControl.setPrefix("Leaflet");
+    window.RiskBasemap.add(map);
     state.legendControl = L.control({ position: "bottomright" });
     state.legendControl.onAdd = function () {
       state.legendDiv = L.DomUtil.create("div", "riskmap-legend");

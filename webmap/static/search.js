@@ -28,5 +28,6 @@
   });
   const points = Object.values(markers).map(function (m) { return m.getLatLng(); });
   map.fitBounds(L.latLngBounds(points).pad(0.2), { maxZoom: 14 });
+  window.RiskBasemap.add(map);
   window.SearchMap = { map: map, markers: markers };
 })();

@@ -238,6 +238,7 @@
       box.appendChild(name); box.appendChild(facts);
       marker.bindPopup(box);
     });
+    if (window.RiskBasemap) window.RiskBasemap.add(map);
     el.setAttribute("data-projects", String(data.projects.length));
   }
 
