@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from layers.filters import FilterError, Filters, shown
-from layers.sql import read_sql
+from layers.sql import boxed_scope, read_sql
 
 # kind -> the query after scope.sql; the period applies to when the event was found or the
 # claim reported, since that is when the risk showed
@@ -78,7 +78,8 @@ def heat_points(conn: Connection, kind: str, filters: Filters,
     if kind not in KINDS:
         raise ValueError(f"unknown heat map {kind!r}: one of {', '.join(KINDS)}")
     view = view or HeatView()
-    sql = text(read_sql("scope.sql") + read_sql(KINDS[kind]))
+    # a view's box narrows the scope itself: only the policies of the projects inside it
+    sql = text((boxed_scope() if view.bbox else read_sql("scope.sql")) + read_sql(KINDS[kind]))
     cell = view.cell_degrees()
     while True:
         rows = conn.execute(sql, {**filters.params(), **view.params(), "cell": cell,

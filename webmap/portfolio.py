@@ -30,6 +30,7 @@ from layers.filters import shown
 from layers.overview import map_context
 from layers.reports import CHINA
 from webmap.admin import roles_only
+from webmap.caching import with_etag
 from webmap.reports.formats import FORMATS
 from webmap.scope import connection, current_tenant
 
@@ -75,7 +76,8 @@ def portfolio_page():
 @bp.get("/api/portfolio")
 @roles_only(*READERS)
 def api_portfolio():
-    return jsonify(_data())
+    request_choice()  # a bad choice is refused before the cache is asked
+    return with_etag(lambda: jsonify(_data()))
 
 
 @bp.post("/portfolio/limits")
