@@ -77,7 +77,18 @@ def portfolio_page():
 @roles_only(*READERS)
 def api_portfolio():
     request_choice()  # a bad choice is refused before the cache is asked
-    return with_etag(lambda: jsonify(_data()))
+    return with_etag(lambda: jsonify(trimmed(_data())))
+
+
+# The JSON carries what a page draws: the largest cells and projects (both come largest
+# first), and how many there are; every one of them is in the exports (/portfolio/export.*).
+API_CELLS, API_PROJECTS = 400, 100
+
+
+def trimmed(data: dict) -> dict:
+    return {**data, "cells": data["cells"][:API_CELLS],
+            "projects": data["projects"][:API_PROJECTS],
+            "listed": {"cells": len(data["cells"]), "projects": len(data["projects"])}}
 
 
 @bp.post("/portfolio/limits")
