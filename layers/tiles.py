@@ -72,8 +72,10 @@ def project_tile(conn: Connection, z: int, x: int, y: int, filters: Filters) -> 
     if not is_tile(z, x, y):
         raise ValueError(f"no tile {z}/{x}/{y}")
     layer = "project_tile.sql" if z >= POINT_ZOOM else "project_clusters.sql"
-    # the scope itself narrowed to the tile's box: a tile reads its own projects' policies
-    sql = boxed_scope() + read_sql("period_project.sql") + read_sql(layer)
+    # up close, the scope itself narrowed to the tile's box: a tile reads its own projects'
+    # policies (further out a tile covers much of the city, and the whole scope is as cheap)
+    scope = boxed_scope() if z >= POINT_ZOOM else read_sql("scope.sql")
+    sql = scope + read_sql("period_project.sql") + read_sql(layer)
     # the buffer as a share of the tile, plus a little for the 4326 round trip
     margin = BUFFER / EXTENT + 0.01
     params = {**filters.params(), "z": z, "x": x, "y": y, "extent": EXTENT,
