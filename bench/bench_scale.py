@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as futures
 import contextlib
+import logging
 import os
 import random
 import re
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 from sqlalchemy import text
@@ -36,6 +38,7 @@ import bench_map as bm  # noqa: E402 - the shared machinery of the map benchmark
 
 from geo import store  # noqa: E402
 from geo.tenancy import Tenant  # noqa: E402
+from layers import catalogue  # noqa: E402
 from layers.filters import Filters  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +59,13 @@ SELECT ST_AsMVT(t, 'projects') FROM (
   SELECT p.id, p.name, ST_AsMVTGeom(ST_Transform(p.location, 3857), ST_TileEnvelope(:z, :x, :y))
          AS geom
   FROM project p WHERE p.location && ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)) t"""
+
+
+def make_client(port: int, token: str) -> bm.Client:
+    """bench_map's client, patient: on a busy machine a computed answer may take minutes."""
+    made = bm.Client(port, token)
+    made.connection.timeout = 900
+    return made
 
 
 def median(values: list[float]) -> float:
@@ -124,12 +134,17 @@ def timed_sql(engine: Engine, sql: str, params: dict | None = None, repeat: int 
 
 
 # ---------------------------------------------------------------- HTTP
-def fetch(client: bm.Client, path: str, repeat: int) -> tuple[float, float, int]:
-    """Milliseconds of the first request, median ms of ``repeat`` more, bytes."""
-    status, body, first, _ = client.get(path)
-    if status != 200:
-        raise RuntimeError(f"GET {path}: HTTP {status} {body[:120]!r}")
-    again = [client.get(path)[2] for _ in range(repeat)]
+def fetch(port: int, token: str, path: str, repeat: int) -> tuple[float, float, int]:
+    """Milliseconds of the first request, median ms of ``repeat`` more, bytes (a connection
+    of its own: the server drops one left idle through a long concurrent round)."""
+    client = make_client(port, token)
+    try:
+        status, body, first, _ = client.get(path)
+        if status != 200:
+            raise RuntimeError(f"GET {path}: HTTP {status} {body[:120]!r}")
+        again = [client.get(path)[2] for _ in range(repeat)]
+    finally:
+        client.connection.close()
     return first, median(again), len(body)
 
 
@@ -140,7 +155,7 @@ def concurrent_rate(port: int, token: str, paths: list[str], clients: int
     chunks = [paths[i::clients] for i in range(clients)]
 
     def run(chunk: list[str]) -> list[tuple[float, int]]:
-        client = bm.Client(port, token)
+        client = make_client(port, token)
         try:
             return [(millis, len(body)) for _, body, millis, _ in map(client.get, chunk)]
         finally:
@@ -176,11 +191,15 @@ def tipg(engine: Engine):
     if not uvicorn.exists():
         yield None
         return
-    url = engine.url
-    socket_dir = (url.query.get("host") or "")
-    dsn = (f"postgresql://{url.username}:{url.password or ''}@/{url.database}"
-           f"?host={socket_dir}" if socket_dir else url.render_as_string(hide_password=False)
-           .replace("+psycopg2", ""))
+    url, relay = engine.url, None
+    socket_dir, port = url.query.get("host"), url.query.get("port") or url.port or 5432
+    if socket_dir:  # tipg's settings want host:port: relay TCP to the server's Unix socket
+        relay = subprocess.Popen(["socat", f"TCP-LISTEN:{TIPG_PORT + 1},bind=127.0.0.1,fork,"
+                                  "reuseaddr", f"UNIX-CONNECT:{socket_dir}/.s.PGSQL.{port}"])
+        host, port = "127.0.0.1", TIPG_PORT + 1
+    else:
+        host = url.host
+    dsn = f"postgresql://{url.username}:{url.password or 'x'}@{host}:{port}/{url.database}"
     env = {**os.environ, "DATABASE_URL": dsn, "TIPG_DB_TABLES": '["public.project"]',
            "TIPG_MAX_FEATURES_PER_TILE": "100000"}
     log = open(OUT / "tipg.log", "w")  # noqa: SIM115 - closed below
@@ -197,11 +216,15 @@ def tipg(engine: Engine):
         process.terminate()
         process.wait(10)
         log.close()
+        if relay is not None:
+            relay.terminate()
+            relay.wait(10)
 
 
 def tipg_rate(port: int, mix: list[tuple[int, int, int]], clients: int
               ) -> tuple[float, float, int]:
     paths = [f"/collections/public.project/tiles/WebMercatorQuad/{z}/{x}/{y}"
+             "?geom-column=location"
              for z, x, y in mix]
     return concurrent_rate(port, "none", paths, clients)
 
@@ -221,8 +244,10 @@ def district_pdf(database_url: str) -> tuple[float, int, int]:
             report = reports.district_report(conn, bm.CITY, REPORT_DISTRICT, Filters(),
                                              Tenant("regulator", username="bench-scale"))
         pdf = FORMATS["pdf"].render(report)
-    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
-    return time.perf_counter() - started, pages, len(pdf)
+    seconds = time.perf_counter() - started
+    info = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=True).stdout
+    pages = int(re.search(rb"Pages:\s+(\d+)", info)[1])  # poppler-utils, as the tests use
+    return seconds, pages, len(pdf)
 
 
 def write_plans(engine: Engine, database_url: str, projects: int, z14: tuple) -> None:
@@ -238,12 +263,13 @@ def write_plans(engine: Engine, database_url: str, projects: int, z14: tuple) ->
     with app.app_context(), connection(tenant=Tenant("regulator", username="bench-scale")) as c:
         queries = [("district layer", districts._metrics_sql(True),
                     {**filters.params(), "city": bm.CITY})]
-        sql = tiles.read_sql("scope.sql") + tiles.read_sql("period_project.sql") + \
+        sql = tiles.boxed_scope() + tiles.read_sql("period_project.sql") + \
             tiles.read_sql("project_tile.sql")
+        margin = tiles.BUFFER / tiles.EXTENT + 0.01
         queries.append((f"tile {z}/{x}/{y}", sql, {
             **filters.params(), "z": z, "x": x, "y": y, "extent": tiles.EXTENT,
-            "buffer": tiles.BUFFER, "grid": tiles.GRID,
-            "margin": tiles.BUFFER / tiles.EXTENT + 0.01}))
+            "buffer": tiles.BUFFER, "grid": tiles.GRID, "margin": margin,
+            **tiles.tile_box(z, x, y, margin + 0.01)}))
         for title, sql, params in queries:
             plan = c.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql), params).scalars()
             lines += [f"=== {title} (web role, regulator)", *plan, ""]
@@ -265,30 +291,40 @@ def run_size(admin: Engine, projects: int, args) -> dict:
         z14 = next(t for t in mix if t[0] == 14)
         r: dict = {"load s": load_s}
         with bm.serving(url) as port:
-            client = bm.Client(port, token)
-            r["district cold ms"], r["district p50 ms"], _ = fetch(client, DISTRICT_URL,
+            r["district cold ms"], r["district p50 ms"], _ = fetch(port, token, DISTRICT_URL,
                                                                    args.repeat)
+            # each period a URL of its own, so each is computed, not answered from the cache
+            cold = [fetch(port, token, f"{DISTRICT_URL}?period={year}", 0)[0]
+                    for year in range(2020, 2025)]
+            r["district computed p50 ms"] = median(cold)
             r["district SQL floor ms"] = timed_sql(engine, FLOOR_DISTRICTS)
             r["district 8 clients req/s"] = concurrent_rate(
                 port, token, [DISTRICT_URL] * (args.clients * args.repeat), args.clients)[0]
+            r["district 8 clients computed req/s"] = concurrent_rate(port, token, [
+                f"/api/layers/{layer.id}/districts?period={year}"
+                for layer in catalogue.DISTRICT_LAYERS[:args.clients]
+                for year in range(2023, 2025)], args.clients)[0]
             tile_paths = [f"/tiles/projects/{z}/{x}/{y}.mvt" for z, x, y in mix]
             rate, p95, largest = concurrent_rate(port, token, tile_paths, args.clients)
             r.update({"tiles/s (8 clients)": rate, "tile p95 ms": p95, "largest tile B": largest})
-            r["z14 tile p50 ms"] = fetch(client, "/tiles/projects/{}/{}/{}.mvt".format(*z14),
+            r["z14 tile p50 ms"] = fetch(port, token,
+                                         "/tiles/projects/{}/{}/{}.mvt".format(*z14),
                                          args.repeat)[1]
             r["z14 tile SQL floor ms"] = timed_sql(
                 engine, FLOOR_TILE, dict(zip("zxy", z14, strict=True)))
             for name, path in (("statistics", "/api/statistics"),
                                ("heat", "/api/heat/risk_events"),
                                ("portfolio", "/api/portfolio")):
-                first, again, size = fetch(client, path, args.repeat)
+                first, again, size = fetch(port, token, path, args.repeat)
                 r.update({f"{name} cold ms": first, f"{name} p50 ms": again,
                           f"{name} KB": size / 1024})
-            client.connection.close()
         with tipg(engine) as tipg_port:
-            if tipg_port:
-                r["tipg tiles/s"], _, r["tipg largest B"] = tipg_rate(tipg_port, mix,
-                                                                     args.clients)
+            try:
+                if tipg_port:
+                    r["tipg tiles/s"], _, r["tipg largest B"] = tipg_rate(tipg_port, mix,
+                                                                         args.clients)
+            except OSError as exc:  # tipg did not start: see bench/out/tipg.log
+                print(f"  tipg not measured: {exc}", flush=True)
         if not args.no_pdf:
             r["PDF s"], r["PDF pages"], size = district_pdf(url)
             r["PDF KB"] = size / 1024
@@ -299,7 +335,7 @@ def run_size(admin: Engine, projects: int, args) -> dict:
 
 
 TARGETS = {  # at 200,000 projects on 2 cores (issue 16)
-    "district p50 ms": "<= 100 and <= 3x floor", "tiles/s (8 clients)": ">= 1.5x tipg",
+    "district computed p50 ms": "<= 100 and <= 3x floor", "tiles/s (8 clients)": ">= 1.5x tipg",
     "largest tile B": "<= 500 KB", "statistics p50 ms": "<= 1000", "heat KB": "<= 300",
     "portfolio p50 ms": "<= 1000", "PDF s": "<= 30", "PDF pages": "<= 40"}
 
@@ -315,6 +351,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-pdf", action="store_true", help="skip the district PDF")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.projects.split(",") if s.strip()]
+    os.environ.setdefault("RISKMAP_ACCESS_LOG", "")  # the figures, not a line per request
+    # a store prefix of this run's own: a kept database's answers from an earlier run (same
+    # data version) would otherwise be found in the cache, and nothing measured cold
+    os.environ["RISKMAP_REDIS_PREFIX"] = f"bench-scale-{uuid.uuid4().hex[:8]}"
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     OUT.mkdir(exist_ok=True)
     about = bm.machine()
     admin = store.make_engine(bm.server_url(), isolation_level="AUTOCOMMIT")

@@ -47,7 +47,10 @@ def engine_url(url: str | URL) -> URL:
 def make_engine(url: str | URL, **kwargs) -> Engine:
     """An engine for the store; ``pool_pre_ping`` survives a restarted private cluster."""
     # a server that does not answer is an error after 10 s, not a request hung for minutes
-    connect_args = {"connect_timeout": 10, **kwargs.pop("connect_args", {})}
+    # no JIT: the map's queries are short but costly-looking to the planner, which then
+    # spent seconds compiling them (2.8 s of a 9 s district layer at 20,000 projects)
+    connect_args = {"connect_timeout": 10, "options": "-c jit=off",
+                    **kwargs.pop("connect_args", {})}
     return create_engine(engine_url(url), pool_pre_ping=True, future=True,
                          connect_args=connect_args, **kwargs)
 

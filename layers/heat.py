@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from layers.filters import FilterError, Filters, shown
-from layers.sql import read_sql
+from layers.sql import boxed_scope, read_sql
 
 # kind -> the query after scope.sql; the period applies to when the event was found or the
 # claim reported, since that is when the risk showed
@@ -26,6 +26,7 @@ CELL_PX = 8  # a cell on screen: under half of the map's heat radius (18 px)
 DEFAULT_ZOOM = 11  # the city on one screen
 MIN_ZOOM, MAX_ZOOM = 0, 22
 MAX_CELLS = 8000  # ~30 bytes each in JSON: at most ~240 KB whatever the programme's size
+BOXED_ZOOM = 12  # from here on a view holds a small part of the city
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,10 @@ def heat_points(conn: Connection, kind: str, filters: Filters,
     if kind not in KINDS:
         raise ValueError(f"unknown heat map {kind!r}: one of {', '.join(KINDS)}")
     view = view or HeatView()
-    sql = text(read_sql("scope.sql") + read_sql(KINDS[kind]))
+    # a close view's box narrows the scope itself: only the policies of the projects inside
+    # it (a view of much of the city reads the whole scope, as cheap there)
+    boxed = view.bbox is not None and view.zoom >= BOXED_ZOOM
+    sql = text((boxed_scope() if boxed else read_sql("scope.sql")) + read_sql(KINDS[kind]))
     cell = view.cell_degrees()
     while True:
         rows = conn.execute(sql, {**filters.params(), **view.params(), "cell": cell,

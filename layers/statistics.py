@@ -1,7 +1,7 @@
 """The regulator's statistics (查询统计模块): underwriting, risk and claims in figures and charts.
 
 Each figure and chart is defined once below as SQL over the rows of ``sql/stats_base.sql``
-(the code's own text, never the user's); a section is computed in one query. The shared
+(the code's own text, never the user's); all sections are computed in one query. The shared
 filters apply throughout, and the caller's connection carries the reader's row security, so
 an insurer's statistics are its own portfolio's.
 """
@@ -251,23 +251,29 @@ SECTIONS = (UNDERWRITING, RISK, CLAIMS)
 SECTIONS_BY_ID = {s.id: s for s in SECTIONS}
 
 
-def _section_sql(section: Section) -> str:
-    columns = [f"{f.sql} AS {f.id}" for f in section.figures]
-    columns += [f"{c.sql()} AS {c.id}" for c in section.charts]
+def _sections_sql(sections: tuple[Section, ...]) -> str:
+    """One query for all the sections: the rows of stats_base.sql (common table expressions,
+    materialised once) are read once for every figure and chart, not once per section."""
+    columns = [f"{f.sql} AS {s.id}__{f.id}" for s in sections for f in s.figures]
+    columns += [f"{c.sql()} AS {s.id}__{c.id}" for s in sections for c in s.charts]
     return (read_sql("scope.sql") + read_sql("stats_base.sql")
             + "SELECT " + ",\n  ".join(columns))
 
 
+def _section_json(section: Section, row) -> dict:
+    return {"id": section.id, "title": section.title,
+            "indicators": [f.as_json(row[f"{section.id}__{f.id}"]) for f in section.figures],
+            "charts": [c.as_json(row[f"{section.id}__{c.id}"]) for c in section.charts]}
+
+
 def section_statistics(conn: Connection, section: Section, city: str, filters: Filters) -> dict:
     """One section's indicators and charts for ``filters``, as the reader may see them."""
-    row = conn.execute(text(_section_sql(section)),
-                       {**filters.params(), "city": city}).one()._mapping
-    return {"id": section.id, "title": section.title,
-            "indicators": [f.as_json(row[f.id]) for f in section.figures],
-            "charts": [c.as_json(row[c.id]) for c in section.charts]}
+    return statistics(conn, city, filters, (section,))[0]
 
 
 def statistics(conn: Connection, city: str, filters: Filters,
                sections: tuple[Section, ...] = SECTIONS) -> list[dict]:
-    """Every section's indicators and charts."""
-    return [section_statistics(conn, s, city, filters) for s in sections]
+    """Every section's indicators and charts, in one pass over the rows."""
+    row = conn.execute(text(_sections_sql(sections)),
+                       {**filters.params(), "city": city}).one()._mapping
+    return [_section_json(s, row) for s in sections]

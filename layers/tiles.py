@@ -7,13 +7,14 @@ a tile of the whole city stays small however many projects the programme has; fr
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlencode
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from layers.filters import Filters
-from layers.sql import read_sql
+from layers.sql import boxed_scope, read_sql
 
 POINT_ZOOM = 12
 MAX_ZOOM = 22  # the deepest tile address accepted
@@ -48,16 +49,40 @@ def is_tile(z: int, x: int, y: int) -> bool:
     return 0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z
 
 
+def tile_box(z: int, x: int, y: int, margin: float) -> dict[str, float]:
+    """The tile's bounds in degrees, widened by ``margin`` (a share of the tile) each side.
+
+    >>> tile_box(0, 0, 0, 0) == {"west": -180.0, "south": -85.0511287798066,
+    ...                          "east": 180.0, "north": 85.0511287798066}
+    True
+    """
+    n = 2**z
+
+    def lon(tx: float) -> float:
+        return max(-180.0, min(180.0, tx / n * 360.0 - 180.0))
+
+    def lat(ty: float) -> float:
+        ty = max(0.0, min(float(n), ty))
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * ty / n))))
+
+    return {"west": lon(x - margin), "south": lat(y + 1 + margin),
+            "east": lon(x + 1 + margin), "north": lat(y - margin)}
+
+
 def project_tile(conn: Connection, z: int, x: int, y: int, filters: Filters) -> bytes:
     """The Mapbox Vector Tile z/x/y of the projects in scope; b"" when it has none."""
     if not is_tile(z, x, y):
         raise ValueError(f"no tile {z}/{x}/{y}")
     layer = "project_tile.sql" if z >= POINT_ZOOM else "project_clusters.sql"
-    sql = read_sql("scope.sql") + read_sql("period_project.sql") + read_sql(layer)
+    # up close, the scope itself narrowed to the tile's box: a tile reads its own projects'
+    # policies (further out a tile covers much of the city, and the whole scope is as cheap)
+    scope = boxed_scope() if z >= POINT_ZOOM else read_sql("scope.sql")
+    sql = scope + read_sql("period_project.sql") + read_sql(layer)
+    # the buffer as a share of the tile, plus a little for the 4326 round trip
+    margin = BUFFER / EXTENT + 0.01
     params = {**filters.params(), "z": z, "x": x, "y": y, "extent": EXTENT,
-              "buffer": BUFFER, "grid": GRID,
-              # the buffer as a share of the tile, plus a little for the 4326 round trip
-              "margin": BUFFER / EXTENT + 0.01}
+              "buffer": BUFFER, "grid": GRID, "margin": margin,
+              **tile_box(z, x, y, margin + 0.01)}
     tile = conn.execute(text(sql), params).scalar_one()
     return bytes(tile or b"")
 

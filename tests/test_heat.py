@@ -4,6 +4,8 @@ summed in cells of a few pixels at the view's zoom (bounded bytes at any program
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from layers import heat
@@ -166,3 +168,43 @@ def test_an_unknown_heat_map_is_404(client):
     response = client.get("/api/heat/premiums")
     assert response.status_code == 404
     assert "premiums" in response.get_json()["error"]
+
+
+# ---- the density equals the events counted one by one, for any view, period and tenant
+def _insurers(kunming) -> list[int]:
+    with kunming.connect() as conn:
+        return list(conn.execute(text(
+            "SELECT DISTINCT insurer_id FROM policy_share ORDER BY 1")).scalars())
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(zoom=st.integers(8, 16), year=st.sampled_from([None, "2022", "2024", "2025-Q2"]),
+       west=st.floats(102.55, 102.8), south=st.floats(24.9, 25.15),
+       size=st.floats(0.02, 0.4), who=st.integers(0, 8))
+def test_cells_hold_exactly_the_events_counted_one_by_one(kunming, zoom, year, west, south,
+                                                          size, who):
+    from conftest import as_web
+    from geo.tenancy import Tenant
+    insurers = _insurers(kunming)
+    tenant = (Tenant("regulator") if who >= len(insurers)
+              else Tenant("insurer", insurers[who]))
+    filters = Filters.from_args({"period": year} if year else {}).for_tenant(tenant)
+    box = (west, south, west + size, south + size)
+    with kunming.connect() as conn, conn.begin(), as_web(conn, tenant):
+        cells = heat_points(conn, "risk_events", filters, HeatView(zoom, box))
+        counted = conn.execute(text("""
+            SELECT count(*), COALESCE(sum(s.weight), 0) FROM risk_event e
+            JOIN project p ON p.id = e.project_id JOIN risk_severity s ON s.code = e.severity
+            WHERE p.location && ST_MakeEnvelope(:w, :s, :e, :n, 4326)
+              AND EXISTS (SELECT 1 FROM policy po LEFT JOIN policy_share ps
+                            ON ps.policy_id = po.id AND ps.insurer_id = :insurer
+                          WHERE po.project_id = p.id
+                            AND po.status NOT IN ('returned', 'cancelled')
+                            AND (CAST(:insurer AS int) IS NULL OR ps.insurer_id IS NOT NULL))
+              AND (CAST(:date_from AS date) IS NULL OR e.found_on >= :date_from)
+              AND (CAST(:date_to AS date) IS NULL OR e.found_on <= :date_to)"""),
+            {"w": box[0], "s": box[1], "e": box[2], "n": box[3], "insurer": filters.insurer,
+             "date_from": filters.date_from, "date_to": filters.date_to}).one()
+    assert _events(cells) == counted[0]
+    assert sum(w for _, _, w, _ in cells) == pytest.approx(float(counted[1]))

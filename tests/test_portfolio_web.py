@@ -94,3 +94,13 @@ def test_the_portfolio_exports_as_xlsx_csv_and_geojson(client):
     assert kinds.count("circle") == len(data["circles"])
     assert kinds.count("project") == data["totals"]["projects"]
     assert client.get("/portfolio/export.docx").status_code == 404
+
+
+def test_the_json_carries_the_largest_and_says_how_many_the_exports_hold(client):
+    data = client.get("/api/portfolio").get_json()
+    assert data["listed"]["projects"] == data["totals"]["projects"] > 100
+    assert len(data["projects"]) == 100
+    net = [p["net_wan"] for p in data["projects"]]
+    assert net == sorted(net, reverse=True)
+    csv = client.get("/portfolio/export.csv").data.decode("utf-8-sig").splitlines()
+    assert len(csv) == data["listed"]["projects"] + 1

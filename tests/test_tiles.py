@@ -303,3 +303,32 @@ def test_each_project_point_carries_its_current_quality_grade(kunming):
         features = decode(project_tile(conn, POINT_ZOOM, x, y, Filters()))["projects"]["features"]
     grades = {f["properties"]["id"]: f["properties"].get("grade") for f in features}
     assert grades[project.id] == project.grade == "D"
+
+
+def test_a_tile_reads_only_its_boxs_projects_and_shows_the_same(kunming, monkeypatch):
+    """The scope narrowed to the tile's box (so a tile costs what it shows) draws exactly
+    what the whole programme's scope drew, at every zoom, for the city and for an insurer."""
+    import layers.tiles
+    from layers.sql import read_sql
+    with kunming.connect() as conn:
+        points = conn.execute(text("SELECT ST_X(location), ST_Y(location) FROM project "
+                                   "ORDER BY id LIMIT 40")).all()
+        insurer = conn.execute(text("SELECT insurer_id FROM policy_share GROUP BY 1 "
+                                    "ORDER BY count(*) DESC LIMIT 1")).scalar_one()
+        tiles = {(z, *tile_of(lon, lat, z)) for i, (lon, lat) in enumerate(points)
+                 for z in (8 + i % 7,)}
+        for filters in (Filters(), Filters(insurer=insurer)):
+            boxed = {t: project_tile(conn, *t, filters) for t in tiles}
+            monkeypatch.setattr(layers.tiles, "boxed_scope", lambda: read_sql("scope.sql"))
+            whole = {t: project_tile(conn, *t, filters) for t in tiles}
+            monkeypatch.undo()
+            assert {t: _content(b) for t, b in boxed.items()} == {
+                t: _content(b) for t, b in whole.items()}
+            assert sum(1 for tile in boxed.values() if tile) > len(tiles) / 2
+
+
+def _content(tile: bytes) -> dict:
+    """A tile's features per layer, in an order of their own (rows may come in any order)."""
+    decoded = mapbox_vector_tile.decode(tile) if tile else {}
+    return {name: sorted(repr((sorted(f["properties"].items()), f["geometry"]))
+                         for f in layer["features"]) for name, layer in decoded.items()}

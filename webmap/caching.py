@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -9,11 +10,14 @@ from collections.abc import Callable
 from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 
+import redis
 from flask import Response, current_app, make_response, request
 
 from geo import store
 from geo.tenancy import Tenant
 from layers import catalogue
+from webmap import keystore
+from webmap.db import get_web_engine
 from webmap.scope import connection, current_tenant
 from webmap.setting_checks import origin_list
 
@@ -39,7 +43,10 @@ def etag_for(version: int, as_of: dt.date, tenant: Tenant | None = None) -> str:
     """A tag that changes with the data, the day the figures are for, the code and the request."""
     # the tenant too: the same URL answers an insurer and the regulator differently
     tenant = tenant or current_tenant()
-    key = f"{version}|{as_of}|{_build_id()}|{tenant.key()}|{request.full_path}"
+    # the database too: answers are also shared through the store (_shared), which several
+    # databases may use (versions count from 1 in each)
+    database = get_web_engine().url.database
+    key = f"{version}|{as_of}|{_build_id()}|{database}|{tenant.key()}|{request.full_path}"
     key = key.encode()
     return f"v{version}-{hashlib.sha1(key).hexdigest()[:16]}"
 
@@ -60,8 +67,34 @@ def _answer(tag: str, build: Callable[[], Response | dict | bytes | str]) -> Res
         response = Response(status=304)
         response.set_etag(known)
     else:
-        response = make_response(build())
+        response = _shared(tag, build)
         response.set_etag(tag)
+    return response
+
+
+CACHE_MAX_BYTES = 4 * 1024 * 1024  # a larger answer is rebuilt each time, not stored
+
+
+def _shared(tag: str, build: Callable[[], Response | dict | bytes | str]) -> Response:
+    """The answer another reader of the same tag got, from the shared store, else built and
+    stored. The tag holds everything the answer is pure in (data version, day, code, tenant,
+    URL), so an entry never needs invalidating; it only expires. A store that fails is no
+    cache: the answer is built as without one."""
+    seconds = current_app.config.get("RESPONSE_CACHE_SECONDS", 0)
+    if not seconds or request.method != "GET":
+        return make_response(build())
+    name = keystore.key(f"answer:{tag}")
+    with contextlib.suppress(redis.RedisError):
+        hit = keystore.client().hmget(name, "body", "type")
+        if hit[0] is not None:
+            return Response(hit[0], content_type=hit[1].decode())
+    response = make_response(build())
+    body = None if response.direct_passthrough else response.get_data()
+    if response.status_code == 200 and body is not None and len(body) <= CACHE_MAX_BYTES:
+        with contextlib.suppress(redis.RedisError):
+            keystore.client().pipeline().hset(
+                name, mapping={"body": body, "type": response.content_type}).expire(
+                name, seconds).execute()
     return response
 
 

@@ -30,6 +30,7 @@ from layers.filters import shown
 from layers.overview import map_context
 from layers.reports import CHINA
 from webmap.admin import roles_only
+from webmap.caching import with_etag
 from webmap.reports.formats import FORMATS
 from webmap.scope import connection, current_tenant
 
@@ -75,7 +76,19 @@ def portfolio_page():
 @bp.get("/api/portfolio")
 @roles_only(*READERS)
 def api_portfolio():
-    return jsonify(_data())
+    request_choice()  # a bad choice is refused before the cache is asked
+    return with_etag(lambda: jsonify(trimmed(_data())))
+
+
+# The JSON carries what a page draws: the largest cells and projects (both come largest
+# first), and how many there are; every one of them is in the exports (/portfolio/export.*).
+API_CELLS, API_PROJECTS = 400, 100
+
+
+def trimmed(data: dict) -> dict:
+    return {**data, "cells": data["cells"][:API_CELLS],
+            "projects": data["projects"][:API_PROJECTS],
+            "listed": {"cells": len(data["cells"]), "projects": len(data["projects"])}}
 
 
 @bp.post("/portfolio/limits")

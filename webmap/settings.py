@@ -272,6 +272,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Where reports are made: `threads` inside the web process, or `rq` as jobs in "
             "Redis made by `riskmap worker` (on any host) into the shared REPORT_DIR.",
             check=report_queue),
+    # ---- issue 16: speed at a city's scale
+    Setting("RESPONSE_CACHE_SECONDS", 3600,
+            "Seconds the shared store (Redis) keeps a computed map answer (district layer, "
+            "tile, heat, statistics, portfolio) for the next reader of the same data version, "
+            "day, tenant and URL, so the second regulator to open the map pays nothing. A write "
+            "changes the data version, so nothing stale is ever served. 0: no cache.",
+            integer, at_least(0)),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 

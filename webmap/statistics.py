@@ -14,6 +14,7 @@ from layers import projects, reports
 from layers.overview import map_context
 from layers.sections import all_sections as sections_of
 from webmap.admin import roles_only
+from webmap.caching import with_etag
 from webmap.errors import signed_in_only
 from webmap.reports.formats import DISTRICT_FORMATS, FORMATS
 from webmap.scope import connection, current_tenant, request_filters
@@ -47,10 +48,13 @@ def api_statistics():
     refused = signed_in_only()
     if refused is not None:
         return refused
-    filters = request_filters()
-    with connection() as conn:
-        sections = sections_of(conn, current_app.config["CITY"], filters)
-    return jsonify(filters=filters.query(), sections=sections)
+    filters, city = request_filters(), current_app.config["CITY"]
+
+    def build():
+        with connection() as conn:
+            return jsonify(filters=filters.query(), sections=sections_of(conn, city, filters))
+
+    return with_etag(build)
 
 
 @bp.get("/districts/<code>")

@@ -16,12 +16,12 @@
   FROM period_policy pp JOIN policy_share ps ON ps.policy_id = pp.id
   WHERE pp.project_id IN (SELECT id FROM tile_project)
   GROUP BY pp.project_id, ps.insurer_id
-), insurers AS (
+), insurers AS MATERIALIZED (
   SELECT pi.project_id,
          string_agg(o.name, '、' ORDER BY pi.is_lead DESC, pi.share DESC, o.name) AS names
   FROM project_insurer pi JOIN organisation o ON o.id = pi.insurer_id
   GROUP BY pi.project_id
-), project_claims AS (
+), project_claims AS MATERIALIZED (
   SELECT pp.project_id, count(*) AS claims
   FROM period_policy pp JOIN claim c ON c.policy_id = pp.id
   WHERE pp.project_id IN (SELECT id FROM tile_project)

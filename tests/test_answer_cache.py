@@ -1,0 +1,88 @@
+"""Answers kept by data version (webmap/caching.py): the second reader of the same data,
+tenant and URL gets the first one's answer from the shared store; a write moves the version,
+so every figure it affects moves at once; another tenant never gets someone else's answer."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from loaders import demo, demo_load, districts
+from webmap import keystore
+
+LAYER = "/api/layers/grade_mix/districts"
+
+
+@pytest.fixture(scope="module")
+def small_store(make_database):
+    """A store of its own (these tests write): Kunming with a small demo."""
+    engine = make_database()
+    with engine.begin() as conn:
+        districts.load_districts(conn, districts.district_records(city="530100"))
+        demo_load.run_demo(conn, demo.DemoOptions(city="530100", projects=60))
+    return engine
+
+
+def _answers(app) -> list[bytes]:
+    with app.app_context():
+        store = keystore.client(app)
+        return sorted(store.scan_iter(match=keystore.key("answer:*", app)))
+
+
+def _values(response) -> dict[str, float | None]:
+    return {f["properties"]["code"]: f["properties"]["value"]
+            for f in response.get_json()["features"]}
+
+
+def test_the_second_reader_gets_the_first_readers_answer(small_store, client_for):
+    first, second = client_for(small_store), client_for(small_store)
+    answer = first.get(LAYER)
+    assert answer.status_code == 200
+    kept = _answers(first.application)
+    assert len(kept) == 1
+    # the store's copy is what the next regulator is sent (shown by changing that copy)
+    with first.application.app_context():
+        store = keystore.client(first.application)
+        store.hset(kept[0], "body", answer.data.replace(b'"FeatureCollection"', b'"Kept"'))
+    second_answer = second.get(LAYER)
+    assert second_answer.get_json()["type"] == "Kept"
+    assert second_answer.headers["ETag"] == answer.headers["ETag"]
+
+
+def test_a_write_moves_every_figure_it_affects_at_once(small_store, client_for):
+    client = client_for(small_store)
+    before = _values(client.get(LAYER))
+    statistics = client.get("/api/statistics").headers["ETag"]
+    with small_store.begin() as conn:
+        project, code = conn.execute(text("""
+            SELECT p.id, p.district_code FROM project p
+            JOIN policy po ON po.project_id = p.id
+            JOIN LATERAL (SELECT grade FROM project_grade g WHERE g.project_id = p.id
+                          ORDER BY g.id DESC LIMIT 1) g ON g.grade IN ('A', 'B')
+            ORDER BY p.id LIMIT 1""")).one()
+        conn.execute(text("INSERT INTO project_grade (project_id, grade, score, inputs) "
+                          "VALUES (:p, 'D', 0, '{}')"), {"p": project})
+    after = _values(client.get(LAYER))
+    assert after[code.strip()] > (before[code.strip()] or 0)
+    assert {k: v for k, v in after.items() if k != code.strip()} == {
+        k: v for k, v in before.items() if k != code.strip()}
+    # the statistics are answered anew too (same URL, new version)
+    assert client.get("/api/statistics").headers["ETag"] != statistics
+
+
+def test_another_tenant_never_gets_the_regulators_answer(small_store, client_for):
+    with small_store.connect() as conn:
+        insurer = conn.execute(text("SELECT insurer_id FROM policy_share GROUP BY 1 "
+                                    "ORDER BY count(*) LIMIT 1")).scalar_one()
+    regulator = client_for(small_store)
+    insurer_client = client_for(small_store, "insurer", insurer)
+    city = regulator.get("/api/heat/risk_events").get_json()
+    own = insurer_client.get("/api/heat/risk_events").get_json()
+    assert sum(c[3] for c in own) < sum(c[3] for c in city)
+
+
+def test_no_cache_when_switched_off(small_store, client_for, monkeypatch):
+    monkeypatch.setenv("RISKMAP_RESPONSE_CACHE_SECONDS", "0")
+    client = client_for(small_store)
+    assert client.get(LAYER).status_code == 200
+    assert _answers(client.application) == []
