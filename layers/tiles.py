@@ -20,6 +20,7 @@ MAX_ZOOM = 22  # the deepest tile address accepted
 TILEJSON_MAXZOOM = 18  # clients overzoom past this: points need no more detail
 EXTENT = 4096  # MVT coordinate units across a tile
 BUFFER = 256  # points this close outside the tile are drawn by it too
+ATTRIBUTION = "住宅工程质量潜在缺陷保险信息平台 IDI Risk Map"
 GRID = 16  # cluster cells across a tile: about 16 px each on a 256-px tile
 
 # (name, type, description) of each layer's attributes, for TileJSON.
@@ -33,6 +34,7 @@ PROJECT_FIELDS = (
     ("insurers", "String", "insurers, lead first, joined with 、"),
     ("open_risk_events", "Number", "risk events not yet closed"),
     ("claims", "Number", "claims on the project's policies in scope"),
+    ("grade", "String", "quality grade A–D (质量评级), empty when not yet graded"),
 )
 CLUSTER_FIELDS = (
     ("count", "Number", "projects in the cell"),
@@ -87,6 +89,7 @@ def tilejson(conn: Connection, tiles_url: str, filters: Filters) -> dict:
         "name": "IDI projects",
         "description": "Insured residential projects (住宅工程质量潜在缺陷保险)",
         "scheme": "xyz",
+        "attribution": ATTRIBUTION,
         "tiles": [template],
         "minzoom": 0,
         "maxzoom": TILEJSON_MAXZOOM,

@@ -9,6 +9,9 @@ risk events and, years later, of claims, as on a real risk map.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,12 +21,15 @@ from shapely.ops import nearest_points
 
 from geo import programme
 from loaders import demo_names as names
-from loaders.demo_other import add_other_policies
+from loaders.demo_other import add_other_policies, other_policies_rng
 from loaders.demo_risk import add_claims, add_risk_management
 
 DEFAULT_SEED = 20240501
 DEFAULT_AS_OF = dt.date(2026, 6, 30)
 FIRST_START = dt.date(2016, 3, 1)
+# Projects generated between two writes of a large demo: bounds the memory of the rows held
+# (the rows of 200,000 projects held at once took gigabytes), and does not change the data.
+CHUNK_PROJECTS = 5000
 
 
 @dataclass(frozen=True)
@@ -50,20 +56,33 @@ class DemoOptions:
 class Programme:
     """Rows for each table, in insertion order, with explicit ids.
 
-    Keys starting with ``_`` are the generator's own and are never written.
+    Keys starting with ``_`` are the generator's own and are never written. A large demo is
+    written in chunks: ``flush`` hands the rows held so far to the writer and forgets them,
+    while ids and counts go on from where they were.
     """
 
     tables: dict[str, list[dict]] = field(default_factory=dict)
+    flushed: dict[str, int] = field(default_factory=dict)
 
     def add(self, table: str, row: dict) -> dict:
-        rows = self.tables.setdefault(table, [])
         if "id" in row and row["id"] is None:
-            row["id"] = len(rows) + 1
-        rows.append(row)
+            row["id"] = self.count(table) + 1
+        self.tables.setdefault(table, []).append(row)
         return row
 
+    def count(self, table: str) -> int:
+        """Rows of the table made so far, written or not."""
+        return self.flushed.get(table, 0) + len(self.tables.get(table, ()))
+
     def counts(self) -> dict[str, int]:
-        return {table: len(rows) for table, rows in self.tables.items()}
+        return {table: self.count(table) for table in {**self.flushed, **self.tables}}
+
+    def flush(self, write: Callable[[Programme], None] | None) -> None:
+        if write is not None:
+            write(self)
+            for table, rows in self.tables.items():
+                self.flushed[table] = self.flushed.get(table, 0) + len(rows)
+            self.tables = {}
 
 
 ORGANISATION_PLAN = (
@@ -80,21 +99,30 @@ ORGANISATION_PLAN = (
 )
 
 
-def generate(districts: list[District], options: DemoOptions) -> Programme:
-    """The whole demo programme for the city's districts."""
+def generate(districts: list[District], options: DemoOptions,
+             write: Callable[[Programme], None] | None = None) -> Programme:
+    """The whole demo programme for the city's districts.
+
+    Without ``write`` every row is kept in the returned programme; with it, the rows are
+    handed to ``write`` every CHUNK_PROJECTS projects and then forgotten (the same rows either
+    way: the other policies draw from a generator of their own, in project order).
+    """
     if not districts:
         raise ValueError(f"no districts of city {options.city} in the store: load them first")
     rng = np.random.default_rng(options.seed)
+    other_rng = other_policies_rng(options.seed)
     out = Programme()
     parties = _organisations(rng, out, options.city)
     sites = _place_projects(rng, districts, options.projects)
-    for district, (lon, lat) in sites:
-        project = _project(rng, out, district, lon, lat, parties, options.as_of)
-        if rng.random() < 0.97:  # a few projects that should be insured are not
-            policy = _policy(rng, out, project, parties, options)
-            add_risk_management(rng, out, project, policy, options.as_of)
-            add_claims(rng, out, project, policy, parties, options.as_of)
-    add_other_policies(out, parties, options.seed, options.city)
+    for first in range(0, len(sites), CHUNK_PROJECTS):
+        for district, (lon, lat) in sites[first:first + CHUNK_PROJECTS]:
+            project = _project(rng, out, district, lon, lat, parties, options.as_of)
+            if rng.random() < 0.97:  # a few projects that should be insured are not
+                policy = _policy(rng, out, project, parties, options)
+                add_risk_management(rng, out, project, policy, options.as_of)
+                add_claims(rng, out, project, policy, parties, options.as_of)
+        add_other_policies(out, parties, other_rng, options.city)
+        out.flush(write)
     return out
 
 
@@ -119,9 +147,18 @@ def _hotline(rng) -> str:
 
 
 def _choose(rng, rows: list[dict], k: int = 1) -> list[dict]:
-    weights = np.array([r["_weight"] for r in rows], dtype=float)
+    """``k`` different parties, the bigger ones (by ``_weight``) more often."""
+    cumulative = _cumulative(tuple(r["_weight"] for r in rows))
+    if k == 1:  # the common case, without rng.choice's cost (see names.pick)
+        return [names.pick_weighted(rng, rows, cumulative)]
+    weights = np.diff(cumulative, prepend=0.0)
     picked = rng.choice(len(rows), size=k, replace=False, p=weights / weights.sum())
     return [rows[i] for i in picked]
+
+
+@functools.lru_cache(maxsize=64)
+def _cumulative(weights: tuple[float, ...]) -> tuple[float, ...]:
+    return tuple(itertools.accumulate(weights))
 
 
 def _place_projects(rng, districts: list[District], n: int) -> list[tuple[District, tuple]]:
@@ -168,11 +205,11 @@ def _project(rng, out, district: District, lon, lat, parties, as_of) -> dict:
     unit_cost = rng.uniform(2600, 4500) if urban else rng.uniform(2000, 3600)
     start, planned, completion, delivery, stage = _timeline(rng, as_of)
     community = names.community(rng)
-    seq = len(out.tables.get("project", [])) + 1
+    seq = out.count("project") + 1
     year = start.year if start else as_of.year
     return out.add("project", {
         "id": None, "permit_no": f"{district.code}-{year}-{seq:04d}",
-        "name": community + str(rng.choice(names.PHASES)), "community": community,
+        "name": community + names.pick(rng, names.PHASES), "community": community,
         "address": names.address(rng, district.name), "district_code": district.code,
         "location": f"SRID=4326;POINT({lon} {lat})",
         "developer_id": _choose(rng, parties["developer"])[0]["id"],
@@ -212,7 +249,7 @@ def _policy(rng, out: Programme, project: dict, parties, options: DemoOptions) -
     rate = round(float(rng.uniform(0.010, 0.025)), 4)
     cost = project["construction_cost_yuan"]
     insurers = _choose(rng, parties["insurer"], k=int(rng.choice([1, 2, 3], p=[0.4, 0.35, 0.25])))
-    number = len(out.tables.get("policy", [])) + 1
+    number = out.count("policy") + 1
     policy = out.add("policy", {
         "id": None, "policy_no": f"IDI{issue.year}{options.city}{number:06d}",
         "project_id": project["id"], "lead_insurer_id": insurers[0]["id"],
@@ -257,16 +294,18 @@ def _reinsurance(rng, out: Programme, policy: dict, parties) -> None:
 
 def _coverage(rng, out: Programme, policy: dict, project: dict) -> None:
     completion = project["completion_date"]
+    policy["_sections"] = sections = []  # the claims of the policy draw on its own sections
     for section in programme.BASIC_SECTIONS:
         starts, ends = (programme.coverage_period(section.code, completion)
                         if completion else (None, None))
-        out.add("coverage_section", {"id": None, "policy_id": policy["id"],
-                                     "section": section.code, "starts_on": starts, "ends_on": ends})
+        sections.append(out.add("coverage_section", {
+            "id": None, "policy_id": policy["id"], "section": section.code,
+            "starts_on": starts, "ends_on": ends}))
     riders = [s for s in programme.COVERAGE_SECTIONS if s.is_rider]
     if rng.random() < 0.3:
         for i in rng.choice(len(riders), size=int(rng.integers(1, 3)), replace=False):
             starts = programme.add_years(completion, 1) if completion else None
             ends = programme.add_years(starts, int(rng.integers(2, 6))) if starts else None
-            out.add("coverage_section", {"id": None, "policy_id": policy["id"],
-                                         "section": riders[i].code, "starts_on": starts,
-                                         "ends_on": ends})
+            sections.append(out.add("coverage_section", {
+                "id": None, "policy_id": policy["id"], "section": riders[i].code,
+                "starts_on": starts, "ends_on": ends}))

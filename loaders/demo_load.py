@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import geoalchemy2  # noqa: F401 - registers the geometry type for table reflection
+import datetime as dt
+import io
+
+import numpy as np
 import shapely
-from sqlalchemy import MetaData, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from geo import grades, store
@@ -38,18 +41,54 @@ def clear_programme(conn: Connection) -> None:
 
 
 def write_programme(conn: Connection, programme: Programme) -> dict[str, int]:
-    metadata = MetaData()
-    metadata.reflect(conn, only=list(PROGRAMME_TABLES))
+    """Write all the programme's rows (one chunk, or a whole small programme) and move the
+    id sequences past them."""
+    copy_rows(conn, programme)
+    restart_sequences(conn)
+    return programme.counts()
+
+
+# COPY's text format: a backslash starts an escape, tab and newline end a field or a row
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool | np.bool_):
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def copy_rows(conn: Connection, programme: Programme) -> None:
+    """The rows held in ``programme``, table by table in foreign-key order, by COPY: a tenth of
+    the time of INSERTs, in time linear in the rows. Every row of a table comes from the same
+    generator function, so the first row's keys name the columns of all (``_`` keys are the
+    generator's own)."""
+    cursor = conn.connection.cursor()
     for name in PROGRAMME_TABLES:
-        rows = [{k: v for k, v in row.items() if not k.startswith("_")}
-                for row in programme.tables.get(name, [])]
-        if rows:
-            conn.execute(metadata.tables[name].insert(), rows)
+        rows = programme.tables.get(name)
+        if not rows:
+            continue
+        columns = [k for k in rows[0] if not k.startswith("_")]
+        buffer = io.StringIO()
+        for row in rows:
+            buffer.write("\t".join([_copy_field(row[k]) for k in columns]))
+            buffer.write("\n")
+        buffer.seek(0)
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        cursor.copy_expert(f"COPY {name} ({quoted}) FROM STDIN", buffer)  # own names
+
+
+def restart_sequences(conn: Connection) -> None:
     for name in SERIAL_TABLES:
         conn.execute(text(
             f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "  # noqa: S608 - own names
             f"COALESCE((SELECT max(id) FROM {name}), 0) + 1, false)"))
-    return programme.counts()
 
 
 def derive_lifecycles(conn: Connection) -> int:
@@ -77,9 +116,9 @@ def derive_lifecycles(conn: Connection) -> int:
 def run_demo(conn: Connection, options: DemoOptions) -> dict[str, int]:
     """Replace the programme data with a demo for the city; one transaction, all or nothing."""
     districts = city_districts(conn, options.city)
-    programme = generate(districts, options)
     clear_programme(conn)
-    counts = write_programme(conn, programme)
+    counts = generate(districts, options, write=lambda chunk: copy_rows(conn, chunk)).counts()
+    restart_sequences(conn)
     counts["risk_management"] = derive_lifecycles(conn)
     counts["project_grade"] = grades.recompute(conn)
     store.set_as_of(conn, options.as_of)

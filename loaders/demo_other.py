@@ -24,9 +24,14 @@ PREFAB_SHARE = 0.08
 STREAM = 9  # the generator's own stream beside the demo's seed
 
 
-def add_other_policies(out, parties: dict[str, list[dict]], seed: int, city: str) -> None:
-    """Other policies for about a third of the insured projects."""
-    rng = np.random.default_rng([seed, STREAM])
+def other_policies_rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng([seed, STREAM])
+
+
+def add_other_policies(out, parties: dict[str, list[dict]], rng: np.random.Generator,
+                       city: str) -> None:
+    """Other policies for about a third of the insured projects held in ``out`` (the rng,
+    from other_policies_rng, goes on from one chunk of projects to the next)."""
     insured = {row["project_id"] for row in out.tables.get("policy", [])}
     for project in out.tables.get("project", []):
         if project["id"] not in insured or rng.random() >= SHARE_WITH_OTHER_INSURANCE:
@@ -43,7 +48,7 @@ def _add(rng, out, parties, project: dict, plan: tuple, city: str) -> None:
     kind, insured_id, prefix, share = plan
     insurer = parties["insurer"][int(rng.integers(len(parties["insurer"])))]
     starts, ends = _period(rng, project, kind)
-    number = len(out.tables.get("other_policy", [])) + 1
+    number = out.count("other_policy") + 1
     year = starts.year if starts else project["permit_no"].split("-")[1]
     out.add("other_policy", {
         "id": None, "project_id": project["id"], "kind": kind,

@@ -92,34 +92,38 @@ def _risk_events(rng, out, project: dict, inspection: dict, as_of: dt.date) -> N
     quality = project["_quality"]
     found = inspection["inspected_on"]
     for _ in range(int(rng.poisson(1.3 * quality))):
-        severity = str(rng.choice(["minor", "major", "severe"],
-                                  p=_severity_mix(quality)))
-        category = str(rng.choice(STAGE_CATEGORIES[inspection["stage"]]))
+        severity = names.pick_weighted(rng, SEVERITIES, _severity_mix(quality))
+        category = names.pick(rng, STAGE_CATEGORIES[inspection["stage"]])
         due = _day(found, DUE_DAYS[severity])
         closed = _day(found, rng.gamma(2.0, DUE_DAYS[severity] / 1.6))
         left_open = closed > as_of or rng.random() < 0.03 * quality
         status = ("rectifying" if rng.random() < 0.5 else "open") if left_open else "closed"
-        number = len(out.tables.get("risk_event", [])) + 1
+        number = out.count("risk_event") + 1
         out.add("risk_event", {
             "id": None, "event_no": f"RE-{project['permit_no']}-{number:05d}",
             "project_id": project["id"], "inspection_id": inspection["id"],
             "category": category, "severity": severity, "status": status,
-            "description": str(rng.choice(names.EVENT_TEXTS[category])),
+            "description": names.pick(rng, names.EVENT_TEXTS[category]),
             "location_in_building": f"{int(rng.integers(1, 20))}号楼{int(rng.integers(1, 33))}层",
             "found_on": found, "due_on": due, "closed_on": None if left_open else closed,
         })
 
 
-def _severity_mix(quality: float) -> list[float]:
+SEVERITIES = ("minor", "major", "severe")
+
+
+def _severity_mix(quality: float) -> tuple[float, float, float]:
+    """Cumulative weights of SEVERITIES: riskier builds have more severe events."""
     severe = min(0.05 + 0.06 * quality, 0.35)
     major = 0.3
-    return [1 - severe - major, major, severe]
+    return (1 - severe - major, 1 - severe, 1.0)
 
 
 def add_claims(rng, out, project: dict, policy: dict, parties, as_of: dt.date) -> None:
     """Owners' claims once the insurer's liability has started (2 years after completion)."""
-    sections = {c["section"]: c for c in out.tables["coverage_section"]
-                if c["policy_id"] == policy["id"] and c["starts_on"] is not None}
+    # the policy's own sections, kept on it by _coverage: scanning every section of the
+    # programme here made the demo quadratic in the number of projects
+    sections = {c["section"]: c for c in policy["_sections"] if c["starts_on"] is not None}
     basic = sections.get("insulation_waterproofing")
     if basic is None or basic["starts_on"] > as_of:
         return
@@ -134,12 +138,12 @@ def add_claims(rng, out, project: dict, policy: dict, parties, as_of: dt.date) -
 
 
 def _claim(rng, out, project, policy, section, reported, parties, as_of) -> None:
-    number = len(out.tables.get("claim", [])) + 1
+    number = out.count("claim") + 1
     claim = {
         "id": None, "claim_no": f"CL{reported.year}{number:06d}", "policy_id": policy["id"],
         "unit_no": names.unit_no(rng), "reporter_name": names.person(rng),
         "reporter_phone": names.phone(rng), "section": section,
-        "cause": str(rng.choice(names.CLAIM_CAUSES[section])), "exclusion": None,
+        "cause": names.pick(rng, names.CLAIM_CAUSES[section]), "exclusion": None,
         "is_complex": bool(rng.random() < (0.4 if section == "structure" else 0.1)),
         "is_emergency": False, "reported_on": reported, "surveyed_on": None,
         "decided_on": None, "decision": None, "decision_reason": None,
@@ -170,7 +174,7 @@ def _claim_timeline(rng, claim: dict, parties, as_of: dt.date) -> None:
         return
     rejected = rng.random() < 0.1
     if rejected:
-        exclusion = str(rng.choice(list(programme.EXCLUSIONS)))
+        exclusion = names.pick(rng, list(programme.EXCLUSIONS))
         notice = _day(decided, _late(rng, (0, programme.REFUSAL_NOTICE_DAYS), (4, 10), 0.1))
         claim.update(decided_on=decided, decision="rejected", exclusion=exclusion,
                      decision_reason=names.EXCLUSION_REASONS[exclusion], status="rejected",
@@ -178,7 +182,7 @@ def _claim_timeline(rng, claim: dict, parties, as_of: dt.date) -> None:
         return
     claim.update(decided_on=decided, decision="accepted", status="accepted",
                  is_emergency=bool(rng.random() < 0.1),
-                 repairer_id=int(rng.choice([r["id"] for r in parties["repairer"]])))
+                 repairer_id=names.pick(rng, parties["repairer"])["id"])
     _settlement(rng, claim, decided, as_of)
 
 

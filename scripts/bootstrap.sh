@@ -32,6 +32,8 @@ system_packages() {
     # the browser tests drive Debian's Chromium; pdftotext and pdftoppm read the reports back
     command -v chromium >/dev/null || missing+=(chromium)
     command -v pdftotext >/dev/null || missing+=(poppler-utils)
+    # the OGC API tests read the service with GDAL's own clients (ogr2ogr, ogrinfo)
+    command -v ogr2ogr >/dev/null || missing+=(gdal-bin)
     # Playwright's driver (the node it ships) needs libatomic, which a minimal Debian lacks
     ls /usr/lib/*/libatomic.so.1 >/dev/null 2>&1 || missing+=(libatomic1)
     # the shared cache in front (deploy/nginx/): a test and bench/bench_scale_out.py run it

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from geo import cluster, store
-from geo.tenancy import set_tenant
+from geo.tenancy import Tenant, set_tenant
 from loaders import demo, demo_load, districts
 from webmap import accounts, create_app, keystore, sessions, settings
 from webmap.db import private_cluster
@@ -169,3 +169,26 @@ def as_web(conn: Connection, tenant) -> Iterator[None]:
         yield
     finally:
         conn.execute(text("RESET ROLE"))
+
+
+@pytest.fixture(scope="session")
+def kunming_published(make_database) -> Engine:
+    """Kunming's districts and the demo programme (300 projects) with one approved public
+    layer (total premium), as `riskmap demo` leaves a store: for the OGC API tests."""
+    from layers import disclosure, publication
+    from layers.filters import Filters
+
+    engine = make_database()
+    with engine.begin() as conn:
+        districts.load_districts(conn, districts.district_records(city="530100"))
+        demo_load.run_demo(conn, demo.DemoOptions(city="530100"))
+    username = account(engine, "regulator")
+    with engine.begin() as conn:
+        user_id = conn.execute(text("SELECT id FROM app_user WHERE username = :u"),
+                               {"u": username}).scalar_one()
+        regulator = Tenant("regulator", username=username, user_id=user_id)
+        pub = publication.draft(conn, regulator, "premium_total", Filters(), "各区总保费")
+        publication.move(conn, regulator, pub, "submitted")
+        publication.move(conn, regulator, pub, "approved", city="530100",
+                         rules=disclosure.Rules())
+    return engine

@@ -193,6 +193,8 @@ def test_an_insurer_signs_in_sees_its_own_portfolio_and_signs_out(
     shown = page.inner_text("tfoot")
     assert f"{own['premium_yuan'] / 10_000:,.2f}" in shown
     page.goto(server + "/", wait_until="networkidle")
+    # the layer's own fetch must end first, or signing out aborts it mid-flight
+    page.wait_for_selector(".riskmap-legend .legend-row")
     page.click("#riskmap-user button[type='submit']")
     page.wait_for_selector("#riskmap-published, #riskmap-empty")
     assert "公开地图" in page.title()

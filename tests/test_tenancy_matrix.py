@@ -99,6 +99,22 @@ PUBLIC_PAGES = {
     "/owner": "the owners' channel",
     "/owner/<ref>": "a building's cover",
     "/owner/<ref>/notice.pdf": "a building's 告知书",
+    # the OGC API: the public lists only the approved public layers and reads only them; a
+    # tenant's collection answers the public 401 (tests/test_ogc_clients.py)
+    "/conformance": "the standards the OGC API conforms to",
+    "/collections": "the collections the caller may read: the public only the public layers",
+    "/collections/<collection_id>": "a collection the caller may read (401 for the public)",
+    "/collections/<collection_id>/queryables": "its queryable properties (401 for the public)",
+    "/collections/<collection_id>/items": "its features (401 for the public)",
+    "/collections/<collection_id>/items/<feature_id>": "a feature (401 for the public)",
+    "/collections/<collection_id>/tiles": "its tilesets (401 for the public)",
+    "/collections/<collection_id>/tiles/<tms_id>": "a tileset (401 for the public)",
+    "/collections/<collection_id>/tiles/<tms_id>/<int(signed=True):z>/<int(signed=True):row>/"
+    "<int(signed=True):col>": "a vector tile (401 for the public)",
+    "/tileMatrixSets": "the tiling schemes: no data",
+    "/tileMatrixSets/<tms_id>": "a tiling scheme's definition: no data",
+    "/api": "the OpenAPI document: no data",
+    "/api/docs": "the OpenAPI document's interactive page: no data",
 }
 
 
@@ -431,6 +447,7 @@ class Seen:
     portfolio_geojson: object = None
     portfolio_pages: dict[str, object] = field(default_factory=dict)
     work: dict[str, object] = field(default_factory=dict)     # lifecycle pages and API
+    ogc: dict[str, object] = field(default_factory=dict)      # OGC API answers
     narrowed: list = field(default_factory=list)
 
 
@@ -536,6 +553,7 @@ def visit(app, kunming, t: Truth, rival: Truth, sample_pub: int) -> Seen:
         "POST delete": client.post("/portfolio/limits/999999/delete",
                                    data={"csrf_token": token[1] if token else ""})}
     seen.work = visit_work(client, t, token[1] if token else "")
+    seen.ogc = visit_ogc(client, t, city_tiles(t.world, CLUSTER_ZOOM)[0])
     seen.work.update(visit_service_and_complaints(client, token[1] if token else ""))
     seen.admin["/reports/periodic"] = client.get("/reports/periodic").status_code
     seen.admin["/projects/uninsured"] = client.get("/projects/uninsured").status_code
@@ -579,6 +597,23 @@ def visit_work(client: Visitor, t: Truth, token: str) -> dict[str, object]:
         "new_page": client.get("/work/policy/new"),
         "document": client.get("/work/documents/999999"),
     }
+
+
+def visit_ogc(client: Visitor, t: Truth, tile: tuple[int, int]) -> dict[str, object]:
+    """The OGC API as a tenant: every collection's items in one page, a foreign feature by id,
+    the tiles and their metadata, the OpenAPI document and its page."""
+    answers = {url: client.get(url) for url in (
+        "/?f=json", "/conformance", "/collections", "/collections/projects",
+        "/collections/projects/queryables", "/tileMatrixSets", "/tileMatrixSets/WebMercatorQuad",
+        "/collections/projects/tiles", "/collections/projects/tiles/WebMercatorQuad",
+        "/tiles/projects/metadata.json", "/api", "/api/docs",
+        f"/collections/projects/items/{min(t.foreign)}")}
+    for collection in ("projects", "risk_events", "claims", "districts"):
+        answers[collection] = client.get(f"/collections/{collection}/items?limit=10000")
+    x, y = tile
+    answers["tile"] = client.get(f"/collections/projects/tiles/WebMercatorQuad/{CLUSTER_ZOOM}/"
+                                 f"{y}/{x}")
+    return answers
 
 
 def visit_service_and_complaints(client: Visitor, token: str) -> dict[str, object]:
@@ -713,6 +748,24 @@ def test_the_nearest_project_is_never_a_foreign_one(seen, tenants, slot):
     assert {i for i in found if i is not None} <= t.projects
     assert [expected for _, _, expected in answers.near] == found
     assert any(found[-3:])  # clicking its own project finds it
+
+
+@pytest.mark.parametrize("slot", SLOTS, ids=SLOT_IDS)
+def test_the_ogc_api_serves_exactly_the_tenants_own_features(seen, tenants, slot):
+    t, answers = tenants[slot], seen[slot].ogc
+    assert {r.status_code for k, r in answers.items() if "/items/" not in k} == {200}
+    projects = answers["projects"].get_json()
+    assert {f["id"] for f in projects["features"]} == t.visible
+    assert projects["numberMatched"] == len(t.visible)
+    for event in answers["risk_events"].get_json()["features"]:
+        assert event["properties"]["project_id"] in t.visible
+    for claim in answers["claims"].get_json()["features"]:
+        assert claim["properties"]["project_id"] in t.visible
+        if t.role == "insurer":
+            assert t.org in t.world.shares[claim["properties"]["policy_id"]]
+    assert answers[f"/collections/projects/items/{min(t.foreign)}"].status_code == 404
+    tile = decode(answers["tile"].data).get("projects", {"features": []})
+    assert {f["properties"]["id"] for f in tile["features"]} <= t.visible
 
 
 @pytest.mark.parametrize("slot", SLOTS, ids=SLOT_IDS)

@@ -31,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         db,
         errors,
         http,
+        ogc,
         ops,
         owner,
         pages,
@@ -72,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(owner.bp)
     app.register_blueprint(service.bp)
     app.register_blueprint(account_page.bp)
+    app.register_blueprint(ogc.bp)
     jobs.init_app(app)
     auth.init_app(app)
     return app

@@ -19,7 +19,11 @@ VENDOR_FILES: dict[str, tuple[str, ...]] = {
     "leaflet.heat": ("leaflet-heat.js",),
     "leaflet.vectorgrid": ("Leaflet.VectorGrid.bundled.min.js",),
     "echarts": ("echarts.min.js",),
+    # the OpenAPI document's interactive page (/api/docs)
+    "swagger-ui-dist": ("swagger-ui-bundle.js", "swagger-ui.css"),
 }
+# where a package keeps its files, when not in dist/ (the URL says /dist/ for every package)
+SUBFOLDER: dict[str, str] = {"swagger-ui-dist": ""}
 PACKAGED = Path(__file__).resolve().parent / "vendor"
 
 
@@ -29,8 +33,12 @@ def default_folder(project_root: Path, in_checkout: bool) -> Path:
 
 def files(folder: Path) -> list[Path]:
     """Every vendored file, as its path under ``folder`` (``<package>/dist/<file>``)."""
-    return [folder / package / "dist" / name
+    return [folder / package / subfolder(package) / name
             for package, names in VENDOR_FILES.items() for name in names]
+
+
+def subfolder(package: str) -> str:
+    return SUBFOLDER.get(package, "dist")
 
 
 def is_vendored(package: str, filename: str) -> bool:

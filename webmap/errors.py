@@ -29,7 +29,8 @@ def _wants_json() -> bool:
     # a report is started by a script and polled by it: it reads JSON, whatever went wrong
     report_job = request.path.startswith("/reports/") and (
         request.method == "POST" or request.path.startswith("/reports/jobs/"))
-    return report_job or request.path.startswith(("/api/", "/tiles/"))
+    ogc = request.path.startswith(("/collections", "/conformance", "/tileMatrixSets"))
+    return report_job or ogc or request.path.startswith(("/api/", "/tiles/"))
 
 
 def json_error(message: str, status: int) -> Response:

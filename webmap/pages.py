@@ -57,6 +57,11 @@ def wan_yuan(value) -> str:
 
 @bp.get("/")
 def risk_map():
+    # the OGC API's landing page for clients asking for JSON (OWSLib, GDAL); the map otherwise
+    from webmap.ogc import features, negotiate
+
+    if negotiate.landing_wants_json():
+        return features.landing()
     if not current_user.is_authenticated:
         return public.public_map()
     layer_id = request.args.get("layer", catalogue.DEFAULT_LAYER)
@@ -141,6 +146,6 @@ def vendor(package: str, filename: str):
     # only the files the pages load (webmap/assets.py), never the rest of node_modules
     if not assets.is_vendored(package, filename):
         abort(404)
-    folder = Path(current_app.config["ASSETS_DIR"]) / package / "dist"
+    folder = Path(current_app.config["ASSETS_DIR"]) / package / assets.subfolder(package)
     return send_from_directory(folder, filename, max_age=86400)
 

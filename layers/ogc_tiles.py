@@ -1,0 +1,120 @@
+"""OGC API – Tiles of the project points: two tile matrix sets (WebMercatorQuad, and a
+CGCS2000 quad laid out as WorldCRS84Quad on EPSG:4490), their definitions (OGC TMS 2.0 JSON),
+the tileset metadata GDAL and QGIS read, and the vector tiles themselves, built by PostGIS
+as the caller (row security narrows the points)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from layers.sql import read_sql
+
+EXTENT = 4096
+BUFFER = 64
+MAX_ZOOM = 18
+EARTH_HALF = 20037508.3427892  # half the Web Mercator world, metres
+METRES_PER_DEGREE = 2 * math.pi * 6378137 / 360
+PIXEL = 0.00028  # the OGC standard rendering pixel, metres
+LAYER = "projects"
+# (name, type, description) of each attribute of the "projects" tile layer
+FIELDS = (
+    ("id", "integer", "项目编号 project id"),
+    ("name", "string", "项目名称 project name"),
+    ("permit_no", "string", "报建号 construction permit number"),
+    ("community", "string", "小区 residential community"),
+    ("stage", "string", "项目阶段 construction stage"),
+    ("district", "string", "区县 district"),
+    ("grade", "string", "质量评级 quality grade (A–D)"),
+    ("open_risk_events", "integer", "未销项风险事件 risk events not yet closed"),
+)
+
+
+@dataclass(frozen=True)
+class MatrixSet:
+    id: str
+    title: str
+    uri: str
+    srid: int
+    # SQL of the store's point (EPSG:4326) in this set's CRS, and of the set's envelope back
+    # in 4326: the code's own text, never a client's
+    to_crs: str
+    to_store: str
+    axes: tuple[str, str]
+
+    def matrix_size(self, z: int) -> tuple[int, int]:
+        """(columns, rows) at zoom ``z``."""
+        return (2**z, 2**z) if self.srid == 3857 else (2 ** (z + 1), 2**z)
+
+    def cell_size(self, z: int) -> float:
+        world = 2 * EARTH_HALF if self.srid == 3857 else 180.0
+        return world / 256 / 2**z
+
+    def envelope(self, z: int, row: int, col: int) -> tuple[float, float, float, float]:
+        """(xmin, ymin, xmax, ymax) of a tile, x east and y north in the set's CRS units."""
+        size = self.cell_size(z) * 256
+        left, top = (-EARTH_HALF, EARTH_HALF) if self.srid == 3857 else (-180.0, 90.0)
+        return (left + col * size, top - (row + 1) * size, left + (col + 1) * size,
+                top - row * size)
+
+    def is_tile(self, z: int, row: int, col: int) -> bool:
+        cols, rows = self.matrix_size(z) if 0 <= z <= MAX_ZOOM else (0, 0)
+        return 0 <= col < cols and 0 <= row < rows
+
+    def definition(self) -> dict:
+        """The set as OGC Two Dimensional Tile Matrix Set 2.0 JSON."""
+        matrices = []
+        for z in range(MAX_ZOOM + 1):
+            cols, rows = self.matrix_size(z)
+            cell = self.cell_size(z)
+            metres = cell if self.srid == 3857 else cell * METRES_PER_DEGREE
+            origin = [-EARTH_HALF, EARTH_HALF] if self.srid == 3857 else [90.0, -180.0]
+            matrices.append({"id": str(z), "scaleDenominator": metres / PIXEL, "cellSize": cell,
+                             "cornerOfOrigin": "topLeft", "pointOfOrigin": origin,
+                             # TMS 1.0's names too, which GDAL before 3.7 reads
+                             "identifier": str(z), "topLeftCorner": origin,
+                             "tileWidth": 256, "tileHeight": 256, "matrixWidth": cols,
+                             "matrixHeight": rows})
+        crs = f"http://www.opengis.net/def/crs/EPSG/0/{self.srid}"
+        corners = ([[-EARTH_HALF, -EARTH_HALF], [EARTH_HALF, EARTH_HALF]] if self.srid == 3857
+                   else [[-90.0, -180.0], [90.0, 180.0]])
+        return {"id": self.id, "title": self.title, **({"uri": self.uri} if self.uri else {}),
+                "crs": crs, "orderedAxes": list(self.axes), "tileMatrices": matrices,
+                # the TMS 1.0 encoding's members as well, for GDAL before 3.7
+                "type": "TileMatrixSetType", "identifier": self.id, "supportedCRS": crs,
+                "boundingBox": {"type": "BoundingBoxType", "crs": crs,
+                                "lowerCorner": corners[0], "upperCorner": corners[1]}}
+
+
+WEB_MERCATOR = MatrixSet(
+    "WebMercatorQuad", "Google Maps Compatible for the World",
+    "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad", 3857,
+    "ST_Transform(p.location, 3857)", "ST_Transform({envelope}, 4326)", ("X", "Y"))
+CGCS2000 = MatrixSet(
+    "CGCS2000Quad", "CGCS2000 经纬度四叉树（与 WorldCRS84Quad 同排布）CGCS2000 geographic quad",
+    "", 4490,  # no registered URI: WorldCRS84Quad's layout, on CGCS2000
+    # CGCS2000 and WGS84 agree to centimetres: the store's coordinates are taken as they are
+    "ST_SetSRID(p.location, 4490)", "ST_SetSRID({envelope}, 4326)", ("Lat", "Lon"))
+MATRIX_SETS = {s.id: s for s in (WEB_MERCATOR, CGCS2000)}
+
+
+def project_tile(conn: Connection, tms: MatrixSet, z: int, row: int, col: int) -> bytes:
+    """The Mapbox Vector Tile of the projects the caller may see in tile z/row/col."""
+    xmin, ymin, xmax, ymax = tms.envelope(z, row, col)
+    margin = (xmax - xmin) * BUFFER / EXTENT
+    envelope = "ST_MakeEnvelope(:sxmin, :symin, :sxmax, :symax, :srid)"
+    sql = read_sql("ogc_project_tile.sql").format(
+        to_crs=tms.to_crs, search=tms.to_store.format(envelope=envelope))
+    params = {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax, "srid": tms.srid,
+              "sxmin": xmin - margin, "symin": ymin - margin, "sxmax": xmax + margin,
+              "symax": ymax + margin, "extent": EXTENT, "buffer": BUFFER}
+    tile = conn.execute(text(sql), params).scalar_one()
+    return bytes(tile or b"")
+
+
+def properties_schema() -> dict:
+    return {"type": "object", "properties": {
+        name: {"type": kind, "description": what} for name, kind, what in FIELDS}}
