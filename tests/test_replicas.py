@@ -123,6 +123,12 @@ def test_maps_and_statistics_are_read_from_the_standby(primary, replica):
         assert headers["X-Read-From"] == "replica" and "X-Data-As-Of" in headers
         page = client.get("/statistics").get_data(as_text=True)
         assert 'id="data-as-of"' in page and "只读副本" in page and "北京时间" in page
+        # the OGC API reads there too
+        ogc = client.get("/collections/districts/items?limit=20",
+                         headers={"Accept": "application/geo+json"})
+        assert ogc.status_code == 200 and ogc.headers["X-Read-From"] == "replica"
+        assert RENAMED not in ogc.get_data(as_text=True)
+        assert "五华区" in ogc.get_data(as_text=True)
         # the connection the standby served is the web role's: row security as on the primary
         seen = _superuser(replica_url, "SELECT DISTINCT usename FROM pg_stat_activity "
                           "WHERE application_name LIKE 'riskmap-replica-%'")
