@@ -96,7 +96,7 @@ def web_service(database_url: str, redis_prefix: str) -> Iterator[int]:
 
 
 def wait_until_up(port: int, process: subprocess.Popen, path: str = "/healthz") -> None:
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 180
     while True:
         with contextlib.suppress(OSError):
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)

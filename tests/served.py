@@ -56,10 +56,11 @@ def gunicorn(env: dict, workers: int = 2) -> Iterator[tuple[str, subprocess.Pope
     process = start_gunicorn(env, port, workers)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a busy machine imports the app slowly
         while get(url + "/login").status != 200:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"gunicorn did not start: {process.stderr.read()}")
+                process.kill()  # else reading its stderr would wait for it forever
+                raise AssertionError(f"gunicorn did not start: {process.communicate()[1]}")
             time.sleep(0.2)
         yield url, process
     finally:

@@ -66,7 +66,8 @@ def _superuser(url: str, sql: str, **params):
     engine = store.make_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            return conn.execute(text(sql), params).all()
+            result = conn.execute(text(sql), params)
+            return result.all() if result.returns_rows else []
     finally:
         engine.dispose()
 
@@ -122,6 +123,12 @@ def test_maps_and_statistics_are_read_from_the_standby(primary, replica):
         assert headers["X-Read-From"] == "replica" and "X-Data-As-Of" in headers
         page = client.get("/statistics").get_data(as_text=True)
         assert 'id="data-as-of"' in page and "只读副本" in page and "北京时间" in page
+        # the OGC API reads there too
+        ogc = client.get("/collections/districts/items?limit=20",
+                         headers={"Accept": "application/geo+json"})
+        assert ogc.status_code == 200 and ogc.headers["X-Read-From"] == "replica"
+        assert RENAMED not in ogc.get_data(as_text=True)
+        assert "五华区" in ogc.get_data(as_text=True)
         # the connection the standby served is the web role's: row security as on the primary
         seen = _superuser(replica_url, "SELECT DISTINCT usename FROM pg_stat_activity "
                           "WHERE application_name LIKE 'riskmap-replica-%'")
@@ -203,6 +210,43 @@ def test_a_standby_too_far_behind_leaves_the_read_pool(primary, replica):
         with primary.begin() as conn:
             conn.execute(text("UPDATE district SET name = '五华区' WHERE code = :c"),
                          {"c": WUHUA})
+
+
+def _follow(replica_url: str, conninfo: str) -> None:
+    """Point the standby at its primary (``conninfo``), or at none ('')."""
+    statement = _superuser(replica_url, "SELECT format('ALTER SYSTEM SET primary_conninfo = "
+                           "%L', CAST(:c AS text))", c=conninfo)[0][0]
+    _superuser(replica_url, statement)
+    _superuser(replica_url, "SELECT pg_reload_conf()")
+
+
+def test_a_standby_cut_off_from_its_primary_leaves_the_pool_once_the_primary_moves_on(
+        primary, replica):
+    """Cut off, the standby has replayed all it received and cannot tell it is behind; the
+    primary's WAL position tells."""
+    _, replica_url, web_url = replica
+    client = sign_in(_app(primary, web_url, REPLICA_MAX_LAG_SECONDS=1).test_client(),
+                     primary, "regulator")
+    conninfo = _superuser(replica_url, "SHOW primary_conninfo")[0][0]
+    assert conninfo
+    try:
+        _follow(replica_url, "")
+        _wait(lambda: _superuser(replica_url, "SELECT count(*) FROM pg_stat_wal_receiver")
+              == [(0,)])
+        with primary.begin() as conn:
+            conn.execute(text("UPDATE district SET name = :n WHERE code = :c"),
+                         {"n": RENAMED, "c": WUHUA})
+        time.sleep(1.5)
+        on_map, in_stats, headers = _district_names(client)
+        assert on_map == {RENAMED} and in_stats == {RENAMED} and "X-Read-From" not in headers
+    finally:
+        _follow(replica_url, conninfo)
+        _resume(primary, replica_url)
+        with primary.begin() as conn:
+            conn.execute(text("UPDATE district SET name = '五华区' WHERE code = :c"),
+                         {"c": WUHUA})
+    _resume(primary, replica_url)  # following again, it catches up and rejoins the pool
+    assert _district_names(client)[2].get("X-Read-From") == "replica"
 
 
 def test_with_the_standby_stopped_reads_fall_back_to_the_primary(primary, replica):

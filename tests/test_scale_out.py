@@ -57,7 +57,7 @@ def _start_worker(env: dict) -> subprocess.Popen:
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     connection = redis.Redis.from_url(env["RISKMAP_REDIS_URL"])
     queue = Queue(f"{env['RISKMAP_REDIS_PREFIX']}:reports", connection=connection)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while Worker.count(queue=queue) == 0:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()

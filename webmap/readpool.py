@@ -30,16 +30,24 @@ from sqlalchemy.exc import DBAPIError
 
 from geo import store
 from webmap import metrics
+from webmap.db import get_web_engine
 from webmap.setting_checks import url_list
 
 FRESH_COOKIE = "riskmap_fresh"
 _POOL = "riskmap.readpool"
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-# Lag as the replica sees it: nothing received is left to replay → current; otherwise the age
-# of the last transaction it replayed (an upper bound: the primary may have been idle before).
+# Lag: a replica that has replayed the primary's WAL up to where the primary was just before
+# is current; otherwise the age of the last transaction it replayed (an upper bound: the
+# primary may have been idle before its next write). Without the primary's position (it did
+# not answer), nothing received left to replay counts as current: a replica cut off from its
+# primary cannot tell more to the web role (pg_stat_wal_receiver is for pg_read_all_stats).
+_PRIMARY_LSN_SQL = text("SELECT pg_current_wal_lsn()::text")
 _LAG_SQL = text("""
     SELECT pg_is_in_recovery() AS standby,
-           coalesce(pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(), false) AS caught_up,
+           coalesce(CASE WHEN CAST(:primary AS pg_lsn) IS NULL
+                         THEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+                         ELSE pg_last_wal_replay_lsn() >= CAST(:primary AS pg_lsn) END,
+                    false) AS caught_up,
            pg_last_xact_replay_timestamp() AS replayed_at, now() AS now""")
 
 
@@ -59,9 +67,10 @@ class Replica:
     checked: float = float("-inf")
 
 
-def measure(conn: Connection, max_lag: float) -> Health:
-    """How far behind the replica on ``conn`` is, and whether it may answer reads."""
-    row = conn.execute(_LAG_SQL).one()
+def measure(conn: Connection, max_lag: float, primary_lsn: str | None = None) -> Health:
+    """How far behind the replica on ``conn`` is (the primary having been at WAL position
+    ``primary_lsn`` just before), and whether it may answer reads."""
+    row = conn.execute(_LAG_SQL, {"primary": primary_lsn}).one()
     if not row.standby:
         return Health(False, reason="not a standby (promoted?)")
     if row.caught_up:
@@ -76,7 +85,9 @@ def measure(conn: Connection, max_lag: float) -> Health:
 class ReadPool:
     """The replicas of one app, each checked at most every ``check_seconds``."""
 
-    def __init__(self, urls: list[str], max_lag: float, check_seconds: float):
+    def __init__(self, urls: list[str], max_lag: float, check_seconds: float,
+                 primary: Engine | None = None):
+        self.primary = primary
         self.replicas = [Replica(f"replica{n}", _make_engine(url, n))
                          for n, url in enumerate(urls)]
         self.max_lag, self.check_seconds = max_lag, check_seconds
@@ -100,13 +111,23 @@ class ReadPool:
         with self._lock:
             if time.monotonic() - replica.checked >= self.check_seconds:
                 try:
+                    primary_lsn = self._primary_lsn()
                     with replica.engine.connect() as conn:
-                        health = measure(conn, self.max_lag)
+                        health = measure(conn, self.max_lag, primary_lsn)
                 except DBAPIError as exc:
                     health = self.down(replica, exc)
                 replica.health, replica.checked = health, time.monotonic()
                 _observe(replica, health)
         return replica.health
+
+    def _primary_lsn(self) -> str | None:
+        if self.primary is None:
+            return None
+        try:
+            with self.primary.connect() as conn:
+                return conn.execute(_PRIMARY_LSN_SQL).scalar_one()
+        except DBAPIError:
+            return None  # the replica alone then says how current it is
 
     def down(self, replica: Replica, exc: Exception) -> Health:
         """``replica`` failed: out of the pool until the next check."""
@@ -149,7 +170,7 @@ def pool_of(app: Flask | None = None) -> ReadPool:
         config = app.config
         pool = app.extensions[_POOL] = ReadPool(
             url_list(config["REPLICA_URLS"]), float(config["REPLICA_MAX_LAG_SECONDS"]),
-            float(config["REPLICA_CHECK_SECONDS"]))
+            float(config["REPLICA_CHECK_SECONDS"]), get_web_engine(app))
     return pool
 
 
