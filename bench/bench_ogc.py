@@ -234,12 +234,14 @@ def main(argv: list[str] | None = None) -> None:
         items = "bbox=" + ",".join(map(str, BBOX)) + "&limit=1000"
         parts = connection_parts(engine)
         results = {"ours": ours(engine, tokens["regulator"], mix, args.items_repeat, items)}
+        print("ours:", results["ours"], flush=True)
         with pygeoapi(parts) as port:
             results["pygeoapi"] = {
                 "items": time_items(port, "", f"/collections/projects/items?f=json&{items}",
                                     args.items_repeat),
                 "tiles": time_tiles(port, "", "/collections/projects/tiles/WebMercatorQuad/"
                                     "{z}/{y}/{x}?f=mvt", mix)}
+        print("pygeoapi:", results["pygeoapi"], flush=True)
         with tipg(parts) as port:
             results["tipg"] = {
                 "items": time_items(port, "", f"/collections/public.project/items?{items}",
