@@ -307,10 +307,18 @@ def shown(value) -> str:
     return str(value)
 
 
+def _figure(value) -> str:
+    return f"{value:,.2f}" if isinstance(value, int | float) else shown(value)
+
+
 def _step_detail(machine: Lifecycle, detail: dict) -> list[tuple[str, str]]:
     fields = {f.name: f for t in machine.transitions for f in t.fields}
     out = []
     for key, value in detail.items():
+        if key == "changes" and isinstance(value, dict):  # a change's figures, before → after
+            out += [(label, f"{_figure(old)} → {_figure(new)}")
+                    for label, (old, new) in value.items()]
+            continue
         field = fields.get(key)
         if field is not None and field.choices:
             value = dict(field.choices).get(value, value)

@@ -100,6 +100,33 @@ def _set(table: str, **columns):
     return effect
 
 
+# a policy's figures a change may set: (field, column, label, factor from field to column)
+_CHANGEABLE = (("premium_yuan", "premium_yuan", "保费（元）", 1),
+               ("rate_pct", "rate", "费率（%）", 0.01),
+               ("sum_insured_yuan", "sum_insured_yuan", "保险金额（元）", 1))
+
+
+def _change_policy(conn, tenant, entity_id, values, raw):
+    """Back to the regulator with the changed figures; each is kept before and after in the
+    step (``values["changes"]``: label → [before, after]), so history and audit show it."""
+    row = conn.execute(text("SELECT premium_yuan, rate, sum_insured_yuan FROM policy "
+                            "WHERE id = :id"), {"id": entity_id}).one()._mapping
+    changes, sets = {}, {"status": "submitted"}
+    for field, column, label, factor in _CHANGEABLE:
+        new = values.pop(field, None)  # the step keeps it in "changes", when it changed
+        if new is None:
+            continue
+        before = float(row[column]) / factor
+        if abs(float(new) - before) > 1e-9:
+            changes[label] = [round(before, 6), round(float(new), 6)]
+            sets[column] = float(new) * factor
+    assignments = ", ".join(f"{c} = :{c}" for c in sets)
+    conn.execute(text(f"UPDATE policy SET {assignments} WHERE id = :id"),  # noqa: S608
+                 {**sets, "id": entity_id})
+    values["changes"] = changes
+    return entity_id
+
+
 def _nothing(conn, tenant, entity_id, values, raw):
     return entity_id
 
@@ -226,7 +253,7 @@ POLICY_EFFECTS = {
     "confirm": _set("policy", status="=confirmed"),
     "return": _set("policy", status="=returned"),
     "resubmit": _set("policy", status="=submitted"),
-    "change": _set("policy", status="=submitted"),
+    "change": _change_policy,
     "cancel": _set("policy", status="=cancelled"),
     "terminate": _set("policy", status="=terminated"),
 }

@@ -140,6 +140,10 @@ def by_cell(projects: pd.DataFrame, basis: str, size_m: int) -> list[dict]:
     out = [{"i": int(i), "j": int(j), "projects": len(group), **_money(group),
             "ring": cell_ring(int(i), int(j), size_m, epsg)}
            for (i, j), group in frame.groupby(["i", "j"])]
+    for cell in out:  # the cell's centre, for exports and labels (the ring's four corners)
+        corners = cell["ring"][:4]
+        cell["lon"] = round(sum(c[0] for c in corners) / 4, 6)
+        cell["lat"] = round(sum(c[1] for c in corners) / 4, 6)
     return sorted(out, key=lambda r: -r[f"{basis}_wan"])
 
 

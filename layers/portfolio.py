@@ -8,6 +8,7 @@ is always its own portfolio: it never sees another insurer's exposure.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, replace
 
 from sqlalchemy import text
@@ -65,15 +66,15 @@ def add_limit(conn: Connection, tenant: Tenant, measure: str, basis: str, size_m
               max_wan: float, note: str = "") -> int:
     """Record a limit of the tenant's insurer; the same measure and basis replace the old one."""
     if tenant.role != "insurer":
-        raise ExposureError("only an insurer sets limits on its own portfolio")
+        raise ExposureError("只有保险公司可为本公司业务设置限额。only an insurer sets limits")
     if measure not in MEASURES or basis not in BASES:
-        raise ExposureError(f"measure {measure!r} / basis {basis!r}: unknown")
+        raise ExposureError(f"限额对象或口径无效：{measure!r} / {basis!r}。unknown measure")
     if (measure in ("circle", "cell")) != (size_m is not None):
-        raise ExposureError("a circle or cell limit needs its size in metres; others none")
+        raise ExposureError("圆或网格的限额须填写尺寸（米）。a circle or cell limit needs its size")
     if size_m is not None and not 25 <= size_m <= 10000:
-        raise ExposureError(f"size {size_m} m: between 25 and 10000 metres")
+        raise ExposureError(f"尺寸 {size_m} 米有误：应在 25–10000 米之间。size out of range")
     if not 0 < max_wan <= 1e11:
-        raise ExposureError("the limit must be a positive amount up to 1e11 万元")
+        raise ExposureError("上限须为正数（万元）。the limit must be a positive amount")
     limit_id = conn.execute(text("""
         INSERT INTO exposure_limit (insurer_id, measure, basis, size_m, max_yuan, note, created_by)
         VALUES (:i, :m, :b, :s, :y, :n, :u)
@@ -96,15 +97,26 @@ def delete_limit(conn: Connection, tenant: Tenant, limit_id: int) -> bool:
     return bool(done)
 
 
+def near(projects, lon: float, lat: float) -> str:
+    """A place in words: the district and name of the project nearest to it."""
+    if projects.empty:
+        return ""
+    squeeze = math.cos(math.radians(lat))  # a degree of longitude is shorter than one of latitude
+    distance = ((projects["lon"] - lon) * squeeze) ** 2 + (projects["lat"] - lat) ** 2
+    nearest = projects.loc[distance.idxmin()]
+    return f"{nearest['district']} {nearest['name']}附近"
+
+
 def breaches(policies, projects, limit: Limit) -> list[dict]:
     """The places (circles, cells, districts, parties) whose exposure is above ``limit``."""
     key, cap = f"{limit.basis}_wan", limit.max_yuan / WAN
     if limit.measure == "circle":
         found = exposure.circles(projects, limit.basis, limit.size_m, top=50)
-        places = [{"place": f"圆 #{c['rank']}（{c['lon']:.5f}, {c['lat']:.5f}）", **c}
-                  for c in found]
+        places = [{"place": f"圆 #{c['rank']}：{near(projects, c['lon'], c['lat'])}"
+                            f"（圆心 {c['lon']:.5f}, {c['lat']:.5f}）", **c} for c in found]
     elif limit.measure == "cell":
-        places = [{"place": f"网格 ({c['i']}, {c['j']})", **c}
+        places = [{"place": f"{limit.size_m} 米网格：{near(projects, c['lon'], c['lat'])}"
+                            f"（中心 {c['lon']:.5f}, {c['lat']:.5f}）", **c}
                   for c in exposure.by_cell(projects, limit.basis, limit.size_m)]
     elif limit.measure == "district":
         places = [{"place": d["name"], **d} for d in exposure.by_district(projects, limit.basis)]

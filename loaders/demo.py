@@ -20,6 +20,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
 from geo import programme
+from loaders import demo_life
 from loaders import demo_names as names
 from loaders.demo_other import add_other_policies, other_policies_rng
 from loaders.demo_risk import add_claims, add_risk_management
@@ -112,6 +113,7 @@ def generate(districts: list[District], options: DemoOptions,
     rng = np.random.default_rng(options.seed)
     other_rng = other_policies_rng(options.seed)
     out = Programme()
+    recent: dict = {}
     parties = _organisations(rng, out, options.city)
     sites = _place_projects(rng, districts, options.projects)
     for first in range(0, len(sites), CHUNK_PROJECTS):
@@ -121,8 +123,13 @@ def generate(districts: list[District], options: DemoOptions,
                 policy = _policy(rng, out, project, parties, options)
                 add_risk_management(rng, out, project, policy, options.as_of)
                 add_claims(rng, out, project, policy, parties, options.as_of)
+                demo_life.keep_candidate(recent, project, policy, options.as_of)
         add_other_policies(out, parties, other_rng, options.city)
         out.flush(write)
+    # claims just reported: every insurer has surveys and decisions waiting on the demo's day
+    demo_life.add_recent_claims(out, demo_life.claim_rng(options.seed), recent, parties,
+                                options.as_of)
+    out.flush(write)
     return out
 
 

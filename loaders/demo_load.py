@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from geo import grades, store
+from loaders import demo_life
 from loaders.demo import DemoOptions, District, Programme, generate
 
 # Insertion order follows the foreign keys.
@@ -155,6 +156,9 @@ def run_demo(conn: Connection, options: DemoOptions) -> dict[str, int]:
         counts = generate(districts, options, write=lambda chunk: copy_rows(conn, chunk)).counts()
     restart_sequences(conn)
     counts["risk_management"] = derive_lifecycles(conn)
+    demo_life.add_ratings(conn, options.seed)
+    demo_life.add_complaints(conn, options.seed, options.as_of)
+    demo_life.add_policy_submissions(conn, options.seed, options.as_of)
     counts["project_grade"] = grades.recompute(conn)
     store.set_as_of(conn, options.as_of)
     store.record_audit(conn, "cli", "demo", options.city,

@@ -24,6 +24,7 @@ STAGE_CATEGORIES = {
     "completed": ["waterproofing", "insulation", "facade", "windows", "other"],
 }
 DUE_DAYS = {"minor": 30, "major": 15, "severe": 7}
+STUCK_DAYS = 75  # an event left open was found at most this long before the demo's day
 
 
 def _day(start: dt.date, days: float) -> dt.date:
@@ -95,8 +96,13 @@ def _risk_events(rng, out, project: dict, inspection: dict, as_of: dt.date) -> N
         severity = names.pick_weighted(rng, SEVERITIES, _severity_mix(quality))
         category = names.pick(rng, STAGE_CATEGORIES[inspection["stage"]])
         due = _day(found, DUE_DAYS[severity])
-        closed = _day(found, rng.gamma(2.0, DUE_DAYS[severity] / 1.6))
-        left_open = closed > as_of or rng.random() < 0.03 * quality
+        # most builds rectify within the due date; risky ones (high quality score) run late,
+        # so grades spread as a programme's do rather than piling up in C and D
+        closed = _day(found, rng.gamma(2.0, DUE_DAYS[severity] * min(quality, 3.0) / 6))
+        # a few events of risky builds stay open past their due date, but not for years: a
+        # TIS's list holds events a few weeks overdue, as a working programme's does
+        stuck = rng.random() < 0.03 * quality and (as_of - found).days <= STUCK_DAYS
+        left_open = closed > as_of or stuck
         status = ("rectifying" if rng.random() < 0.5 else "open") if left_open else "closed"
         number = out.count("risk_event") + 1
         out.add("risk_event", {

@@ -48,8 +48,10 @@ def _regulator_sees(server: str, district: str) -> dict:
     building's district on the claims layer."""
     with chromium_page() as (page, problems):
         sign_in(page, server, "t-regulator")
+        page.wait_for_selector(".riskmap-legend .legend-row")  # the map's own requests done
         page.goto(server + "/statistics", wait_until="networkidle")
-        figure = page.inner_text("[data-indicator='claims'] .figure-value")
+        # the figure sits in a folded section: its text, not its rendering
+        figure = page.text_content("[data-indicator='claims'] .figure-value")
         heat = page.evaluate("fetch('/api/heat/claims').then(r => r.json())")
         layer = page.evaluate("fetch('/api/layers/claims/districts').then(r => r.json())")
         assert problems == []

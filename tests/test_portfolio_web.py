@@ -73,10 +73,20 @@ def test_an_insurer_sets_a_limit_and_sees_where_it_is_broken(app, kunming):
         bad = client.post("/portfolio/limits", data={
             "csrf_token": token, "measure": "circle", "size_m": "", "basis": "net",
             "max_wan": "100"}, follow_redirects=True)
-        assert "needs its size" in bad.get_data(as_text=True)
-        gone = client.post(f"/portfolio/limits/{data['limits'][0]['id']}/delete",
-                           data={"csrf_token": token}, follow_redirects=True)
-        assert "限额已删除" in gone.get_data(as_text=True)
+        assert "圆或网格的限额须填写尺寸" in bad.get_data(as_text=True)
+        # a district's limit has no size: the form's size is ignored, not refused in English
+        district = client.post("/portfolio/limits", data={
+            "csrf_token": token, "measure": "district", "size_m": "200", "basis": "net",
+            "max_wan": "1"}, follow_redirects=True).get_data(as_text=True)
+        assert "限额已保存" in district
+        named = client.get("/api/portfolio").get_json()["breaches"]
+        assert any("区" in b["place"] or "县" in b["place"] for b in named)
+        circle = next(b for b in named if b["place"].startswith("圆 #"))
+        assert "附近" in circle["place"]  # by district and nearest project, not bare numbers
+        for limit in client.get("/api/portfolio").get_json()["limits"]:
+            gone = client.post(f"/portfolio/limits/{limit['id']}/delete",
+                               data={"csrf_token": token}, follow_redirects=True)
+            assert "限额已删除" in gone.get_data(as_text=True)
         assert client.get("/api/portfolio").get_json()["limits"] == []
     finally:
         with kunming.begin() as conn:
@@ -89,6 +99,10 @@ def test_the_portfolio_exports_as_xlsx_csv_and_geojson(client):
     assert {"概览", "项目风险暴露", "按区县累积"} <= set(book.sheetnames)
     csv = client.get("/portfolio/export.csv").data.decode("utf-8-sig").splitlines()
     assert csv[0].startswith("报建号") and len(csv) == data["totals"]["projects"] + 1
+    assert "经度" in csv[0] and "纬度" in csv[0]  # each project with its coordinates
+    cells = next(book[n] for n in book.sheetnames if n.startswith("按网格累积"))
+    header = [c.value or "" for c in next(cells.iter_rows(max_row=1))]
+    assert any("中心经度" in h for h in header) and any("中心纬度" in h for h in header)
     geo = json.loads(client.get("/portfolio/export.geojson").data)
     kinds = [f["properties"]["kind"] for f in geo["features"]]
     assert kinds.count("circle") == len(data["circles"])

@@ -186,6 +186,10 @@ class Truth:
             row = out[w.projects[policy["project_id"]]["district"]]
             row["premium_yuan"] += policy["premium"] * share
             row["sum_insured_yuan"] += policy["sum_insured"] * share
+            # what a ratio divides the premium by: the policy's project, at the same share
+            project = w.projects[policy["project_id"]]
+            row["rated_cost_yuan"] += project["cost"] * share
+            row["rated_area_m2"] += project["area"] * share
             if po in w.structure:
                 starts, ends = w.structure[po]
                 earned_days = max(0, (min(ends, w.today + dt.timedelta(days=1)) - starts).days)
@@ -243,8 +247,8 @@ def _ratio(top: float, bottom: float, scale: float = 1.0) -> float | None:
 # catalogue), so that a layer added to the catalogue fails until its check is added
 LAYER_VALUES: dict[str, Callable[[dict], float | None]] = {
     "premium_total": lambda b: b["premium_yuan"] / 10_000,
-    "premium_per_m2": lambda b: _ratio(b["premium_yuan"], b["insured_area_m2"]),
-    "average_rate": lambda b: _ratio(b["premium_yuan"], b["construction_cost_yuan"], 100),
+    "premium_per_m2": lambda b: _ratio(b["premium_yuan"], b["rated_area_m2"]),
+    "average_rate": lambda b: _ratio(b["premium_yuan"], b["rated_cost_yuan"], 100),
     "sum_insured": lambda b: b["sum_insured_yuan"] / 10_000,
     "insured_area": lambda b: b["insured_area_m2"] / 10_000,
     "projects": lambda b: b["projects"],

@@ -107,7 +107,9 @@ def test_a_close_tile_shows_the_project_with_its_popup_fields(kunming):
     assert shown["stage"] == expected.stage and shown["district"] == expected.district
     assert shown["insurers"] == "、".join(insurers)
     assert len(insurers) > 1 and shown["insurers"].startswith(project.lead_insurer + "、")
-    assert project.claims > 0 and project.open_events > 0
+    # the demo leaves risk events open only while recent, so the project with the most claims
+    # (an old one) may have none open; the popup's count is checked either way
+    assert project.claims > 0
     assert shown["claims"] == project.claims
     assert shown["open_risk_events"] == project.open_events
 

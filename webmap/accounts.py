@@ -157,14 +157,21 @@ def authenticate(conn: Connection, username: str, password: str) -> Account | No
     return None if user_id is None else get_account(conn, user_id)
 
 
+_DEMO_ORDER = {"contractor": (
+    "(SELECT count(*) FROM risk_event e JOIN project p ON p.id = e.project_id "
+    "WHERE p.contractor_id = o.id AND e.status <> 'closed') DESC, ")}
+
+
 def demo_accounts(conn: Connection) -> list[tuple[str, str, str, str | None]]:
     """One account per role for the demo, with fresh passwords: (user, password, role, org)."""
     made = []
     for role in ROLES:
         org = None
         if role in ROLES_WITH_ORGANISATION:
-            org = conn.execute(text("SELECT name FROM organisation WHERE kind = :k ORDER BY id "
-                                    "LIMIT 1"), {"k": role}).scalar()
+            # the demo's contractor is one with rectification work, so its list is not empty
+            busiest = _DEMO_ORDER.get(role, "")
+            org = conn.execute(text("SELECT o.name FROM organisation o WHERE o.kind = :k "  # noqa: S608
+                                    f"ORDER BY {busiest}o.id LIMIT 1"), {"k": role}).scalar()
         username, password = f"demo-{role}", new_password()
         # an account that has signed in is referred to by the audit log: reset, never delete
         reset = conn.execute(text(

@@ -165,17 +165,20 @@ def load_districts_command(city: str | None, province: str | None, everything: b
 @click.option("--projects", default=300, show_default=True, type=click.IntRange(1, 200_000),
               help="Number of residential projects.")
 @click.option("--as-of", "as_of", default=None, type=click.DateTime(["%Y-%m-%d"]),
-              help="The demo's 'today' (default 2026-06-30); dates after it do not happen.")
+              help="The demo's day (default: today in Beijing): its history runs up to it, "
+                   "its deadlines and tasks are current on it; the same seed and day give "
+                   "the same data.")
 @with_appcontext
 def demo_command(city, seed, projects, as_of) -> None:
     """Replace the programme data with a believable demo programme for a city."""
+    from geo import clock
     from loaders import demo, demo_load, districts
     from webmap.accounts import demo_accounts
 
     city = city or current_app.config["CITY"]
     options = demo.DemoOptions(
         city=city, seed=demo.DEFAULT_SEED if seed is None else seed, projects=projects,
-        as_of=as_of.date() if as_of else demo.DEFAULT_AS_OF)
+        as_of=as_of.date() if as_of else clock.real_today())
     engine = _migrated_engine()
     with engine.begin() as conn:
         if not demo_load.city_districts(conn, city):

@@ -96,7 +96,9 @@ def trimmed(data: dict) -> dict:
 def add_limit():
     form = request.form
     try:
-        size = int(form["size_m"]) if form.get("size_m") else None
+        # only a circle or a cell has a size: a district's or a party's form ignores the field
+        spatial = form.get("measure") in ("circle", "cell")
+        size = int(form["size_m"]) if spatial and form.get("size_m") else None
         max_wan = float(form.get("max_wan", ""))
     except ValueError:
         flash("限额须为数字（万元），尺寸须为整数（米）。")
@@ -157,7 +159,8 @@ def portfolio_report(data: dict) -> dict:
     tables = [
         {"id": "projects", "title": "项目风险暴露", "rows": data["projects"], "columns": _columns(
             ("permit_no", "报建号"), ("name", "项目"), ("district", "区县"),
-            ("developer", "建设单位"), ("policies", "保单数", "件", 0), *MONEY_COLUMNS)},
+            ("developer", "建设单位"), ("lon", "经度", "°", 6), ("lat", "纬度", "°", 6),
+            ("policies", "保单数", "件", 0), *MONEY_COLUMNS)},
         {"id": "circles", "title": f"最大累积圆（半径 {choice['radius_m']} 米）",
          "rows": data["circles"], "columns": _columns(
              ("rank", "名次"), ("lon", "圆心经度", "°", 6), ("lat", "圆心纬度", "°", 6),
@@ -166,7 +169,8 @@ def portfolio_report(data: dict) -> dict:
             ("code", "区县代码"), ("name", "区县"), ("projects", "项目数", "个", 0),
             *MONEY_COLUMNS, ("share_pct", "占比", "%", 1))},
         {"id": "cells", "title": f"按网格累积（{choice['cell_m']} 米）", "rows": data["cells"],
-         "columns": _columns(("i", "列"), ("j", "行"), ("projects", "项目数", "个", 0),
+         "columns": _columns(("lon", "中心经度", "°", 6), ("lat", "中心纬度", "°", 6),
+                             ("i", "列号"), ("j", "行号"), ("projects", "项目数", "个", 0),
                              *MONEY_COLUMNS)},
         *[{"id": f"party_{k}", "title": f"按{v}累积", "rows": data["parties"][k],
            "columns": _columns(("party", v), ("projects", "项目数", "个", 0), *MONEY_COLUMNS)}

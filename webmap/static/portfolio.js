@@ -15,14 +15,19 @@
 
   var max = Math.max.apply(null, data.cells.map(function (c) { return c[key]; }).concat([0]));
   var grid = window.L.layerGroup(data.cells.map(function (c) {
-    var level = max > 0 ? Math.min(4, Math.floor(5 * c[key] / max)) : 0;
+    // every cell holding exposure is coloured (never the near-white of the ramp's foot) and
+    // outlined in its own colour, so a 1 km cell still shows as a dot at city zoom
+    var level = max > 0 ? Math.max(1, Math.min(4, Math.ceil(4 * c[key] / max))) : 1;
     var ring = c.ring.map(function (p) { return [p[1], p[0]]; });
-    return window.L.polygon(ring, { weight: 0.5, color: "#999", fillColor: RAMP[level], fillOpacity: 0.7 })
+    return window.L.polygon(ring, { weight: 2, color: RAMP[level], fillColor: RAMP[level], fillOpacity: 0.8 })
       .bindTooltip(label(c.projects + " 个项目 · " + wan(c[key])));
   }));
   var circles = window.L.layerGroup(data.circles.map(function (c) {
     return window.L.circle([c.lat, c.lon], { radius: c.radius_m, color: "#b42318", weight: 2, fillOpacity: 0.15 })
-      .bindTooltip(label("#" + c.rank + " · " + c.projects + " 个项目 · " + wan(c[key])), { permanent: c.rank <= 3 });
+      // the top three carry their labels, each on its own side so that they do not overlap
+      .bindTooltip(label("#" + c.rank + " · " + c.projects + " 个项目 · " + wan(c[key])),
+                   { permanent: c.rank <= 3, direction: ["right", "left", "top"][(c.rank - 1) % 3],
+                     offset: [[12, 0], [-12, 0], [0, -12]][(c.rank - 1) % 3] });
   }));
   window.L.geoJSON({ type: "FeatureCollection", features: data.outlines.map(function (d) {
     return { type: "Feature", geometry: d.geometry, properties: {} }; }) },
