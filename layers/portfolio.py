@@ -69,9 +69,11 @@ def add_limit(conn: Connection, tenant: Tenant, measure: str, basis: str, size_m
     if measure not in MEASURES or basis not in BASES:
         raise ExposureError(f"measure {measure!r} / basis {basis!r}: unknown")
     if (measure in ("circle", "cell")) != (size_m is not None):
-        raise ExposureError("a circle or cell limit needs its size in metres; others none")
+        raise ExposureError("圆或网格的限额须填写其大小（米），其他限额不填。"
+                            "a circle or cell limit needs its size in metres; others none")
     if size_m is not None and not 25 <= size_m <= 10000:
-        raise ExposureError(f"size {size_m} m: between 25 and 10000 metres")
+        raise ExposureError(f"大小 {size_m} 米有误：应在 25–10000 米之间。"
+                            f"size {size_m} m: between 25 and 10000 metres")
     if not 0 < max_wan <= 1e11:
         raise ExposureError("the limit must be a positive amount up to 1e11 万元")
     limit_id = conn.execute(text("""

@@ -31,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         db,
         errors,
         http,
+        navigation,
         ops,
         owner,
         pages,
@@ -70,6 +71,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(owner.bp)
     app.register_blueprint(service.bp)
     app.register_blueprint(account_page.bp)
+    navigation.register(app)
     jobs.init_app(app)
     auth.init_app(app)
     return app

@@ -36,6 +36,11 @@ from webmap.scope import connection, current_tenant, request_filters
 bp = Blueprint("report_files", __name__)
 
 
+# the PDF's stages as the progress bar names them (an XLSX names its sheets, in Chinese)
+STEPS_ZH = {"charts": "绘制图表", "map": "绘制地图", "layout": "排版", "pdf": "生成 PDF",
+            "done": "完成"}
+
+
 def _format(allowed: tuple[str, ...]) -> Format:
     fmt = request.args.get("format", "pdf")
     if fmt not in allowed:
@@ -63,7 +68,8 @@ def _start(fmt: Format, filename: str, build) -> tuple[Response, int]:
             progress("查询数据", 0.05)
             with connection(tenant=tenant) as conn:
                 report = build(conn, tenant)
-            return fmt.render(report, lambda step, f: progress(step, 0.25 + 0.75 * f))
+            return fmt.render(report, lambda step, f: progress(STEPS_ZH.get(step, step),
+                                                               0.25 + 0.75 * f))
 
     return _started(jobs_of(app).submit(_owner(), filename, fmt.mimetype, work))
 
