@@ -19,8 +19,52 @@ ACTIONS_ZH = {
     "token.revoke": "吊销令牌", "publication.draft": "公开图层起草",
     "publication.submitted": "公开图层提交", "publication.approved": "公开图层批准",
     "publication.rejected": "公开图层驳回", "publication.withdrawn": "公开图层撤回",
-    "audit.view": "查看审计日志", "export": "导出",
+    "audit.view": "查看审计日志", "export": "导出", "claim.file": "业主报案",
+    "claim.rate": "理赔服务评价", "exposure_limit.set": "设置累积限额",
+    "exposure_limit.delete": "删除累积限额", "import.forbidden": "越权上传被拒",
+    "password.change": "修改密码", "user.password": "设置密码", "user.reset": "重置密码",
+    "demo": "生成演示数据",
 }
+ACTORS_ZH = {"anonymous": "匿名（公众）", "cli": "命令行", "demo": "演示数据", "test": "测试"}
+# the keys of an entry's details, as the page names them (values are shown as stored)
+DETAIL_ZH = {
+    "role": "角色", "name": "名称", "filters": "筛选条件", "step": "步骤", "from": "原状态",
+    "to": "新状态", "on": "日期", "seed": "随机种子", "projects": "项目数", "city": "城市",
+    "rows": "行数", "kind": "类型", "dry_run": "试导入", "note": "备注", "file": "文件",
+    "format": "格式", "reason": "理由", "period": "期间", "radius_m": "半径（米）",
+    "limit_wan": "限额（万元）", "basis": "口径", "scope": "范围", "size_m": "大小（米）",
+}
+
+
+def action_zh(action: str) -> str:
+    """An audit action as the page names it: a step of a business lifecycle by its lifecycle's
+    and step's Chinese names.
+
+    >>> action_zh("login.failed"), action_zh("risk_event.request_rectification")
+    ('登录失败', '风险事件 · 下发整改通知')
+    """
+    if action in ACTIONS_ZH:
+        return ACTIONS_ZH[action]
+    from geo.complaints import COMPLAINT
+    from geo.lifecycle import LIFECYCLES
+
+    name, _, step = action.partition(".")
+    machine = {**LIFECYCLES, "complaint": COMPLAINT}.get(name)
+    if machine is None:
+        return action
+    label = next((t.label for t in machine.transitions if t.name == step), None)
+    return f"{machine.label} · {label}" if label else action
+
+
+def detail_zh(detail) -> list[tuple[str, str]]:
+    """An entry's details as (Chinese key, value) pairs.
+
+    >>> detail_zh({"role": "admin", "x": 1})
+    [('角色', 'admin'), ('x', '1')]
+    """
+    if not isinstance(detail, dict):
+        return [("", str(detail))] if detail else []
+    return [(DETAIL_ZH.get(k, k), v if isinstance(v, str) else str(v)) for k, v in detail.items()]
 
 
 class AuditQueryError(ValueError):
@@ -54,7 +98,8 @@ class AuditQuery:
             try:
                 since = dt.date.fromisoformat(args["since"])
             except ValueError as exc:
-                raise AuditQueryError(f"since={args['since']!r}: a date like 2026-01-31") from exc
+                raise AuditQueryError(f"起始日期有误：应为 2026-01-31 这样的日期。"
+                                      f"since={args['since']!r}: a date like 2026-01-31") from exc
         page = args.get("page") or "1"
         if not (page.isascii() and page.isdigit() and len(page) <= 5 and 0 < int(page)):
             raise AuditQueryError(f"page={page!r}: a page number")
@@ -77,5 +122,6 @@ def entries(conn: Connection, query: AuditQuery) -> tuple[list[dict], int]:
         f"SELECT at, actor, action, target, detail FROM audit_log WHERE {where} "  # noqa: S608
         "ORDER BY at DESC, id DESC LIMIT :limit OFFSET :offset"),
         {**params, "limit": PAGE_SIZE, "offset": (query.page - 1) * PAGE_SIZE})
-    return [{**row._mapping, "action_zh": ACTIONS_ZH.get(row.action, row.action)}
+    return [{**row._mapping, "action_zh": action_zh(row.action),
+             "actor_zh": ACTORS_ZH.get(row.actor, row.actor), "detail_zh": detail_zh(row.detail)}
             for row in rows], total

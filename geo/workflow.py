@@ -116,7 +116,8 @@ def advance(conn: Connection, tenant: Tenant, lifecycle: str, entity_id: int | N
     taken for a given day); a user's step happens today in Beijing."""
     machine = LIFECYCLES.get(lifecycle)
     if machine is None:
-        raise LifecycleError(f"unknown lifecycle {lifecycle!r}: one of {', '.join(LIFECYCLES)}")
+        raise LifecycleError(f"没有这种流程。unknown lifecycle {lifecycle!r}: one of "
+                             f"{', '.join(LIFECYCLES)}")
     state = None if entity_id is None else current_state(conn, machine, entity_id)
     transition = machine.check(state, step, tenant.role)
     raw = raw or {}

@@ -46,11 +46,14 @@ class Choice:
 
     def __post_init__(self):
         if self.basis not in BASES:
-            raise ExposureError(f"basis={self.basis!r}: one of {', '.join(BASES)}")
+            raise ExposureError(f"口径有误：应为总额、自留额或净自留额。"
+                                f"basis={self.basis!r}: one of {', '.join(BASES)}")
         if not 25 <= self.radius_m <= 5000:
-            raise ExposureError(f"radius={self.radius_m}: between 25 and 5000 metres")
+            raise ExposureError(f"半径 {self.radius_m} 米有误：应在 25–5000 米之间。"
+                                f"radius={self.radius_m}: between 25 and 5000 metres")
         if not 100 <= self.cell_m <= 10000:
-            raise ExposureError(f"cell={self.cell_m}: between 100 and 10000 metres")
+            raise ExposureError(f"网格大小 {self.cell_m} 米有误：应在 100–10000 米之间。"
+                                f"cell={self.cell_m}: between 100 and 10000 metres")
         if not 1 <= self.top <= 50:
             raise ExposureError(f"top={self.top}: between 1 and 50 circles")
 

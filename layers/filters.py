@@ -45,14 +45,16 @@ def parse_period(text: str) -> tuple[dt.date, dt.date]:
     """
     match = _PERIOD.match(text.strip())
     if not match:
-        raise FilterError(f"period={shown(text)}: use a year (2024), a quarter (2024-Q2) "
-                          "or a month (2024-05)")
+        raise FilterError(f"期间 {shown(text)} 有误：应为年份（2024）、季度（2024-Q2）或月份"
+                          f"（2024-05）。period={shown(text)}: use a year (2024), a quarter "
+                          "(2024-Q2) or a month (2024-05)")
     year, quarter, month = int(match[1]), match[2], match[3]
     if quarter:
         first_month, last_month = 3 * int(quarter) - 2, 3 * int(quarter)
     elif month:
         if not 1 <= int(month) <= 12:
-            raise FilterError(f"period={shown(text)}: month must be 01–12")
+            raise FilterError(f"期间 {shown(text)} 有误：月份应为 01–12。"
+                              f"period={shown(text)}: month must be 01–12")
         first_month = last_month = int(month)
     else:
         first_month, last_month = 1, 12
@@ -64,14 +66,16 @@ def _date(name: str, value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError as exc:
-        raise FilterError(f"{name}={shown(value)}: use a date like 2024-05-01") from exc
+        raise FilterError(f"日期 {shown(value)} 有误：应为 2024-05-01 这样的日期。"
+                          f"{name}={shown(value)}: use a date like 2024-05-01") from exc
 
 
 def _int(name: str, value: str) -> int:
     # the length first: int() refuses (ValueError) a string of more than 4,300 digits
     if not (value.isascii() and value.isdigit() and len(value) <= 10
             and 0 < int(value) < 2**31):
-        raise FilterError(f"{name}={shown(value)}: expected an organisation id (a number)")
+        raise FilterError(f"机构编号 {shown(value)} 有误：应为数字。"
+                          f"{name}={shown(value)}: expected an organisation id (a number)")
     return int(value)
 
 
@@ -99,13 +103,14 @@ class Filters:
         if args.get("to"):
             date_to = _date("to", args["to"])
         if date_from and date_to and date_from > date_to:
-            raise FilterError("from is after to")
+            raise FilterError("起始日期晚于截止日期。from is after to")
         district = args.get("district") or None
         if district is not None and not codes.is_gb2260(district):
-            raise FilterError(f"district={shown(district)}: expected a six-digit GB/T 2260 code")
+            raise FilterError(f"区县代码 {shown(district)} 有误：应为六位 GB/T 2260 行政区划代码。"
+                              f"district={shown(district)}: expected a six-digit GB/T 2260 code")
         stage = args.get("stage") or None
         if stage is not None and stage not in programme.PROJECT_STAGES:
-            raise FilterError(f"stage={shown(stage)}: one of "
+            raise FilterError(f"项目阶段 {shown(stage)} 有误。stage={shown(stage)}: one of "
                               f"{', '.join(programme.PROJECT_STAGES)}")
         return cls(
             date_from=date_from, date_to=date_to,
@@ -125,14 +130,16 @@ class Filters:
         >>> Filters(insurer=4).for_tenant(Tenant("insurer", 3))
         Traceback (most recent call last):
         ...
-        layers.filters.FilterError: insurer=4: you may only see your own organisation's business (3)
+        layers.filters.FilterError: 只能查看本单位的业务。insurer=4: you may only see your own \
+organisation's business (3)
         """
         own = {"insurer": "insurer", "tis": "tis"}.get(tenant.role)
         if own is None:
             return self
         asked = getattr(self, own)
         if asked is not None and asked != tenant.organisation_id:
-            raise FilterError(f"{own}={asked}: you may only see your own organisation's "
+            raise FilterError(f"只能查看本单位的业务。{own}={asked}: you may only see your own "
+                              "organisation's "
                               f"business ({tenant.organisation_id})")
         return replace(self, **{own: tenant.organisation_id})
 

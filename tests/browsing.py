@@ -71,6 +71,8 @@ def sign_in(page, server: str, username: str) -> None:
     page.fill("input[name='password']", TEST_PASSWORD)
     page.click("button[type='submit']")
     page.wait_for_url(server + "/", wait_until="networkidle")
+    # the map's basemap outline has come too: a test that moves on would abort it
+    page.wait_for_selector(".leaflet-container[data-outline]")
 
 
 def screenshot(page, name: str) -> Path:

@@ -197,6 +197,7 @@ def test_an_insurer_signs_in_sees_its_own_portfolio_and_signs_out(
     page.wait_for_selector(".riskmap-legend .legend-row")
     page.click("#riskmap-user button[type='submit']")
     page.wait_for_selector("#riskmap-published, #riskmap-empty")
+    page.wait_for_selector(".leaflet-container[data-outline]")  # its basemap, before moving on
     assert "公开地图" in page.title()
     assert page.goto(server + "/districts").url.startswith(server + "/login")
     assert problems == []
@@ -205,7 +206,7 @@ def test_an_insurer_signs_in_sees_its_own_portfolio_and_signs_out(
 def test_the_statistics_page_draws_every_chart(server, browser_page):
     page, problems = browser_page
     sign_in(page, server, "t-regulator")
-    page.click("#riskmap-panel >> text=统计分析")
+    page.click("#site-nav >> text=统计分析")
     page.wait_for_url("**/statistics")
     page.fill("input[name='period']", "2024")
     page.click("form.filters button[type='submit']")

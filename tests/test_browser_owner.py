@@ -39,6 +39,9 @@ def test_an_owner_finds_their_building_and_downloads_the_notice(owner_store, tmp
         assert page.inner_text("#building-name") == building.name
         assert building.lead in page.inner_text("#insurers")
         assert building.hotline in page.inner_text("#insurers")
+        tel = page.locator("#insurers a.tel").first  # one tap dials it on a phone
+        assert tel.get_attribute("href") == "tel:" + "".join(
+            c for c in building.hotline if c.isdigit() or c == "+")
         assert page.locator("#sections tbody tr[data-section='structure'] td.starts") \
             .inner_text()[:2] == "20"
         assert "2 日内派员现场查勘" in page.inner_text("#insurer-deadlines")

@@ -49,7 +49,7 @@ def test_the_search_page_lists_results_and_maps_them(server, search_store, signe
     _, community = search_store
     page, problems = signed_in
     page.goto(server + "/districts", wait_until="networkidle")
-    page.click("header >> text=搜索")  # the navigation's link, on every signed-in page
+    page.click("#site-nav >> text=搜索")  # the navigation's link, on every signed-in page
     page.fill("#search-form input[name='q']", community)
     page.click("#search-form button[type='submit']")
     page.wait_for_selector("#search-results tbody tr")

@@ -31,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         db,
         errors,
         http,
+        navigation,
         ogc,
         ops,
         owner,
@@ -74,6 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(service.bp)
     app.register_blueprint(account_page.bp)
     app.register_blueprint(ogc.bp)
+    navigation.register(app)
     jobs.init_app(app)
     auth.init_app(app)
     return app

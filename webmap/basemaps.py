@@ -34,7 +34,8 @@ def xyz_templates(config: Mapping) -> list[str]:
 def sources(config: Mapping) -> list[dict]:
     """Every basemap the switcher offers, tile sources first, the outline last.
 
-    >>> [s["id"] for s in sources({"TIANDITU_KEY": "k", "BASEMAP_URL": "http://t/{z}/{x}/{y}"})]
+    >>> [s["id"] for s in sources({"TIANDITU_KEY": "k", "TIANDITU_URL": "https://t/{z}",
+    ...                           "BASEMAP_URL": "http://t/{z}/{x}/{y}"})]
     ['tianditu', 'tianditu_img', 'xyz1', 'outline']
     >>> [s["id"] for s in sources({})]
     ['outline']

@@ -22,7 +22,36 @@ from layers.filters import FilterError
 from webmap.reports.jobs import ReportFolderError
 
 TITLES = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "未找到", 405: "不支持的操作",
-          413: "文件过大", 429: "尝试过于频繁"}
+          413: "文件过大", 429: "尝试过于频繁", 500: "服务器内部错误", 502: "服务暂时不可用",
+          503: "服务暂时不可用"}
+# what a page says when the code gave no message of its own (Werkzeug's are English)
+MESSAGES = {
+    400: "请求有误，请检查后重试。", 401: "请先登录。",
+    403: "你没有访问此页面的权限。如需访问，请联系管理员。",
+    404: "找不到该页面或记录，请检查链接是否正确。", 405: "不支持此操作。",
+    413: "上传的文件超过大小限制。", 500: "服务器内部错误，已记录，请稍后再试或联系管理员。",
+    503: "服务暂时不可用，请稍后再试。",
+}
+_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+# where the English for API clients starts: after "。" or " — ", a Latin word
+_ENGLISH_TAIL = re.compile(r"(。| — )\s*(?=[A-Za-z]{1,40}[\s=:'_.,]|[A-Za-z]+$)")
+
+
+def chinese_part(message: str) -> str:
+    """What a page shows of a message written "中文。English": the Chinese, without the English
+    that follows it for API clients and logs (a message with no Chinese stays whole).
+
+    >>> chinese_part("请输入搜索内容。q: enter a name to search for")
+    '请输入搜索内容。'
+    >>> chinese_part("「规划」账户无权上传数据 — a planner account may not upload data.")
+    '「规划」账户无权上传数据'
+    >>> chinese_part("期间 '2024年' 有误：应为年份（2024）。period='2024年': use a year")
+    "期间 '2024年' 有误：应为年份（2024）。"
+    """
+    tail = _ENGLISH_TAIL.search(message) if _CJK.search(message) else None
+    if tail is None:
+        return message
+    return message[:tail.start()].rstrip(" —") + ("。" if tail[1] == "。" else "")
 
 
 def _wants_json() -> bool:
@@ -57,7 +86,7 @@ def signed_in_only():
 def _answer(status: int, title: str, message: str):
     if _wants_json():
         return json_error(message, status)
-    return render_template("error.html", title=title, message=message), status
+    return render_template("error.html", title=title, message=chinese_part(message)), status
 
 
 def refuse_nul():
@@ -92,8 +121,8 @@ UNITS_ZH = {"second": "秒", "minute": "分钟", "hour": "小时", "day": "天",
 def limit_zh(limit: str) -> str:
     """A flask-limiter limit as Chinese readers write it.
 
-    >>> limit_zh("5 per 1 hour")
-    '每1小时最多5次'
+    >>> limit_zh("5 per 2 hour")
+    '每2小时最多5次'
     >>> limit_zh("30 per minute")
     '每分钟最多30次'
     """
@@ -101,14 +130,15 @@ def limit_zh(limit: str) -> str:
     if not found:
         return limit
     count, many, unit = found[1], (found[2] or "").strip(), UNITS_ZH.get(found[3], found[3])
+    many = "" if many == "1" else many  # "5 per 1 minute" reads 每分钟最多5次
     return f"每{many}{unit}最多{count}次"
 
 
 def http_error(error: HTTPException):
     status = error.code or 500
-    if status >= 500:
-        return error
     message = error.description or ""
+    if message == type(error).description:
+        message = MESSAGES.get(status, MESSAGES[400])
     if status == 429:
         message = f"操作过于频繁，请稍后再试（限额：{limit_zh(message)}）。"
     return _answer(status, TITLES.get(status, "请求有误"), message)
@@ -146,6 +176,7 @@ class AsciiIntegerConverter(IntegerConverter):
 
 
 def init_app(app: Flask) -> None:
+    app.add_template_filter(chinese_part, "zh")
     # before the blueprints add their rules, so that every <int:…> is read this way
     app.url_map.converters["int"] = AsciiIntegerConverter
     app.before_request(refuse_nul)

@@ -79,19 +79,21 @@ def build_map(config, bounds: list[list[float]], options: dict, layer_id: str) -
         groups[layer.id] = group.get_name()
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     root = m.get_root()
-    _page_head(root, options["title"], "riskmap.js", options.pop("basemap"))
+    _page_head(root, options["title"], "riskmap.js", options.pop("basemap"), options.pop("nav"))
     m.add_child(RiskMapScript(m.get_name(), groups, {**options, "layer": layer_id}))
     return root.render()
 
 
-def _page_head(root, title: str, script: str, basemap: dict) -> None:
-    """The page's own stylesheets, title (built from config and escaped by the caller), panel,
-    basemap settings (webmap/basemaps.py) and scripts."""
-    for sheet in ("riskmap.css", "basemap.css"):
+def _page_head(root, title: str, script: str, basemap: dict, nav: str) -> None:
+    """The page's own stylesheets, title (built from config and escaped by the caller), the
+    service's navigation (templates/_nav.html, rendered by the caller), panel, basemap
+    settings (webmap/basemaps.py) and scripts."""
+    for sheet in ("riskmap.css", "basemap.css", "nav.css"):
         css = escape(url_for("static", filename=sheet))
         root.header.add_child(Element(f'<link rel="stylesheet" href="{css}">'))
     root.header.add_child(Element('<link rel="icon" href="data:,">'))  # no favicon request
     root.header.add_child(Element(f"<title>{title}</title>"))
+    root.html.add_child(Element(nav))
     root.html.add_child(Element('<div id="riskmap-panel"></div>'))
     root.html.add_child(Element('<script id="basemap-options" type="application/json">'
                                 f"{htmlsafe_json_dumps(basemap)}</script>"))
@@ -131,6 +133,6 @@ def build_public_map(config, bounds: list[list[float]], layers: list[dict],
     if len(layers) > 1:
         folium.LayerControl(collapsed=False, position="topright").add_to(m)
     root = m.get_root()
-    _page_head(root, options["title"], "public.js", options.pop("basemap"))
+    _page_head(root, options["title"], "public.js", options.pop("basemap"), options.pop("nav"))
     m.add_child(PublicMapScript(m.get_name(), groups, options))
     return root.render()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import (
@@ -17,7 +18,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from geo import clock, grades, store
 from geo.tenancy import CITY_ROLES, ROLE_ZH
@@ -49,6 +50,30 @@ def role_zh(role: str) -> str:
 def beijing_time(moment, seconds: bool = False) -> str:
     """A stored moment as Beijing time, to the minute (the store keeps time zones)."""
     return clock.beijing(moment, seconds)
+
+
+FILTER_ZH = {"period": "期间", "from": "起", "to": "止", "insurer": "保险公司编号",
+             "tis": "风险管理机构编号", "district": "区县", "stage": "项目阶段"}
+
+
+@bp.app_template_filter("filter_zh")
+def filter_zh(name: str) -> str:
+    """A filter's URL name as the pages name it."""
+    return FILTER_ZH.get(name, name)
+
+
+@bp.app_template_filter("tel")
+def tel_link(number, fallback: str = "—") -> Markup:
+    """A hotline a phone dials with one tap, kept on one line (both escaped).
+
+    >>> str(tel_link("95500-1"))
+    '<a class="tel" href="tel:955001" style="white-space:nowrap">95500-1</a>'
+    """
+    digits = re.sub(r"[^0-9+]", "", str(number or ""))
+    if not digits:
+        return escape(fallback)
+    return Markup('<a class="tel" href="tel:{}" style="white-space:nowrap">{}</a>').format(
+        digits, number)
 
 
 @bp.app_template_filter("wan")
@@ -85,6 +110,7 @@ def risk_map():
                 "district_page": url_for("statistics.district_page", code="CODE"),
                 "statistics": url_for("statistics.statistics_page")},
         "user": _user_options(), "basemap": basemap_options(),
+        "nav": render_template("_nav.html"),
     }
     return with_nonces(build_map(current_app.config, context["bounds"], options, layer_id))
 

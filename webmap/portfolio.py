@@ -43,7 +43,8 @@ def _int(name: str, default: int | None) -> int | None:
     if not value:
         return default
     if not (value.isascii() and value.isdigit() and len(value) <= 9):
-        raise ExposureError(f"{name}={shown(value)}: expected a whole number")
+        raise ExposureError(f"参数 {shown(value)} 有误：应为整数。"
+                            f"{name}={shown(value)}: expected a whole number")
     return int(value)
 
 

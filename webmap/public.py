@@ -6,7 +6,7 @@ row, and these endpoints read only approved publications.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, url_for
+from flask import Blueprint, current_app, jsonify, render_template, url_for
 from markupsafe import escape
 
 from geo.tenancy import Tenant
@@ -19,6 +19,20 @@ from webmap.scope import connection
 from webmap.security import with_nonces
 
 bp = Blueprint("public", __name__)
+
+
+def owner_tasks() -> list[dict]:
+    """What an owner comes for, each one click from the public landing page."""
+    return [
+        {"title": "查询我的房屋 / 告知书", "note": "保险公司、保险期间、理赔电话",
+         "url": url_for("owner.find"), "id": "task-owner"},
+        {"title": "我要报案", "note": "房屋出现质量缺陷，在线报案",
+         "url": url_for("public_claims.find_building"), "id": "task-claim"},
+        {"title": "进度查询", "note": "凭报案号和查询码查看理赔进度",
+         "url": url_for("public_claims.follow"), "id": "task-follow"},
+        {"title": "投诉", "note": "对保险公司或风险管理机构的服务投诉",
+         "url": url_for("complaints.new_complaint"), "id": "task-complaint"},
+    ]
 
 
 def public_map() -> str:
@@ -34,6 +48,7 @@ def public_map() -> str:
                    for item in layers],
         "login": url_for("auth.login"),
         "basemap": basemaps.page_options(current_app.config, url_for("public.outline")),
+        "nav": render_template("_nav.html"), "tasks": owner_tasks(),
     }
     return with_nonces(build_public_map(current_app.config, context["bounds"], layers,
                                         options))

@@ -185,7 +185,7 @@ def report(result: ImportResult, dry_run: bool) -> dict:
 
 def _kind_form(tenant: Tenant) -> UploadForm:
     form = UploadForm()
-    form.kind.choices = [(k, f"{KINDS[k].title}（{k}）") for k in authority.kinds_for(tenant)]
+    form.kind.choices = [(k, KINDS[k].title) for k in authority.kinds_for(tenant)]
     return form
 
 

@@ -53,7 +53,7 @@ SAFE_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/gif", "image/
 def _machine(name: str) -> Lifecycle:
     machine = LIFECYCLES.get(name)
     if machine is None:
-        abort(404, f"没有这种流程：{name[:40]}。one of {', '.join(LIFECYCLES)}")
+        abort(404, f"没有这种流程。{name[:40]}: one of {', '.join(LIFECYCLES)}")
     return machine
 
 

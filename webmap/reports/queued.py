@@ -42,6 +42,11 @@ class Recipe:
     filters: Filters | None = None
 
 
+# the PDF's stages as the progress bar names them (an XLSX names its sheets, in Chinese)
+STEPS_ZH = {"charts": "绘制图表", "map": "绘制地图", "layout": "排版", "pdf": "生成 PDF",
+            "done": "完成"}
+
+
 def make(recipe: Recipe, tenant: Tenant, progress) -> bytes:
     """The report's file, read as ``tenant`` (inside an app context)."""
     from layers import reports
@@ -55,7 +60,8 @@ def make(recipe: Recipe, tenant: Tenant, progress) -> bytes:
                                              recipe.filters or Filters(), tenant)
         else:
             report = reports.periodic_report(conn, recipe.city, recipe.period, tenant)
-    return FORMATS[recipe.fmt].render(report, lambda step, f: progress(step, 0.25 + 0.75 * f))
+    return FORMATS[recipe.fmt].render(report, lambda step, f: progress(STEPS_ZH.get(step, step),
+                                                                 0.25 + 0.75 * f))
 
 
 class QueuedReports:

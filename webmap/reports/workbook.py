@@ -23,6 +23,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from layers import catalogue
 from webmap.reports.tabular import heading, is_formula_like, is_number
 
 OVERVIEW = "概览"
@@ -197,8 +198,9 @@ def indicator_grid(indicators: list[dict], value_title: str) -> Grid:
                 + (["分类"] if with_group else []), [], row_decimals=[])
     for i in indicators:
         row = [i["title"], i.get("value")] + ([i.get("city")] if with_city else [])
-        grid.rows.append(row + [i.get("unit") or ""]
-                         + ([i.get("group") or ""] if with_group else []))
+        # a district's indicators carry the catalogue's group code: shown by its Chinese name
+        group = catalogue.GROUPS.get(i.get("group") or "", i.get("group") or "")
+        grid.rows.append(row + [i.get("unit") or ""] + ([group] if with_group else []))
         grid.row_decimals.append([None] + [i.get("decimals")] * (1 + with_city)
                                  + [None] * (1 + with_group))
     return grid
@@ -326,7 +328,7 @@ def render_xlsx(report: dict, progress: Progress | None = None) -> bytes:
     tell("保存", (steps - 1) / steps)
     book.properties.title = report.get("title", "")
     book.properties.subject = report.get("subtitle", "")
-    book.properties.creator = "IDI Risk Map"
+    book.properties.creator = "住宅工程质量潜在缺陷保险风险地图"
     out = io.BytesIO()
     book.save(out)
     tell("完成", 1.0)

@@ -92,7 +92,7 @@
   function outlineLayers(state) {
     const outline = L.layerGroup();
     fetch(state.options.outline_url, { credentials: "same-origin" }).then(function (r) {
-      if (!r.ok) throw new Error("HTTP " + r.status);
+      if (!r.ok) throw new Error("服务器错误 " + r.status);
       return r.json();
     }).then(function (fc) {
       L.geoJSON(fc, { pane: "riskmap-basemap", interactive: false,
@@ -191,6 +191,15 @@
     choose(state, options.default);
     map.riskBasemap = state;
     return state;
+  };
+  // A map page: the navigation bar above, the map below it, the page's panel inside the map
+  // (so it stays under the bar), where clicks and scrolls on it do not move the map.
+  RiskBasemap.holdPanel = function (map, panel) {
+    document.body.classList.add("map-page");
+    map.getContainer().appendChild(panel);
+    L.DomEvent.disableClickPropagation(panel);
+    L.DomEvent.disableScrollPropagation(panel);
+    map.invalidateSize();
   };
   RiskBasemap.toGcj = toGcj;
   RiskBasemap.fromGcj = fromGcj;

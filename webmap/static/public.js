@@ -11,7 +11,7 @@
 
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin" }).then(function (r) {
-      if (!r.ok) throw new Error("HTTP " + r.status);
+      if (!r.ok) throw new Error("服务器错误 " + r.status);
       return r.json();
     });
   }
@@ -31,6 +31,7 @@
     };
     state.legend.addTo(map);
     window.RiskBasemap.add(map);  // attribution, 审图号, scale bar and the basemap switcher
+    window.RiskBasemap.holdPanel(map, document.getElementById("riskmap-panel"));
     map.on("baselayerchange", function (e) {
       const id = idOf[L.stamp(e.layer)];
       if (id) show(state, id);
@@ -42,8 +43,13 @@
   function panel(state) {
     const o = state.options;
     const box = document.getElementById("riskmap-panel");
+    const tasks = o.tasks.map(function (t) {
+      return '<a class="task" id="' + esc(t.id) + '" href="' + esc(t.url) + '"><b>' + esc(t.title) +
+        "</b><span>" + esc(t.note) + "</span></a>";
+    }).join("");
     box.innerHTML = "<h1>" + esc(o.heading) + "</h1>" +
-      (o.layers.length ? "<p>经住房和城乡建设主管部门审核发布的分区统计。项目数过少或由个别项目主导的数值不予公开。</p>"
+      '<nav class="owner-tasks" aria-label="业主服务">' + tasks + "</nav>" +
+      (o.layers.length ? '<p class="intro">经住房和城乡建设主管部门审核发布的分区统计。项目数过少或由个别项目主导的数值不予公开。</p>'
                        : '<p id="riskmap-empty">暂无已批准公开的图层。</p>') +
       '<p id="riskmap-published"></p>' +
       (o.approval_number ? '<p id="riskmap-approval">审图号：' + esc(o.approval_number) + "</p>" : "") +

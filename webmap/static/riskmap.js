@@ -22,11 +22,18 @@
     return text ? "?" + text : "";
   }
 
+  // An API message is "中文。English": the page shows the Chinese (as webmap/errors.py does)
+  function chinese(text) {
+    const tail = /(。| — )\s*[A-Za-z]/.exec(text);
+    if (!tail || !/[\u4e00-\u9fff]/.test(text)) return text;
+    return text.slice(0, tail.index) + (tail[1] === "。" ? "。" : "");
+  }
+
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin" }).then(function (r) {
       if (!r.ok) {
         return r.json().catch(function () { return {}; }).then(function (body) {
-          throw new Error(body.error || ("HTTP " + r.status));
+          throw new Error(chinese(body.error || "") || ("服务器错误 " + r.status));
         });
       }
       return r.json();
@@ -44,6 +51,7 @@
     buildPanel(state);
     searchBox(state);
     window.RiskBasemap.add(map);
+    window.RiskBasemap.holdPanel(map, document.getElementById("riskmap-panel"));
     state.legendControl = L.control({ position: "bottomright" });
     state.legendControl.onAdd = function () {
       state.legendDiv = L.DomUtil.create("div", "riskmap-legend");
@@ -118,6 +126,12 @@
       drawLegend(state, fc.legend, layer);
       notice(state, "");
     }).catch(function (err) {
+      if (state.base !== id) return;
+      // no stale colours: the previous filters' choropleth and legend go with the error
+      group.clearLayers();
+      state.districtLegend = "";
+      state.legendDiv.dataset.layer = "";
+      renderLegend(state);
       notice(state, "图层“" + layer.title_zh + "”加载失败：" + err.message);
     }).finally(function () { busy(state, -1); });
   }
@@ -290,15 +304,6 @@
       select("stage", "项目阶段", o.stages, f.stage) +
       '<button type="submit">筛选</button><button type="reset">清除</button></form>' +
       '<p id="riskmap-notice" hidden></p>' +
-      '<p class="links"><a href="' + esc(o.api.overview) + '">区县统计表</a>' +
-      ' · <a href="' + esc(o.api.statistics) + '">统计分析</a>' +
-      (o.user.portfolio_url ? ' · <a href="' + esc(o.user.portfolio_url) + '">风险累积</a>' : "") +
-      (o.user.admin_url ? ' · <a href="' + esc(o.user.admin_url) + '">公开图层审核</a>' : "") +
-      "</p>" +
-      '<form id="riskmap-user" method="post" action="' + esc(o.user.logout) + '">' +
-      '<span id="whoami">' + esc(o.user.name) + "（" + esc(o.user.role) + "）</span>" +
-      '<input type="hidden" name="csrf_token" value="' + esc(o.user.csrf_token) + '">' +
-      '<button type="submit">退出</button></form>' +
       '<section id="riskmap-summary" hidden></section>';
     const form = document.getElementById("riskmap-filters");
     form.addEventListener("submit", function (e) {
