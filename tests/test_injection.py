@@ -80,6 +80,15 @@ def csrf(page: str) -> str:
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)[1]
 
 
+# how the pages name each parameter in their Chinese messages
+CHINESE_NAMES = {
+    "period": ("期间",), "from": ("日期",), "to": ("日期",), "district": ("区县",),
+    "insurer": ("保险公司", "机构编号"), "tis": ("风险管理机构", "机构编号"), "stage": ("阶段",), "q": ("搜索", "关键词"),
+    "layer": ("图层",), "z": ("缩放",), "bbox": ("范围",), "page": ("页",), "actor": ("操作人",),
+    "action": ("操作",), "since": ("日期",), "until": ("日期",), "size_m": ("大小", "尺寸"),
+}
+
+
 def assert_clear_refusal(response, names: tuple[str, ...] = (), statuses=range(400, 500)):
     """A 4xx with a message (JSON under /api and /tiles, else a page) that names what was
     wrong (one of ``names``, or the NUL character) and does not echo markup raw."""
@@ -101,7 +110,10 @@ def assert_clear_refusal(response, names: tuple[str, ...] = (), statuses=range(4
         message = " ".join(page + form for page, form in found)
         assert message.strip(), (path, "no message on the page")
     if names:
-        assert any(name in message for name in names + ("NUL",)), (path, message[:300])
+        # pages name the parameter in Chinese (期间 for period), APIs may name it in English
+        chinese = tuple(word for name in names for word in CHINESE_NAMES.get(name.rstrip("="), ()))
+        assert any(name in message for name in names + chinese + ("NUL", "字符")), \
+            (path, message[:300])
 
 
 def assert_escaped_if_markup(body: str, name: str) -> None:
