@@ -97,7 +97,7 @@ def test_lookups_are_limited_per_address(store):
     assert answers == [200] * 5 + [429, 429]
     limited = web.get("/owner/" + "0" * 32)
     assert limited.status_code == 429
-    assert "操作过于频繁" in limited.get_data(as_text=True) and "每1小时最多5次" in (
+    assert "操作过于频繁" in limited.get_data(as_text=True) and "每小时最多5次" in (
         limited.get_data(as_text=True))
     assert web.get("/claims/new", query_string={"q": "某某小区"}).status_code == 429
     other = _app(store, OWNER_RATE_LIMIT="5 per hour").test_client()
