@@ -25,7 +25,8 @@ ACTIONS_ZH = {
     "password.change": "修改密码", "user.password": "设置密码", "user.reset": "重置密码",
     "demo": "生成演示数据",
 }
-ACTORS_ZH = {"anonymous": "匿名（公众）", "cli": "命令行", "demo": "演示数据", "test": "测试"}
+ACTORS_ZH = {"anonymous": "匿名（公众）", "cli": "命令行", "demo": "演示数据", "test": "测试",
+             "system": "系统（平台自动）"}
 # the keys of an entry's details, as the page names them (values are shown as stored)
 DETAIL_ZH = {
     "role": "角色", "name": "名称", "filters": "筛选条件", "step": "步骤", "from": "原状态",

@@ -86,7 +86,8 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("risk_events_per_10k_m2", "每万平方米风险事件", "件/万m²",
               "风险事件数 ÷ 承保项目建筑面积合计 × 10000", EVENT + "；面积为全部承保项目", WHOLE),
     Indicator("grade_mix", "C/D级项目占比", "%",
-              "当前评为C级或D级的项目数 ÷ 已评级项目数 × 100（评级规则见 geo/grades.py）",
+              "当前评为C级或D级的项目数 ÷ 已评级项目数 × 100"
+              "（A–D 级按每万平方米加权风险事件、未销项严重事件和按期整改率评定）",
               "当前评级，不随期间变化", WHOLE),
     # 理赔
     Indicator("claims", "理赔案件数", "件", "报案的理赔案件数", CLAIM, WHOLE),

@@ -83,7 +83,8 @@ def csrf(page: str) -> str:
 # how the pages name each parameter in their Chinese messages
 CHINESE_NAMES = {
     "period": ("期间",), "from": ("日期",), "to": ("日期",), "district": ("区县",),
-    "insurer": ("保险公司", "机构编号"), "tis": ("风险管理机构", "机构编号"), "stage": ("阶段",), "q": ("搜索", "关键词"),
+    "insurer": ("保险公司", "机构编号"), "tis": ("风险管理机构", "机构编号"),
+    "stage": ("阶段",), "q": ("搜索", "关键词"),
     "layer": ("图层",), "z": ("缩放",), "bbox": ("范围",), "page": ("页",), "actor": ("操作人",),
     "action": ("操作",), "since": ("日期",), "until": ("日期",), "size_m": ("大小", "尺寸"),
 }
