@@ -69,7 +69,7 @@ def test_the_public_gets_no_statistics(public_client):
 def test_a_bad_period_is_a_clear_400(client):
     response = client.get("/statistics?period=2024-13")
     assert response.status_code == 400
-    assert "month must be 01–12" in response.get_data(as_text=True)
+    assert "月份应为 01–12" in response.get_data(as_text=True)
 
 
 def test_the_district_page_shows_its_figures_beside_the_citys_and_its_tables(client, kunming):
