@@ -81,7 +81,9 @@ def _wait(predicate, seconds: float = 30):
 
 def _rename_while_replay_paused(primary, replica_url: str, name: str) -> None:
     """Pause the standby's replay, then rename Wuhua on the primary; wait until the standby
-    has received (not applied) the change."""
+    has received (not applied) the change. What came before (the account just signed in)
+    is replayed first, as a standby in service would have it."""
+    _caught_up(primary, replica_url)
     _superuser(replica_url, "SELECT pg_wal_replay_pause()")
     with primary.begin() as conn:
         conn.execute(text("UPDATE district SET name = :n WHERE code = :c"),
@@ -93,6 +95,10 @@ def _rename_while_replay_paused(primary, replica_url: str, name: str) -> None:
 
 def _resume(primary, replica_url: str) -> None:
     _superuser(replica_url, "SELECT pg_wal_replay_resume()")
+    _caught_up(primary, replica_url)
+
+
+def _caught_up(primary, replica_url: str) -> None:
     with primary.connect() as conn:
         lsn = conn.execute(text("SELECT pg_current_wal_insert_lsn()::text")).scalar_one()
     _wait(lambda: _superuser(replica_url, "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), "
