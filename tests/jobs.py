@@ -50,13 +50,18 @@ def worker_env(app, **extra) -> dict:
 def start_worker(app, **extra) -> subprocess.Popen:
     """A real `riskmap worker` process (jobs forked off it) for ``app``'s queue, once it
     listens."""
-    from rq import Worker
-
     process = subprocess.Popen([sys.executable, "-m", "webmap", "worker"],
                                env=worker_env(app, **extra), stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
-    queue = importjobs.queue(app)
-    deadline = time.monotonic() + 60
+    return listening(process, importjobs.queue(app), seconds=60)
+
+
+def listening(process: subprocess.Popen, queue, seconds: float) -> subprocess.Popen:
+    """``process`` once a worker listens on ``queue``; killed, with its stderr, if it dies or
+    takes longer than ``seconds``."""
+    from rq import Worker
+
+    deadline = time.monotonic() + seconds
     while Worker.count(queue=queue) == 0:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()

@@ -18,8 +18,8 @@ import pytest
 import redis
 import yaml
 from importing import demo_store
-from jobs import stop, wait_for
-from rq import Queue, Worker
+from jobs import listening, stop, wait_for
+from rq import Queue
 from served import Browser, get, gunicorn, nginx, service_env
 from sqlalchemy import text
 
@@ -57,13 +57,7 @@ def _start_worker(env: dict) -> subprocess.Popen:
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     connection = redis.Redis.from_url(env["RISKMAP_REDIS_URL"])
     queue = Queue(f"{env['RISKMAP_REDIS_PREFIX']}:reports", connection=connection)
-    deadline = time.monotonic() + 180
-    while Worker.count(queue=queue) == 0:
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"the job worker did not start: {process.stderr.read()}")
-        time.sleep(0.1)
-    return process
+    return listening(process, queue, seconds=180)
 
 
 def test_a_report_asked_through_one_is_made_by_the_worker_and_fetched_through_the_other(
