@@ -34,6 +34,10 @@ DETAIL_ZH = {
     "rows": "行数", "kind": "类型", "dry_run": "试导入", "note": "备注", "file": "文件",
     "format": "格式", "reason": "理由", "period": "期间", "radius_m": "半径（米）",
     "limit_wan": "限额（万元）", "basis": "口径", "scope": "范围", "size_m": "大小（米）",
+    "address": "来源地址", "via": "途径", "inserted": "新增", "updated": "更新",
+    "unchanged": "未变", "rejected": "拒收行数", "errors": "错误数", "result": "结果",
+    "claim_no": "报案号", "rule": "承保判定", "score": "评分", "measure": "指标",
+    "max_wan": "限额（万元）", "changes": "变更", "partial": "部分导入",
 }
 
 
@@ -65,7 +69,17 @@ def detail_zh(detail) -> list[tuple[str, str]]:
     """
     if not isinstance(detail, dict):
         return [("", str(detail))] if detail else []
-    return [(DETAIL_ZH.get(k, k), v if isinstance(v, str) else str(v)) for k, v in detail.items()]
+    labels = {**_step_field_labels(), **DETAIL_ZH}
+    return [(labels.get(k, k), v if isinstance(v, str) else str(v)) for k, v in detail.items()]
+
+
+def _step_field_labels() -> dict[str, str]:
+    # a lifecycle step's details are its form's fields: named as the form names them
+    from geo.complaints import COMPLAINT
+    from geo.lifecycle import LIFECYCLES
+
+    return {f.name: f.label for m in (*LIFECYCLES.values(), COMPLAINT)
+            for t in m.transitions for f in t.fields}
 
 
 class AuditQueryError(ValueError):

@@ -30,6 +30,15 @@ os.environ["RISKMAP_REDIS_PREFIX"] = f"{RUN_PREFIX}-0"
 _services = iter(range(1, 1_000_000))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def module_redis_prefix() -> Iterator[None]:
+    """Services a module's fixtures make share one prefix of their own: the owner's lookup
+    budget spent by one module's pages is never charged to another's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RISKMAP_REDIS_PREFIX", f"{RUN_PREFIX}-m{next(_services)}")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def own_redis_prefix(monkeypatch):
     """Each test's services get their own REDIS_PREFIX: one test's sign-in attempts and
