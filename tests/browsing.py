@@ -38,31 +38,52 @@ def serving(engine, **config) -> Iterator[str]:
         httpd.shutdown()
 
 
+_browser: list = []  # one Chromium for the whole run: each test gets a fresh context of it
+
+
+def _chromium():
+    if not _browser or not _browser[1].is_connected():
+        playwright = sync_playwright().start()
+        _browser[:] = [playwright, playwright.chromium.launch(executable_path=CHROMIUM,
+                                                              args=FLAGS)]
+    return _browser[1]
+
+
+def close_chromium() -> None:
+    """Ends the run's Chromium (conftest calls it when the session ends)."""
+    if _browser:
+        playwright, browser = _browser
+        browser.close()
+        playwright.stop()
+        _browser.clear()
+
+
 @contextmanager
 def chromium_page() -> Iterator[tuple[object, list[str]]]:
-    """A page in headless Chromium, and the list of problems it ran into."""
+    """A page in headless Chromium, in a context of its own (no cookies, storage or cache of
+    another test), and the list of problems it ran into."""
     problems: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    context = _chromium().new_context(viewport={"width": 1400, "height": 900},
+                                      accept_downloads=True)
+    page = context.new_page()
 
-        def only_localhost(route):
-            if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
-                route.continue_()
-            else:  # the machine has no internet: a request out would be a broken page there
-                problems.append(f"request outside: {route.request.url}")
-                route.abort()
+    def only_localhost(route):
+        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:  # the machine has no internet: a request out would be a broken page there
+            problems.append(f"request outside: {route.request.url}")
+            route.abort()
 
-        page.route("**/*", only_localhost)
-        page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
-        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: problems.append(f"failed: {r.url} {r.failure}"))
-        page.on("response", lambda r: r.status >= 400 and problems.append(f"{r.status}: {r.url}"))
-        page.on("dialog", lambda d: problems.append(f"dialog opened: {d.message}"))
-        try:
-            yield page, problems
-        finally:
-            browser.close()
+    page.route("**/*", only_localhost)
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url} {r.failure}"))
+    page.on("response", lambda r: r.status >= 400 and problems.append(f"{r.status}: {r.url}"))
+    page.on("dialog", lambda d: problems.append(f"dialog opened: {d.message}"))
+    try:
+        yield page, problems
+    finally:
+        context.close()
 
 
 def sign_in(page, server: str, username: str) -> None:

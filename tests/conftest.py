@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -44,6 +45,15 @@ def own_redis_prefix(monkeypatch):
     """Each test's services get their own REDIS_PREFIX: one test's sign-in attempts and
     sessions never count in another's, as when each process kept them in memory."""
     monkeypatch.setenv("RISKMAP_REDIS_PREFIX", f"{RUN_PREFIX}-{next(_services)}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_chromium() -> Iterator[None]:
+    """The browser tests share one Chromium (a context each); it ends with the run."""
+    yield
+    browsing = sys.modules.get("browsing")
+    if browsing is not None:
+        browsing.close_chromium()
 
 
 @pytest.fixture(scope="session", autouse=True)
