@@ -40,6 +40,14 @@ DETAIL_ZH = {
     "max_wan": "限额（万元）", "changes": "变更", "partial": "部分导入",
 }
 
+# values of a few keys that are the code's own words, as the page names them
+VALUE_ZH = {
+    "result": {"imported": "已导入", "dry-run": "试导入", "refused": "已拒收"},
+    "via": {"web": "网页上传", "api": "接口上传", "cli": "命令行"},
+    "kind": {"organisations": "参与单位", "projects": "项目", "policies": "保单",
+             "risk-events": "风险事件", "claims": "理赔案件"},
+}
+
 
 def action_zh(action: str) -> str:
     """An audit action as the page names it: a step of a business lifecycle by its lifecycle's
@@ -64,13 +72,14 @@ def action_zh(action: str) -> str:
 def detail_zh(detail) -> list[tuple[str, str]]:
     """An entry's details as (Chinese key, value) pairs.
 
-    >>> detail_zh({"role": "admin", "x": 1})
-    [('角色', 'admin'), ('x', '1')]
+    >>> detail_zh({"role": "admin", "x": 1, "result": "dry-run"})
+    [('角色', 'admin'), ('x', '1'), ('结果', '试导入')]
     """
     if not isinstance(detail, dict):
         return [("", str(detail))] if detail else []
     labels = {**_step_field_labels(), **DETAIL_ZH}
-    return [(labels.get(k, k), v if isinstance(v, str) else str(v)) for k, v in detail.items()]
+    return [(labels.get(k, k), VALUE_ZH.get(k, {}).get(v, v) if isinstance(v, str) else str(v))
+            for k, v in detail.items()]
 
 
 def _step_field_labels() -> dict[str, str]:

@@ -165,3 +165,10 @@ def test_the_login_lockout_speaks_chinese(kunming):
     parser.feed(response.get_data(as_text=True))
     shown = " ".join(parser.parts)
     assert "每分钟最多2次" in shown and english(shown) == []
+
+
+def test_the_audit_page_names_imports_as_the_upload_form_does():
+    from geo.audit import VALUE_ZH
+    from loaders.imports.registry import KINDS
+
+    assert VALUE_ZH["kind"] == {name: kind.title for name, kind in KINDS.items()}
