@@ -60,6 +60,19 @@ OWNER_DUTIES = (
 )
 
 
+def full_address(district: str | None, address: str | None) -> str:
+    """A building's address as printed: the district in front only when the address does not
+    already name it (demo and imported addresses often start with it).
+
+    >>> full_address("五华区", "五华区人民西路100号"), full_address("五华区", "人民西路100号")
+    ('五华区人民西路100号', '五华区人民西路100号')
+    >>> full_address("五华区", "云南省昆明市五华区人民西路100号"), full_address("五华区", None)
+    ('云南省昆明市五华区人民西路100号', '五华区')
+    """
+    district, address = (district or "").strip(), (address or "").strip()
+    return address if district and district in address else district + address
+
+
 def handover_line(developer: str) -> str:
     """The developer's handover sentence (四（七）).
 

@@ -56,3 +56,44 @@ def test_an_owner_finds_their_building_and_downloads_the_notice(owner_store, tmp
     for expected in ("工程质量潜在缺陷保险告知书", building.name, building.lead, "保险理赔流程",
                      "业主变更通知义务", "两书一证"):
         assert expected in words, expected
+
+
+# every label and cell a phone user reads is at least this wide: two characters and a bit
+NARROWEST_PX = 30
+READ_ON_A_PHONE = ("#insurers th", "#insurers td", "#sections td", "#cover td",
+                   "#claim-form label")
+
+
+def _phone_problems(page) -> list[str]:
+    """What a 390 px phone user could not read: the page wider than the screen, or a label or
+    cell squeezed so narrow that its words stack a character per line."""
+    return page.evaluate("""([selectors, narrowest]) => {
+        const out = [];
+        if (document.documentElement.scrollWidth > window.innerWidth + 1)
+            out.push(`page ${document.documentElement.scrollWidth}px wide`);
+        for (const s of selectors) for (const el of document.querySelectorAll(s)) {
+            const w = el.getBoundingClientRect().width;
+            if (el.offsetParent !== null && el.innerText.trim() && w < narrowest)
+                out.push(`${s} "${el.innerText.trim().slice(0, 12)}" ${Math.round(w)}px`);
+        }
+        return out;
+    }""", [list(READ_ON_A_PHONE), NARROWEST_PX])
+
+
+def test_an_owner_reads_the_building_and_the_claim_form_on_a_phone(owner_store):
+    engine, building = owner_store
+    with serving(engine) as server, chromium_page() as (page, problems):
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{server}/owner/{building.ref}", wait_until="networkidle")
+        assert _phone_problems(page) == []
+        assert page.locator("#insurers a.tel").first.is_visible()
+        screenshot(page, "owner-390.png")
+        page.click("#report-claim")
+        page.wait_for_selector("#claim-form")
+        assert _phone_problems(page) == []
+        # the cover table reads as one card per section, each value named
+        assert page.eval_on_selector("#cover tbody td", "td => getComputedStyle(td, '::before')"
+                                     ".content") == '"责任范围："'
+        assert page.eval_on_selector("#cover thead", "h => getComputedStyle(h).display") == "none"
+        screenshot(page, "claim-form-390.png")
+        assert problems == []

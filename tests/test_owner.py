@@ -159,3 +159,47 @@ def test_the_project_page_lists_other_insurance(store, client_for):
     kinds = {k for (k,) in _all(store, "SELECT DISTINCT kind FROM other_policy")}
     assert {"liability_survey", "liability_design", "liability_construction",
             "liability_supervision"} <= kinds
+
+
+def _pages(pdf: bytes, tmp_path) -> list[str]:
+    return _pdftext(pdf, tmp_path).split("\f")
+
+
+def test_the_notice_gives_the_public_address_and_never_a_loopback_one(store, building,
+                                                                      tmp_path):
+    """Served on this machine with no PUBLIC_BASE_URL, the 告知书 sends the owner to the
+    hotline; with one, it prints that address (under the app's prefix) for the claim form."""
+    local = create_app({"DATABASE_URL": store.url.render_as_string(hide_password=False),
+                        "TESTING": True, "OWNER_RATE_LIMIT": "1000 per hour"}).test_client()
+    pdf = local.get(f"/owner/{building.ref}/notice.pdf", base_url="http://127.0.0.1:5000").data
+    flat = "".join(_pdftext(pdf, tmp_path).split())
+    assert "127.0.0.1" not in flat and "localhost" not in flat
+    assert "报案请拨打上表理赔电话" in flat
+
+    public = create_app({"DATABASE_URL": store.url.render_as_string(hide_password=False),
+                         "TESTING": True, "OWNER_RATE_LIMIT": "1000 per hour",
+                         "PUBLIC_BASE_URL": "https://idi.km.gov.cn/fxdt"}).test_client()
+    pdf = public.get(f"/owner/{building.ref}/notice.pdf", base_url="http://127.0.0.1:5000").data
+    flat = "".join(_pdftext(pdf, tmp_path).split())
+    assert f"https://idi.km.gov.cn/fxdt/claims/new/{building.ref}" in flat
+
+
+def test_the_notice_fills_its_first_page_and_names_the_district_once(web, store, building,
+                                                                     tmp_path):
+    district, address = _all(store, """SELECT d.name, p.address FROM project p
+        JOIN district d ON d.code = p.district_code WHERE p.id = :p""", p=building.id)[0]
+    pages = _pages(web.get(f"/owner/{building.ref}/notice.pdf").data, tmp_path)
+    first = "".join(pages[0].split())
+    # page 1 holds the heading block and the cover's first sections, not a title alone
+    assert "工程质量潜在缺陷保险告知书" in first and "一、保险范围" in first
+    assert "二、保险期间和保险责任开始时间" in first
+    flat = "".join("".join(pages).split())
+    assert address.startswith(district)  # the demo writes addresses that name the district
+    assert district + address not in flat and address in flat
+
+
+def test_a_loopback_public_base_url_stops_the_service_at_start():
+    from webmap.settings import SettingError, validate
+
+    with pytest.raises(SettingError, match="RISKMAP_PUBLIC_BASE_URL.*本机地址"):
+        validate({"PUBLIC_BASE_URL": "http://localhost:5000"})

@@ -79,7 +79,8 @@ def claim_form(**overrides) -> dict:
 
 
 def file_claim(web, ref: str, **overrides):
-    page = web.get(f"/claims/new/{ref}").get_data(as_text=True)
+    # a building with nothing in cover shows no form: the session's token from another page
+    page = web.get("/claims/follow").get_data(as_text=True)
     return web.post(f"/claims/new/{ref}",
                     data={**claim_form(**overrides), "csrf_token": csrf(page)})
 
@@ -150,6 +151,20 @@ def test_a_claim_inside_the_cover_is_filed_with_number_and_secret(web, store, co
     assert len(audit) == 1 and audit[0].detail["claim_no"] == number
 
 
+def test_the_form_is_offered_only_for_sections_in_cover(web, covered, building_site):
+    """A building whose cover has not started shows why and no form to fill in vain; a covered
+    one offers only the sections a claim filed today is inside."""
+    early = web.get(f"/claims/new/{building_site.ref}").get_data(as_text=True)
+    assert 'id="no-cover"' in early and 'id="claim-form"' not in early
+    assert "尚未竣工验收" in early and "建设单位负责维修" in early and 'href="tel:' in early
+    page = web.get(f"/claims/new/{covered.ref}").get_data(as_text=True)
+    offered = set(re.findall(r'<option value="([a-z_]+)"', page))
+    rows = re.findall(r'<tr data-section="([a-z_]+)">.*?<td class="(covered|uncovered)"', page,
+                      re.S)
+    assert offered and offered == {code for code, state in rows if state == "covered"}
+    assert "decoration" not in offered
+
+
 def test_a_claim_outside_the_cover_is_refused_with_the_rule_and_files_nothing(
         web, store, covered, building_site):
     before = claim_count(store)
@@ -190,8 +205,10 @@ def test_forms_without_the_csrf_token_are_refused(web, store, covered):
     assert claim_count(store) == before
 
 
-def test_what_an_owner_types_is_shown_as_text(web, covered, building_site):
-    echoed = file_claim(web, building_site.ref, cause=XSS, unit_no=XSS).get_data(as_text=True)
+def test_what_an_owner_types_is_shown_as_text(web, covered):
+    # refused for the missing phone, the form comes back holding what was typed
+    echoed = file_claim(web, covered.ref, cause=XSS, unit_no=XSS,
+                        reporter_phone="").get_data(as_text=True)
     assert XSS not in echoed and "&lt;script&gt;alert(1)&lt;/script&gt;" in echoed
     found = web.get("/claims/new", query_string={"q": XSS}).get_data(as_text=True)
     assert XSS not in found and "&lt;script&gt;" in found

@@ -12,11 +12,12 @@ public cannot walk or count the insured book.
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from flask import (
     Blueprint,
     abort,
+    current_app,
     make_response,
     render_template,
     request,
@@ -32,6 +33,7 @@ from webmap.auth import owner_lookup
 from webmap.public_claims import chinese
 from webmap.reports.charts import cjk_family
 from webmap.scope import connection
+from webmap.setting_checks import is_loopback
 
 bp = Blueprint("owner", __name__)
 MISSING = "没有找到这栋已投保的房屋，或其保单尚未生效。请从“业主服务”页面重新查找。"
@@ -68,6 +70,25 @@ def building(ref: str):
     return render_template("owner.html", q=request.args.get("q", ""), notice=notice, ref=ref)
 
 
+def public_url(base: str, request_root: str, path: str, script_root: str = "") -> str | None:
+    """The address an owner's phone reaches ``path`` at: under PUBLIC_BASE_URL when set, else
+    under the address the request came to; None when that is this machine only.
+
+    >>> public_url("https://idi.km.gov.cn/map", "http://127.0.0.1:5000/", "/map/claims/new/ab",
+    ...            "/map")
+    'https://idi.km.gov.cn/map/claims/new/ab'
+    >>> public_url("", "https://idi.km.gov.cn/", "/claims/new/ab")
+    'https://idi.km.gov.cn/claims/new/ab'
+    >>> public_url("", "http://127.0.0.1:5000/", "/claims/new/ab") is None
+    True
+    """
+    if base:  # the path is the app's own: under the configured base, without the app's prefix
+        return base.rstrip("/") + path[len(script_root):]
+    if is_loopback(urlsplit(request_root).hostname or ""):
+        return None
+    return request_root.rstrip("/") + path
+
+
 def notice_pdf(notice: dict) -> bytes:
     """The 告知书 as A4 PDF bytes (WeasyPrint, Noto Sans CJK, no fetching but ``data:``)."""
     cjk_family()  # fail naming the font package rather than print empty boxes
@@ -79,8 +100,13 @@ def notice_pdf(notice: dict) -> bytes:
 @owner_lookup
 def notice_file(ref: str):
     notice = _notice(ref)
-    response = make_response(notice_pdf({**notice, "claim_url": request.host_url.rstrip("/")
-                                         + url_for("public_claims.claim_form", ref=ref)}))
+    claim_url = public_url(current_app.config["PUBLIC_BASE_URL"], request.host_url,
+                           url_for("public_claims.claim_form", ref=ref, _external=False),
+                           request.script_root)
+    if claim_url is None:
+        current_app.logger.warning("告知书未印网上报案地址：请设置 PUBLIC_BASE_URL。The notice "
+                                   "leaves out the claim address: set PUBLIC_BASE_URL")
+    response = make_response(notice_pdf({**notice, "claim_url": claim_url}))
     name = f"{notice['title']}-{notice['building']['name']}.pdf"
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = (

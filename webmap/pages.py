@@ -21,6 +21,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from geo import clock, grades, store
+from geo.notice import full_address
 from geo.tenancy import CITY_ROLES, ROLE_ZH
 from geo.workflow import today
 from layers import catalogue, projects
@@ -80,6 +81,12 @@ def tel_link(number, fallback: str = "—") -> Markup:
 def wan_yuan(value) -> str:
     """Money in 万元 with two decimals, as Chinese reports give it."""
     return f"{float(value) / 10_000:,.2f}"
+
+
+@bp.app_template_filter("address")
+def building_address(building: dict) -> str:
+    """A building's district and address, the district named once (geo.notice.full_address)."""
+    return full_address(building.get("district"), building.get("address"))
 
 
 @bp.get("/")

@@ -173,7 +173,8 @@ def _building_page(ref: str, values: dict, refusal: str | None = None) -> dict:
         sections.append({**row, "label": _section_label(row["section"]),
                          "covered": decision.covered, "rule": chinese(decision.rule)})
     insurers = {(row["insurer"], row["hotline"] or "") for row in cover}
-    choices = sorted({(s["section"], s["label"]) for s in sections},
+    # the form offers only what a claim filed today may be for: nothing to fill to be refused
+    choices = sorted({(s["section"], s["label"]) for s in sections if s["covered"]},
                      key=lambda choice: SECTION_ORDER.get(choice[0], len(SECTION_ORDER)))
     return {"ref": ref, "q": request.args.get("q", ""), "building": building, "day": day,
             "sections": sections, "insurers": sorted(insurers), "choices": choices,

@@ -6,9 +6,42 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 BASEMAPS = ("auto", "outline", "tianditu", "tianditu_img", "xyz", "none")
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+LOOPBACK_HOSTS = ("localhost", "0.0.0.0", "::1", "[::1]")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a host name is this machine only (an owner's phone could never reach it).
+
+    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("idi.km.gov.cn")
+    (True, True, False)
+    """
+    host = host.strip().lower()
+    return host in LOOPBACK_HOSTS or host.startswith("127.") or host.endswith(".localhost")
+
+
+def public_base_url(value: str) -> None:
+    """The address owners reach the platform at: http(s), a real host, no query.
+
+    >>> public_base_url("https://idi.km.gov.cn/riskmap")
+    >>> public_base_url("http://127.0.0.1:5000")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: 不能是本机地址（127.0.0.1、localhost）：业主的手机无法访问 — a loopback ...
+    """
+    if not value:
+        return
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise ValueError("应为 https://主机名/路径 这样的网址 — use a URL like https://host/path")
+    if is_loopback(parts.hostname):
+        raise ValueError("不能是本机地址（127.0.0.1、localhost）：业主的手机无法访问 — a loopback "
+                         "address cannot be reached by an owner")
 
 
 def parse_bool(value: str) -> bool:

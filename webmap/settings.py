@@ -25,6 +25,7 @@ from webmap.setting_checks import (
     origins,
     parse_bool,
     port,
+    public_base_url,
     rate_limit,
     replica_urls,
     report_queue,
@@ -241,6 +242,12 @@ SETTINGS: tuple[Setting, ...] = (
             "pages may load the public layers and tiles (/api/public/…, /tiles/public/…) across "
             "origins, without cookies. Empty: same origin only. Signed-in endpoints are never "
             "shared.", check=origins),
+    Setting("PUBLIC_BASE_URL", "",
+            "The address owners reach the platform at (`https://idi.example.gov.cn`, with the "
+            "path prefix if any), printed in the 告知书 as the online claim address. Empty: the "
+            "address the request came to, unless that is this machine (127.0.0.1, localhost): "
+            "then the 告知书 gives the claim hotline only, never an address a phone cannot "
+            "reach. A loopback value stops the service at start.", check=public_base_url),
     Setting("PUBLIC_MAX_AGE", 300,
             "Seconds a browser or a shared cache (proxy, CDN) may reuse a public layer or tile "
             "without asking again; after that it revalidates with the ETag.", integer,
