@@ -29,7 +29,10 @@ def map_context(conn: Connection, city: str, tenant: Tenant | None = None) -> di
         "SELECT code, name FROM district WHERE city_code = :city ORDER BY code"), {"city": city})]
     stages = [{"code": r.code, "name": r.name_zh} for r in conn.execute(text(
         "SELECT code, name_zh FROM project_stage ORDER BY ord"))]
+    first, last = conn.execute(text(
+        "SELECT min(issue_date), max(issue_date) FROM policy")).one()  # the reader's own
     return {
+        "years": [str(y) for y in range(first.year, last.year + 1)] if first else [],
         "city": city, "city_name": name or "",
         "bounds": [[ymin, xmin], [ymax, xmax]] if name else [],
         "insurers": choices["insurer"], "tis": choices["tis"], "districts": districts,

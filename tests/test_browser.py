@@ -57,6 +57,18 @@ def browser_page():
         yield page_and_problems
 
 
+def pick_layer(page, title: str) -> None:
+    """Switch a layer on in the map's grouped layer list, as a user clicks its name (unfolding
+    its group first when it is folded)."""
+    label = page.locator(".riskmap-layer-tree").get_by_text(title, exact=True)
+    if not label.is_visible():
+        label.evaluate("""(name) => {
+            const folded = name.closest('.leaflet-layerstree-children.leaflet-layerstree-hide');
+            folded.parentElement.querySelector(':scope > .leaflet-layerstree-header').click();
+        }""")
+    label.click()
+
+
 def _district_fills(page) -> list[str]:
     return page.eval_on_selector_all("path[class*='district-']",
                                      "els => els.map(e => e.getAttribute('fill'))")
@@ -71,15 +83,15 @@ def test_map_draws_districts_and_legend_and_switches_layers(server, browser_page
     assert len(premium) == 14
     assert page.inner_text(".riskmap-legend .legend-title") == "总保费（万元）"
 
-    page.get_by_text("风险 · 风险事件数").click()
+    pick_layer(page, "风险事件数")
     page.wait_for_selector(".riskmap-legend[data-layer='risk_events']")
     page.wait_for_load_state("networkidle")
     assert "风险事件数" in page.inner_text(".riskmap-legend")
     assert _district_fills(page) != premium
     assert "layer=risk_events" in page.url  # the view can be shared
 
-    page.get_by_text("热力 · 风险事件热力").click()
-    page.get_by_text("项目 · 项目分布").click()
+    pick_layer(page, "风险事件热力")
+    pick_layer(page, "项目分布")
     page.wait_for_load_state("networkidle")
     page.wait_for_selector("canvas.leaflet-heatmap-layer")
 
@@ -110,13 +122,13 @@ def test_every_district_layer_switches_on_with_its_legend(server, browser_page):
     page.goto(server + "/", wait_until="networkidle")
     page.wait_for_selector(".riskmap-legend .legend-row")
     for layer in catalogue.DISTRICT_LAYERS:
-        page.get_by_text(f"{catalogue.GROUPS[layer.group]} · {layer.title_zh}", exact=True).click()
+        pick_layer(page, layer.title_zh)
         page.wait_for_selector(f".riskmap-legend[data-layer='{layer.id}']")
         title = page.inner_text(".riskmap-legend .legend-title")
         assert title.startswith(layer.title_zh) and layer.unit in title
-    for label in ("热力 · 风险事件热力", "热力 · 理赔热力", "项目 · 项目分布"):
-        page.get_by_text(label).click()
-        page.wait_for_selector(".legend-overlay >> text=" + label.split(" · ")[1])
+    for label in ("风险事件热力", "理赔热力", "项目分布"):
+        pick_layer(page, label)
+        page.wait_for_selector(".legend-overlay >> text=" + label)
     page.wait_for_load_state("networkidle")
     assert problems == []
 
@@ -141,7 +153,7 @@ def test_a_project_named_like_a_script_shows_as_text(server, browser_page):
 
 
 def _open_project_popup(page, lon: float, lat: float) -> None:
-    page.get_by_text("项目 · 项目分布").click()
+    pick_layer(page, "项目分布")
     page.evaluate(f"RiskMap.state.map.setView([{lat}, {lon}], 16, {{animate: false}})")
     page.wait_for_load_state("networkidle")
     page.wait_for_selector(".leaflet-marker-pane canvas")

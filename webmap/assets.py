@@ -19,11 +19,14 @@ VENDOR_FILES: dict[str, tuple[str, ...]] = {
     "leaflet.heat": ("leaflet-heat.js",),
     "leaflet.vectorgrid": ("Leaflet.VectorGrid.bundled.min.js",),
     "echarts": ("echarts.min.js",),
+    # the map's grouped layer list and its "export this map" (PNG)
+    "leaflet.control.layers.tree": ("L.Control.Layers.Tree.js", "L.Control.Layers.Tree.css"),
+    "html-to-image": ("html-to-image.js",),
     # the OpenAPI document's interactive page (/api/docs)
     "swagger-ui-dist": ("swagger-ui-bundle.js", "swagger-ui.css"),
 }
 # where a package keeps its files, when not in dist/ (the URL says /dist/ for every package)
-SUBFOLDER: dict[str, str] = {"swagger-ui-dist": ""}
+SUBFOLDER: dict[str, str] = {"swagger-ui-dist": "", "leaflet.control.layers.tree": ""}
 PACKAGED = Path(__file__).resolve().parent / "vendor"
 
 

@@ -25,8 +25,11 @@ VENDOR_JS = (
     ("leaflet", "leaflet", "leaflet.js"),
     ("leaflet_heat", "leaflet.heat", "leaflet-heat.js"),
     ("vectorgrid", "leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js"),
+    ("layers_tree", "leaflet.control.layers.tree", "L.Control.Layers.Tree.js"),
+    ("html_to_image", "html-to-image", "html-to-image.js"),
 )
-VENDOR_CSS = (("leaflet_css", "leaflet", "leaflet.css"),)
+VENDOR_CSS = (("leaflet_css", "leaflet", "leaflet.css"),
+              ("layers_tree_css", "leaflet.control.layers.tree", "L.Control.Layers.Tree.css"))
 
 
 def vendor_url(package: str, filename: str) -> str:
@@ -70,21 +73,25 @@ def build_map(config, bounds: list[list[float]], options: dict, layer_id: str) -
     m = OfflineMap(location=None, tiles=None, zoom_control=True)
     if bounds:
         m.fit_bounds(bounds)
-    groups = {}
+    groups, layer_list = {}, []
     for layer in catalogue.LAYERS:
         base = layer.kind == "district"
         group = folium.FeatureGroup(name=f"{catalogue.GROUPS[layer.group]} · {layer.title_zh}",
                                     overlay=not base, show=layer.id == layer_id if base else False)
         group.add_to(m)
         groups[layer.id] = group.get_name()
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+        layer_list.append({"id": layer.id, "group": catalogue.GROUPS[layer.group],
+                           "title": layer.title_zh, "base": base})
+    # no folium LayerControl: static/mapcontrols.js draws the list grouped and folding
     root = m.get_root()
-    _page_head(root, options["title"], "riskmap.js", options.pop("basemap"), options.pop("nav"))
-    m.add_child(RiskMapScript(m.get_name(), groups, {**options, "layer": layer_id}))
+    _page_head(root, options["title"], ("mapcontrols.js", "riskmap.js"), options.pop("basemap"),
+               options.pop("nav"))
+    m.add_child(RiskMapScript(m.get_name(), groups,
+                              {**options, "layer": layer_id, "layer_list": layer_list}))
     return root.render()
 
 
-def _page_head(root, title: str, script: str, basemap: dict, nav: str) -> None:
+def _page_head(root, title: str, scripts: tuple[str, ...], basemap: dict, nav: str) -> None:
     """The page's own stylesheets, title (built from config and escaped by the caller), the
     service's navigation (templates/_nav.html, rendered by the caller), panel, basemap
     settings (webmap/basemaps.py) and scripts."""
@@ -97,7 +104,7 @@ def _page_head(root, title: str, script: str, basemap: dict, nav: str) -> None:
     root.html.add_child(Element('<div id="riskmap-panel"></div>'))
     root.html.add_child(Element('<script id="basemap-options" type="application/json">'
                                 f"{htmlsafe_json_dumps(basemap)}</script>"))
-    for name in ("basemap.js", script):
+    for name in ("basemap.js", *scripts):
         src = escape(url_for("static", filename=name))
         root.header.add_child(Element(f'<script src="{src}"></script>'))
 
@@ -133,6 +140,7 @@ def build_public_map(config, bounds: list[list[float]], layers: list[dict],
     if len(layers) > 1:
         folium.LayerControl(collapsed=False, position="topright").add_to(m)
     root = m.get_root()
-    _page_head(root, options["title"], "public.js", options.pop("basemap"), options.pop("nav"))
+    _page_head(root, options["title"], ("public.js",), options.pop("basemap"),
+               options.pop("nav"))
     m.add_child(PublicMapScript(m.get_name(), groups, options))
     return root.render()

@@ -48,9 +48,11 @@
                     overlays: {}, legend: null, loading: 0 };
     const idOf = {};
     Object.keys(groups).forEach(function (id) { idOf[L.stamp(groups[id])] = id; });
+    state.opacity = 0.75;
     buildPanel(state);
     searchBox(state);
-    window.RiskBasemap.add(map);
+    const basemap = window.RiskBasemap.add(map);
+    mapControls(state, basemap);
     window.RiskBasemap.holdPanel(map, document.getElementById("riskmap-panel"));
     state.legendControl = L.control({ position: "bottomright" });
     state.legendControl.onAdd = function () {
@@ -114,7 +116,7 @@
       L.geoJSON(fc, {
         style: function (f) {
           return { color: "#334e68", weight: 1, fillColor: f.properties.colour,
-                   fillOpacity: 0.75, className: "district-" + f.properties.code };
+                   fillOpacity: state.opacity, className: "district-" + f.properties.code };
         },
         onEachFeature: function (f, shape) {
           const p = f.properties;
@@ -316,6 +318,41 @@
     });
     form.addEventListener("reset", function () {
       setTimeout(function () { state.filters = {}; refresh(state); }, 0);
+    });
+  }
+
+  // the grouped layer list, the fills' opacity, the period slider and the PNG export
+  // (static/mapcontrols.js)
+  function mapControls(state, basemap) {
+    const o = state.options;
+    const controls = window.RiskControls;
+    const box = controls.layerTree(state.map, state.groups, o.layer_list, state.base)
+      .getContainer().querySelector(".leaflet-control-layers-list");
+    controls.opacity(box, state.opacity, function (value) {
+      state.opacity = value;
+      state.groups[state.base].eachLayer(function (shape) {
+        shape.setStyle({ fillOpacity: value });
+      });
+    });
+    controls.periodSlider(document.getElementById("riskmap-filters"), o.years || [],
+                          state.filters.period, function (year) {
+      const form = document.getElementById("riskmap-filters");
+      form.elements.period.value = year;
+      form.elements.from.value = ""; form.elements.to.value = "";
+      delete state.filters.from; delete state.filters.to;
+      if (year) state.filters.period = year; else delete state.filters.period;
+      refresh(state);
+    });
+    controls.exportButton(box, state.map, {
+      title: function () {
+        const layer = state.catalogue[state.base];
+        const period = state.filters.period ? state.filters.period + " · " : "";
+        return o.title + " · " + period + (layer ? layer.title_zh : "");
+      },
+      date: new Date().toLocaleDateString("zh-CN", { timeZone: "Asia/Shanghai" }),
+      approvalNumber: basemap ? basemap.options.approval_number : "",
+      source: "数据来源：住宅工程质量潜在缺陷保险信息平台",
+      filename: function () { return "风险地图-" + state.base + ".png"; }
     });
   }
 
