@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from geo import store
 from geo.tenancy import ROLE_ZH, Tenant
-from layers import indicators
+from layers import basemap, indicators
 from layers.districts import district_metrics, district_summary, plain_row
 from layers.filters import FilterError, Filters, parse_period, shown
 from layers.sections import all_sections
@@ -189,12 +189,22 @@ def district_report(conn: Connection, city: str, code: str, filters: Filters, te
             _table("claims", "理赔案件及时限履行", CLAIM_COLUMNS,
                    _rows(conn, "report_claims.sql", params)),
         ],
-        "map": {"boundary": json.loads(boundary),
+        "map": {"boundary": json.loads(boundary), "outline": _neighbours(conn, city, code),
                 "projects": [{**_table("p", "", PROJECT_COLUMNS, [p])["rows"][0],
                               "lon": p["lon"], "lat": p["lat"]} for p in projects]},
     }
     out["glossary"] = glossary(out)
     return out
+
+
+def _neighbours(conn: Connection, city: str, code: str) -> list[dict]:
+    """The offline outline basemap around a district's map (layers.basemap): the city's other
+    districts and the province's other cities, each with its name and a point for it."""
+    return [{"level": f["properties"]["level"], "name": f["properties"]["name"],
+             "geometry": f["geometry"], "label": f["properties"]["label"]}
+            for f in basemap.outline(conn, city)["features"]
+            if f["properties"]["level"] != "province" and f["properties"]["code"] != code
+            and f["properties"]["code"] != city]
 
 
 def periodic_filters(period: str) -> Filters:

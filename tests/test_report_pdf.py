@@ -7,6 +7,7 @@ tests/artifacts/report_page1.png for a person to look at.
 
 from __future__ import annotations
 
+import io
 import random
 import re
 import subprocess
@@ -197,3 +198,17 @@ def test_values_format_with_separators_and_decimals():
     assert format_value(1234567.891, 2) == "1,234,567.89"
     assert format_value(None, 0) == "—"
     assert format_value("<i>", None) == "<i>"
+
+
+def test_the_district_map_draws_its_neighbours_as_the_outline_basemap():
+    from PIL import Image
+
+    report = make_report(rows=10)
+    neighbour = {"level": "district", "name": "邻区", "label": [25.05, 102.77], "geometry": {
+        "type": "Polygon", "coordinates": [[[102.73, 25.02], [102.80, 25.02], [102.80, 25.08],
+                                            [102.73, 25.08], [102.73, 25.02]]]}}
+    bare = Image.open(io.BytesIO(district_map_png(report["map"]))).convert("RGB")
+    based = Image.open(io.BytesIO(district_map_png({**report["map"], "outline": [neighbour]})))
+    outline_grey = (0x9f, 0xb3, 0xc8)
+    assert outline_grey in set(based.convert("RGB").get_flattened_data())
+    assert outline_grey not in set(bare.get_flattened_data())

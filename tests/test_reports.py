@@ -130,3 +130,10 @@ def test_the_same_period_gives_the_same_periodic_report(web):
 def test_a_periodic_report_is_monthly_or_quarterly(period):
     with pytest.raises(FilterError, match="monthly|month must be"):
         reports.periodic_filters(period)
+
+
+def test_a_district_reports_map_carries_its_neighbours_for_the_outline_basemap(web):
+    outline = report_as(web, REGULATOR, Filters())["map"]["outline"]
+    names = {item["name"] for item in outline if item["level"] == "district"}
+    assert len(names) == 13 and "五华区" not in names and "盘龙区" in names
+    assert all(item["geometry"]["type"] in ("Polygon", "MultiPolygon") for item in outline)

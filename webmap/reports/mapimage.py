@@ -1,8 +1,9 @@
 """A district's map for its report: the boundary and its projects coloured by open risk.
 
 Drawn with matplotlib's object-oriented API (see ``charts``) in the district's CGCS2000
-3-degree Gauss-Krüger zone, so the scale bar is true in metres, and without basemap tiles:
-the report is made offline and must not depend on a tile server.
+3-degree Gauss-Krüger zone, so the scale bar is true in metres, over the offline outline
+basemap the web maps use by default (the neighbouring districts and cities with their names,
+from the store): the report is made offline and must not depend on a tile server.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def district_map_png(map_dict: dict, width_px: int = 1340, dpi: int = 200) -> by
         ax.text(0.5, 0.5, NO_DATA, ha="center", va="center", transform=ax.transAxes,
                 family=family, fontsize=14, color="#829ab1")
     else:
-        _draw_map(fig, ax, boundary, projects, family)
+        _draw_map(fig, ax, boundary, projects, family, map_dict.get("outline"))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
     return buf.getvalue()
@@ -69,17 +70,22 @@ def _located(project: dict) -> bool:
     return project.get("lon") is not None and project.get("lat") is not None
 
 
-def _draw_map(fig, ax, boundary, projects: list[dict], family: str) -> None:
+def _draw_map(fig, ax, boundary, projects: list[dict], family: str,
+              outline: list[dict] | None = None) -> None:
     lons = np.array([float(p["lon"]) for p in projects])
     lats = np.array([float(p["lat"]) for p in projects])
     centre = boundary.centroid if boundary is not None else shapely.Point(lons[0], lats[0])
     project, crs_label = _metric_projection(centre.x, centre.y)
     xs, ys = project(lons, lats)
+    def metres(geometry):
+        return shapely.transform(geometry, lambda c: np.column_stack(project(c[:, 0], c[:, 1])))
+
     if boundary is not None:
-        boundary = shapely.transform(boundary, lambda c: np.column_stack(project(c[:, 0], c[:, 1])))
+        boundary = metres(boundary)
         ax.add_patch(PathPatch(_path(boundary), facecolor="#f1f5f9", edgecolor="#1d3557",
                                linewidth=1.2, zorder=1))
     extent = _extent(boundary, xs, ys)
+    outlined = _draw_outline(ax, extent, outline or [], metres, family)
     fig.set_size_inches(fig.get_figwidth(), fig.get_figwidth() * _aspect(extent))
     ax.set_xlim(extent[0], extent[2])
     ax.set_ylim(extent[1], extent[3])
@@ -87,8 +93,34 @@ def _draw_map(fig, ax, boundary, projects: list[dict], family: str) -> None:
     _draw_projects(ax, xs, ys, projects, family)
     _scale_bar(ax, extent[2] - extent[0], family)
     _north_arrow(ax, family)
-    ax.text(0.0, 1.0, f"{crs_label} · 无底图", transform=ax.transAxes, ha="left",
+    basemap = "底图：行政区划轮廓（离线）" if outlined else "无底图"
+    ax.text(0.0, 1.0, f"{crs_label} · {basemap}", transform=ax.transAxes, ha="left",
             va="top", family=family, fontsize=6, color="#627d98")
+
+
+def _draw_outline(ax, extent, outline: list[dict], metres, family: str) -> bool:
+    """The neighbours around the district, under it: grey outlines, names where their label
+    point falls inside the map. Whether any was drawn."""
+    frame = shapely.box(*extent)
+    drawn = False
+    for item in outline:
+        shape = _boundary(item.get("geometry"))
+        if shape is None:
+            continue
+        shape = metres(shape)
+        if not shape.intersects(frame):
+            continue
+        city = item.get("level") == "city"
+        ax.add_patch(PathPatch(_path(shape), facecolor="#fafbfc", edgecolor="#9fb3c8",
+                               linewidth=1.0 if city else 0.6, zorder=0.5))
+        drawn = True
+        # named inside the part of it the map shows, when that part is big enough to hold it
+        seen = shape.intersection(frame)
+        if seen.area > frame.area * 0.02:
+            spot = seen.point_on_surface()
+            ax.text(spot.x, spot.y, item.get("name", ""), ha="center", va="center",
+                    family=family, fontsize=7, color="#829ab1", zorder=0.6, clip_on=True)
+    return drawn
 
 
 def _metric_projection(lon: float, lat: float):
