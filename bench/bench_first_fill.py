@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT), str(ROOT / "bench")]  # tests/conftest.py
 
 from bench_map import fresh_database, server_url  # noqa: E402
-from browsing import chromium_page, serving, sign_in  # noqa: E402
+from browsing import chromium_page, close_chromium, serving, sign_in  # noqa: E402
 from tileserver import tile_server  # noqa: E402
 
 from conftest import account  # noqa: E402
@@ -81,6 +81,7 @@ def main() -> None:
                       f"(max {max(fills) * 1000:.0f} ms); first basemap tile median "
                       f"{statistics.median(first_tiles) * 1000:.0f} ms, over {len(fills)} loads")
     admin.dispose()
+    close_chromium()
 
 
 if __name__ == "__main__":

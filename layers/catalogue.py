@@ -95,7 +95,8 @@ RISK = (
               "open_risk_events", ramp="Reds", date_basis="risk_event", publishable=True),
     _district("rectification_rate", "rectification_rate", "Rectification rate", "risk",
               "closed_risk_events * 100.0 / NULLIF(risk_events, 0)", classification="fixed",
-              breaks=(80, 90, 95, 98, 100), ramp="RdYlGn", decimals=1,
+              # red (low) to blue (high): ColorBrewer's colour-blind-safe diverging scheme
+              breaks=(80, 90, 95, 98, 100), ramp="RdYlBu", decimals=1,
               date_basis="risk_event", publishable=True),
     _district("risk_events_per_10k_m2", "risk_events_per_10k_m2", "Risk events per 10,000 m²",
               "risk", "risk_events * 10000.0 / NULLIF(floor_area_m2, 0)",

@@ -135,3 +135,13 @@ def test_the_exported_png_holds_the_map_legend_and_approval_number(regulator_map
     ARTIFACTS.mkdir(exist_ok=True)
     image.save(ARTIFACTS / "map-export.png")
     assert problems == []
+
+
+def test_switching_heat_on_fades_the_district_fills(regulator_map):
+    page, problems = regulator_map
+    page.locator(".riskmap-layer-tree").get_by_text("风险事件热力", exact=True).click()
+    page.wait_for_selector("canvas.leaflet-heatmap-layer")
+    opacities = page.eval_on_selector_all(
+        "path[class*='district-']", "els => els.map(e => e.getAttribute('fill-opacity'))")
+    assert set(opacities) == {"0.35"} and page.input_value(".riskmap-opacity input") == "35"
+    assert problems == []

@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 
 import pytest
+from branca.utilities import color_brewer
 from sqlalchemy import text
 
 from geo import programme
@@ -276,6 +277,8 @@ def test_district_layer_colours_follow_its_legend(kunming):
         p = feature["properties"]
         assert p["colour"] == legend["colours"][classify.class_of(p["value"], legend["breaks"])]
         assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    # ColorBrewer's colour-blind-safe red–yellow–blue, not red–green
+    assert legend["colours"] == color_brewer("RdYlBu", n=5)
 
 
 def test_a_second_policy_adds_premium_but_not_floor_area(rollback):

@@ -328,11 +328,22 @@
     const controls = window.RiskControls;
     const box = controls.layerTree(state.map, state.groups, o.layer_list, state.base)
       .getContainer().querySelector(".leaflet-control-layers-list");
-    controls.opacity(box, state.opacity, function (value) {
+    function fade(value) {
       state.opacity = value;
       state.groups[state.base].eachLayer(function (shape) {
         shape.setStyle({ fillOpacity: value });
       });
+    }
+    const range = controls.opacity(box, state.opacity, fade);
+    // heat drawn over full colours is unreadable: switching a heat layer on fades the fills
+    state.map.on("overlayadd", function (e) {
+      const heat = Object.keys(state.groups).some(function (id) {
+        return state.groups[id] === e.layer && /^heat_/.test(id);
+      });
+      if (heat && state.opacity > 0.35) {
+        range.value = "35";
+        range.dispatchEvent(new Event("input"));
+      }
     });
     controls.periodSlider(document.getElementById("riskmap-filters"), o.years || [],
                           state.filters.period, function (year) {
