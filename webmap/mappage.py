@@ -84,8 +84,8 @@ def build_map(config, bounds: list[list[float]], options: dict, layer_id: str) -
                            "title": layer.title_zh, "base": base})
     # no folium LayerControl: static/mapcontrols.js draws the list grouped and folding
     root = m.get_root()
-    _page_head(root, options["title"], ("mapcontrols.js", "mapsearch.js", "riskmap.js"), options.pop("basemap"),
-               options.pop("nav"))
+    _page_head(root, options["title"], ("mapcontrols.js", "mapsearch.js", "riskmap.js"),
+               options.pop("basemap"), options.pop("nav"))
     m.add_child(RiskMapScript(m.get_name(), groups,
                               {**options, "layer": layer_id, "layer_list": layer_list}))
     return root.render()
