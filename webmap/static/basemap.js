@@ -201,6 +201,7 @@
     L.DomEvent.disableScrollPropagation(panel);
     map.invalidateSize();
   };
+  RiskBasemap.esc = esc;  // every map page loads this first: the other scripts share it
   RiskBasemap.toGcj = toGcj;
   RiskBasemap.fromGcj = fromGcj;
 

@@ -6,11 +6,7 @@
 (function () {
   "use strict";
 
-  function esc(value) {
-    return String(value === null || value === undefined ? "" : value)
-      .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
-  }
+  const esc = window.RiskBasemap.esc;  // static/basemap.js, loaded before this
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
