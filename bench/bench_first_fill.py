@@ -1,9 +1,10 @@
 """Time to first district fill of the risk map, with a basemap on, in real headless Chromium.
 
 Run from the project root:  .venv/bin/python bench/bench_first_fill.py [--projects 300,20000]
-                                                                       [--repeat 3]
+                                                                       [--repeat 3] [--keep]
 
-For each size a fresh database gets Kunming's districts and a demo of that many projects; the
+For each size a database gets Kunming's districts and a demo of that many projects (with
+--keep, bench_scale.py's riskmap_scale_<N>, kept and reused); the
 app is served on 127.0.0.1 with Tianditu (天地图) pointed at a local tile server
 (tests/tileserver.py), and a regulator signed in to Chromium opens ``/``. Timed from the start
 of the navigation to the moment the first district polygon has its fill colour, and to the
@@ -22,32 +23,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT), str(ROOT / "bench")]  # tests/conftest.py
 
-from bench_map import fresh_database, server_url  # noqa: E402
+from bench_map import server_url  # noqa: E402
+from bench_scale import scale_database  # noqa: E402
 from browsing import chromium_page, close_chromium, serving, sign_in  # noqa: E402
 from tileserver import tile_server  # noqa: E402
 
 from conftest import account  # noqa: E402
 from geo import store  # noqa: E402
-from loaders import demo, demo_load, districts  # noqa: E402
 
-CITY = "530100"
 FIRST_FILL = "() => document.querySelector(\"path[class*='district-'][fill^='#']\") !== null"
 FIRST_TILE = ("() => [...document.querySelectorAll('.basemap-tiles img')]"
               ".some(i => i.complete && i.naturalWidth > 0)")
 
 
-def load(engine, projects: int) -> float:
-    started = time.perf_counter()
-    with engine.begin() as conn:
-        districts.load_districts(conn, districts.district_records(city=CITY))
-        demo_load.run_demo(conn, demo.DemoOptions(city=CITY, projects=projects))
-    return time.perf_counter() - started
-
-
 def measure(url: str, repeat: int) -> tuple[list[float], list[float]]:
     fills, tiles = [], []
     with chromium_page() as (page, problems):
-        sign_in(page, url, "t-regulator")
+        sign_in(page, url, "t-regulator", timeout=600_000)
         for _ in range(repeat + 1):  # the first is a warm-up (caches, connections)
             started = time.perf_counter()
             page.goto(url + "/", wait_until="commit")
@@ -66,17 +58,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--projects", default="300,20000")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", action="store_true",
+                        help="reuse (or make and keep) bench_scale.py's riskmap_scale_<N>")
     args = parser.parse_args()
     admin = store.make_engine(server_url(), isolation_level="AUTOCOMMIT")
     with tile_server() as tiles:
         for projects in (int(p) for p in args.projects.split(",")):
-            with fresh_database(admin, projects) as engine:
-                seconds = load(engine, projects)
+            with scale_database(admin, projects, args.keep) as (engine, seconds):
                 account(engine, "regulator")
                 with serving(engine, TIANDITU_KEY="bench", TIANDITU_URL=tiles.tianditu_url,
                              ACCESS_LOG="") as url:
                     fills, first_tiles = measure(url, args.repeat)
-                print(f"{projects:>6} projects (demo loaded in {seconds:.0f} s): first district "
+                loaded = "reused" if seconds is None else f"loaded in {seconds:.0f} s"
+                print(f"{projects:>6} projects (demo {loaded}): first district "
                       f"fill median {statistics.median(fills) * 1000:.0f} ms "
                       f"(max {max(fills) * 1000:.0f} ms); first basemap tile median "
                       f"{statistics.median(first_tiles) * 1000:.0f} ms, over {len(fills)} loads")

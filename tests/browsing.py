@@ -86,14 +86,14 @@ def chromium_page() -> Iterator[tuple[object, list[str]]]:
         context.close()
 
 
-def sign_in(page, server: str, username: str) -> None:
+def sign_in(page, server: str, username: str, timeout: float = 30_000) -> None:
     page.goto(server + "/login", wait_until="networkidle")
     page.fill("input[name='username']", username)
     page.fill("input[name='password']", TEST_PASSWORD)
     page.click("button[type='submit']")
-    page.wait_for_url(server + "/", wait_until="networkidle")
+    page.wait_for_url(server + "/", wait_until="networkidle", timeout=timeout)
     # the map's basemap outline has come too: a test that moves on would abort it
-    page.wait_for_selector(".leaflet-container[data-outline]")
+    page.wait_for_selector(".leaflet-container[data-outline]", timeout=timeout)
 
 
 def screenshot(page, name: str) -> Path:
