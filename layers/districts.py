@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 from sqlalchemy import text
@@ -16,14 +17,44 @@ from layers.sql import read_sql
 SIMPLIFY_DEGREES = 0.0005
 
 
-def _metrics_sql(with_geometry: bool) -> str:
-    columns = ", ".join(f"({layer.metric_sql}) AS {layer.id}"
-                        for layer in catalogue.DISTRICT_LAYERS)
+# the parts of sql/district_metrics.sql and the base columns each gives
+PARTS = {
+    "written_project": ("projects", "insured_area_m2", "construction_cost_yuan"),
+    "written": ("premium_yuan", "sum_insured_yuan", "rated_cost_yuan", "rated_area_m2"),
+    "exposure": ("floor_area_m2", "units"),
+    "risk": ("risk_events", "severe_risk_events", "open_risk_events", "closed_risk_events"),
+    "claims": ("claims", "paid_yuan", "deadline_breaches"),
+    "earned": ("earned_premium_yuan",),
+    "graded": ("graded_projects", "graded_c_or_d"),
+    "complaints": ("complaints",),
+}
+
+
+def parts_of(layer: catalogue.Layer) -> frozenset[str]:
+    """The parts of the district aggregate a layer's expression reads: a layer costs what it
+    shows, not the whole programme's every figure.
+
+    >>> sorted(parts_of(catalogue.get("loss_ratio")))
+    ['claims', 'earned']
+    >>> sorted(parts_of(catalogue.get("premium_total")))
+    ['written']
+    """
+    words = set(re.findall(r"[a-z_0-9]+", layer.metric_sql))
+    return frozenset(part for part, columns in PARTS.items() if words & set(columns))
+
+
+def _metrics_sql(with_geometry: bool, parts: frozenset[str] | None = None) -> str:
+    layers = [layer for layer in catalogue.DISTRICT_LAYERS
+              if parts is None or parts_of(layer) <= parts]
+    columns = ", ".join(f"({layer.metric_sql}) AS {layer.id}" for layer in layers)
     geometry = (f", ST_AsGeoJSON(ST_SimplifyPreserveTopology(d.boundary, {SIMPLIFY_DEGREES}), 5)"
                 " AS geometry" if with_geometry else "")
     # the expressions are the catalogue's own text; values stay bound parameters
     select = f"SELECT b.*, {columns}{geometry} FROM district_base b "  # noqa: S608
-    return (read_sql("scope.sql") + read_sql("district_metrics.sql") + select
+    metrics = read_sql("district_metrics.sql")
+    for part in PARTS.keys() - (parts if parts is not None else PARTS.keys()):
+        metrics = metrics.replace(f"/*need:{part}*/", "AND false")  # the code's own words
+    return (read_sql("scope.sql") + metrics + select
             + "JOIN district d ON d.code = b.code ORDER BY b.code")
 
 
@@ -37,9 +68,12 @@ def plain_row(row) -> dict:
 
 
 def district_metrics(conn: Connection, city: str, filters: Filters,
-                     with_geometry: bool = False) -> list[dict]:
-    """Every district of the city with its base aggregates and every district layer's value."""
-    rows = conn.execute(text(_metrics_sql(with_geometry)), {**filters.params(), "city": city})
+                     with_geometry: bool = False,
+                     parts: frozenset[str] | None = None) -> list[dict]:
+    """Every district of the city with its base aggregates and every district layer's value;
+    with ``parts``, only those parts' columns (the others 0) and the layers they make."""
+    rows = conn.execute(text(_metrics_sql(with_geometry, parts)),
+                        {**filters.params(), "city": city})
     out = []
     for row in rows:
         item = plain_row(row)
@@ -68,7 +102,7 @@ def district_layer(conn: Connection, layer_id: str, city: str, filters: Filters)
     layer = catalogue.get(layer_id)
     if layer.kind != "district":
         raise KeyError(f"layer {layer_id!r} is not a district layer")
-    rows = district_metrics(conn, city, filters, with_geometry=True)
+    rows = district_metrics(conn, city, filters, with_geometry=True, parts=parts_of(layer))
     values = [row[layer.id] for row in rows]
     breaks = classify.class_breaks(layer, values)
     legend = classify.legend(layer, breaks)

@@ -338,3 +338,19 @@ def test_grade_mix_is_the_share_of_graded_projects_graded_c_or_d(rollback):
     row = next(r for r in district_metrics(rollback, CITY, Filters()) if r["code"] == code)
     assert (row["graded_projects"], row["graded_c_or_d"]) == (4, 2)
     assert row["grade_mix"] == pytest.approx(50.0)
+
+
+@pytest.mark.parametrize("args", [{}, {"period": "2024"}, {"stage": "delivered"}],
+                         ids=["all", "2024", "delivered"])
+def test_a_layer_computing_only_its_own_parts_gives_the_same_values(kunming, args):
+    """The map asks one layer at a time and computes only the aggregate parts it reads
+    (layers.districts.parts_of); each value equals the whole computation's."""
+    with kunming.connect() as conn:
+        insurer = conn.execute(text("SELECT min(insurer_id) FROM policy_share")).scalar_one()
+        for filters in (Filters.from_args(args), Filters.from_args({**args,
+                                                                     "insurer": str(insurer)})):
+            whole = {r["code"]: r for r in district_metrics(conn, CITY, filters)}
+            for layer in catalogue.DISTRICT_LAYERS:
+                fc = district_layer(conn, layer.id, CITY, filters)
+                got = {f["id"]: f["properties"]["value"] for f in fc["features"]}
+                assert got == {code: whole[code][layer.id] for code in got}, layer.id

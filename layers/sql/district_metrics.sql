@@ -2,6 +2,8 @@
 -- (layers/catalogue.py) are computed over these columns.
 -- Period: policy issue date (premium), risk event found (risk), claim reported (claims),
 -- complaint received (complaints); a project's grade is its current one (geo/grades.py).
+-- Each part carries a /*need:<part>*/ mark: a layer that reads none of a part's columns has
+-- it replaced by "AND false" (layers/districts.py), and the planner then skips that part.
 , written_policy AS (
   -- a policy's rate applies to its project's cost: ratios take both at the policy's share
   SELECT sp.*, p.district_code, p.construction_cost_yuan * sp.share AS rated_cost_yuan,
@@ -13,13 +15,14 @@
   SELECT district_code, sum(premium_yuan) AS premium_yuan,
          sum(sum_insured_yuan) AS sum_insured_yuan, sum(rated_cost_yuan) AS rated_cost_yuan,
          sum(rated_area_m2) AS rated_area_m2
-  FROM written_policy GROUP BY district_code
+  FROM written_policy WHERE true /*need:written*/ GROUP BY district_code
 ), written_project AS (
   -- a project with two policies in the period counts its floor area and cost once
   SELECT p.district_code, count(*) AS projects, sum(p.gross_floor_area_m2) AS insured_area_m2,
          sum(p.construction_cost_yuan) AS construction_cost_yuan
   FROM scoped_project p
   WHERE EXISTS (SELECT 1 FROM written_policy w WHERE w.project_id = p.id)
+    /*need:written_project*/
   GROUP BY p.district_code
 ), exposure AS (
   -- units count towards claim frequency once the insurer's liability has started
@@ -30,7 +33,7 @@
            JOIN coverage_section cs ON cs.policy_id = sp.id AND cs.section = 'structure'
            WHERE cs.starts_on <= COALESCE(CAST(:date_to AS date), (SELECT today FROM clock))))
            AS units
-  FROM scoped_project p GROUP BY p.district_code
+  FROM scoped_project p WHERE true /*need:exposure*/ GROUP BY p.district_code
 ), risk AS (
   SELECT p.district_code, count(*) AS risk_events,
          count(*) FILTER (WHERE e.severity = 'severe') AS severe_risk_events,
@@ -38,7 +41,7 @@
          count(*) FILTER (WHERE e.status = 'closed') AS closed_risk_events
   FROM risk_event e JOIN scoped_project p ON p.id = e.project_id
   WHERE (CAST(:date_from AS date) IS NULL OR e.found_on >= :date_from)
-    AND (CAST(:date_to AS date) IS NULL OR e.found_on <= :date_to)
+    AND (CAST(:date_to AS date) IS NULL OR e.found_on <= :date_to) /*need:risk*/
   GROUP BY p.district_code
 ), claim_rows AS (
   SELECT p.district_code, c.paid_amount_yuan * sp.share AS paid_amount_yuan,
@@ -54,7 +57,7 @@
   FROM claim c JOIN scoped_policy sp ON sp.id = c.policy_id
   JOIN project p ON p.id = sp.project_id CROSS JOIN rule r CROSS JOIN clock k
   WHERE (CAST(:date_from AS date) IS NULL OR c.reported_on >= :date_from)
-    AND (CAST(:date_to AS date) IS NULL OR c.reported_on <= :date_to)
+    AND (CAST(:date_to AS date) IS NULL OR c.reported_on <= :date_to) /*need:claims*/
 ), claims AS (
   SELECT district_code, count(*) AS claims, sum(paid_amount_yuan) AS paid_yuan,
          count(*) FILTER (WHERE breached) AS deadline_breaches
@@ -68,7 +71,7 @@
   FROM scoped_policy sp JOIN project p ON p.id = sp.project_id
   JOIN coverage_section cs ON cs.policy_id = sp.id AND cs.section = 'structure'
   CROSS JOIN clock k
-  WHERE cs.starts_on IS NOT NULL
+  WHERE cs.starts_on IS NOT NULL /*need:earned*/
   GROUP BY p.district_code
 ), graded AS (
   -- each project's current grade: the latest row of its history
@@ -77,6 +80,7 @@
   FROM scoped_project p
   JOIN LATERAL (SELECT pg.grade FROM project_grade pg WHERE pg.project_id = p.id
                 ORDER BY pg.id DESC LIMIT 1) g ON true
+  WHERE true /*need:graded*/
   GROUP BY p.district_code
 ), complaints AS (
   -- complaints about a party: the insurer and TIS filters are the party complained about
@@ -86,7 +90,7 @@
     AND (CAST(:date_to AS date) IS NULL OR c.received_on <= :date_to)
     AND (CAST(:insurer AS int) IS NULL OR c.party_id = :insurer)
     AND (CAST(:tis AS int) IS NULL OR c.party_id = :tis)
-    AND (CAST(:stage AS text) IS NULL OR p.stage = :stage)
+    AND (CAST(:stage AS text) IS NULL OR p.stage = :stage) /*need:complaints*/
   GROUP BY c.district_code
 ), district_base AS (
   SELECT d.code, d.name, d.city_code,
