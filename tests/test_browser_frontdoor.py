@@ -75,7 +75,17 @@ def test_signed_in_navigation_is_grouped_and_the_same_on_every_page(server):
         panel = page.locator("#riskmap-panel").bounding_box()
         assert panel["y"] >= bar["y"] + bar["height"]
         page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(server + "/", wait_until="networkidle")
+        page.wait_for_selector(".map-label-district")
+        # on a phone the layer list is one button over the map, opened by a tap
+        tree = page.locator(".riskmap-layer-tree")
+        assert "leaflet-control-layers-expanded" not in tree.get_attribute("class")
         screenshot(page, "signed-in-map-390.png")
+        toggle = tree.locator(".leaflet-control-layers-toggle")
+        assert toggle.get_attribute("title") == "图层"
+        toggle.evaluate("link => link.click()")  # a tap: Leaflet opens the list on click
+        page.wait_for_selector(".riskmap-layer-tree.leaflet-control-layers-expanded")
+        screenshot(page, "signed-in-map-390-layers.png")
     assert problems == [], problems
 
 

@@ -35,14 +35,14 @@
       });
       return { label: base ? "区县指标" : "叠加图层", children: byGroup };
     }
+    // on a phone the list is one button (tap to open): the map comes first
+    const phone = window.matchMedia("(max-width: 640px)").matches;
     const control = L.control.layers.tree(tree(true), tree(false), {
-      collapsed: false, position: "topright", closedSymbol: "▸", openedSymbol: "▾",
+      collapsed: phone, position: "topright", closedSymbol: "▸", openedSymbol: "▾",
       labelIsSelector: "both" });
     control.addTo(map);
-    const box = control.getContainer();
-    box.classList.add("riskmap-layer-tree");
-    // on a phone the list starts folded: the map comes first
-    if (window.matchMedia("(max-width: 640px)").matches) control.collapseTree(false);
+    control.getContainer().classList.add("riskmap-layer-tree");
+    control.getContainer().querySelector(".leaflet-control-layers-toggle").title = "图层";
     return control;
   };
 
