@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from pyproj import CRS
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
 
 from geo.coords import cgcs2000_gk_epsg
 
@@ -77,3 +79,28 @@ def parse(uri: str | None, zone: int) -> Crs:
             return crs
     raise CrsError(f"不支持的坐标参照系 {uri[:80]!r}；可用：{', '.join(uris(zone))}。"
                    f"CRS not offered: {uri[:80]!r}")
+
+
+@cache
+def _to_store(srid: int) -> Transformer:
+    return Transformer.from_crs(srid, STORE_SRID, always_xy=True)
+
+
+def to_store(geometry: dict, crs: Crs) -> dict:
+    """A GeoJSON geometry written in ``crs`` (its own axis order), in the store's longitude,
+    latitude: what a filter's geometry becomes under ``filter-crs``.
+
+    >>> to_store({"type": "Point", "coordinates": (25.04, 102.71)}, _epsg(4490))["coordinates"]
+    (102.71, 25.04)
+    >>> x = to_store({"type": "Point", "coordinates": (2770673.0, 571652.5)}, _epsg(4543))
+    >>> [round(c, 3) for c in x["coordinates"]]
+    [102.71, 25.04]
+    """
+    shape = shapely.geometry.shape(geometry)
+    if crs.northing_first:
+        shape = shapely.transform(shape, lambda xy: xy[:, ::-1])
+    if crs.srid != STORE_SRID:
+        move = _to_store(crs.srid)
+        shape = shapely.transform(shape, lambda xy: np.column_stack(
+            move.transform(xy[:, 0], xy[:, 1])))
+    return shapely.geometry.mapping(shape)

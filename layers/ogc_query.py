@@ -8,13 +8,15 @@ client's text. The CQL2 text or JSON is parsed by pygeofilter into its syntax tr
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pygeofilter import ast
+import shapely
+from pygeofilter import ast, values
 from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
 from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
 
@@ -98,7 +100,7 @@ def _names(value: str, collection: Collection, what: str) -> list[str]:
     return names
 
 
-def _filter(args: Mapping[str, str]) -> ast.Node | None:
+def _filter(args: Mapping[str, str], zone: int) -> ast.Node | None:
     text = args.get("filter")
     if not text:
         return None
@@ -106,14 +108,77 @@ def _filter(args: Mapping[str, str]) -> ast.Node | None:
     if lang not in FILTER_LANGS:
         raise QueryError(f"filter-lang 须为 {' 或 '.join(FILTER_LANGS)}。"
                          f"filter-lang must be one of {', '.join(FILTER_LANGS)}.")
-    filter_crs = args.get("filter-crs")
-    if filter_crs and filter_crs.strip("[]") not in (ogc_crs.CRS84, "OGC:CRS84"):
-        raise QueryError(f"filter-crs 只支持 {ogc_crs.CRS84}。filter-crs must be CRS84.")
+    name = args.get("filter-crs")
     try:
-        return parse_cql2_json(json.loads(text)) if lang == "cql2-json" else parse_cql2_text(text)
+        crs = ogc_crs.parse("" if name in ("OGC:CRS84", "[OGC:CRS84]") else name, zone)
+    except ogc_crs.CrsError as error:
+        raise QueryError(f"filter-crs：{error}") from None
+    try:
+        node = (parse_cql2_json(json.loads(text)) if lang == "cql2-json"
+                else parse_cql2_text(text))
     except Exception as error:  # the parsers raise lark's and their own errors
         raise QueryError(f"无法解析 filter（{lang}）：{str(error)[:200]}。"
                          f"The {lang} filter cannot be parsed.") from None
+    node = boxes_as_envelopes(node)
+    return node if crs.uri == ogc_crs.CRS84 else in_store_crs(node, crs)
+
+
+def boxes_as_envelopes(node):
+    """The filter with every box as an envelope whose fields mean what the SQL backend reads:
+    pygeofilter 0.4 parses CQL2-JSON's ``{"bbox": [minx, miny, maxx, maxy]}`` into
+    Envelope(x1=minx, x2=miny, y1=maxx, y2=maxy) and CQL2 text's ``BBOX(…)`` into a function
+    its SQL backend cannot run; both become Envelope(x1=minx, x2=maxx, y1=miny, y2=maxy).
+
+    >>> boxes_as_envelopes(parse_cql2_text("S_INTERSECTS(geometry, BBOX(1, 2, 3, 4))")).rhs
+    Envelope(x1=1, x2=3, y1=2, y2=4)
+    >>> boxes_as_envelopes(parse_cql2_json({"op": "s_intersects", "args": [
+    ...     {"property": "geometry"}, {"bbox": [1, 2, 3, 4]}]})).rhs
+    Envelope(x1=1, x2=3, y1=2, y2=4)
+    """
+    def box(leaf):
+        if isinstance(leaf, values.Envelope):  # only the JSON parser makes these
+            return values.Envelope(leaf.x1, leaf.y1, leaf.x2, leaf.y2)
+        if (isinstance(leaf, ast.Function) and leaf.name.lower() == "bbox"
+                and len(leaf.arguments) == 4):
+            minx, miny, maxx, maxy = leaf.arguments
+            return values.Envelope(minx, maxx, miny, maxy)
+        return None
+
+    return _rebuilt(node, box)
+
+
+def _rebuilt(node, change):
+    """The syntax tree with each node that ``change`` gives a replacement for replaced (and
+    not looked into); pygeofilter's nodes are dataclasses, lists hold arguments."""
+    new = change(node)
+    if new is not None:
+        return new
+    if isinstance(node, list):
+        return [_rebuilt(item, change) for item in node]
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        return dataclasses.replace(node, **{f.name: _rebuilt(getattr(node, f.name), change)
+                                            for f in dataclasses.fields(node) if f.init})
+    return node
+
+
+def in_store_crs(node, crs: ogc_crs.Crs):
+    """The filter with every geometry it names moved from ``crs`` (filter-crs) to the store's
+    longitude, latitude; the rest of the tree as it was.
+
+    >>> tree = parse_cql2_text("S_INTERSECTS(geometry, POINT(25.04 102.71)) AND stage = 'x'")
+    >>> in_store_crs(tree, ogc_crs.parse("EPSG:4490", 4543)).lhs.rhs.geometry["coordinates"]
+    (102.71, 25.04)
+    """
+    def moved(leaf):
+        if isinstance(leaf, values.Geometry):
+            return values.Geometry(ogc_crs.to_store(leaf.geometry, crs))
+        if isinstance(leaf, values.Envelope):
+            box = ogc_crs.to_store(shapely.geometry.mapping(shapely.box(
+                leaf.x1, leaf.y1, leaf.x2, leaf.y2)), crs)
+            return values.Envelope(*shapely.bounds(shapely.geometry.shape(box))[[0, 2, 1, 3]])
+        return None
+
+    return _rebuilt(node, moved)
 
 
 def parse(args: Mapping[str, str], collection: Collection, zone: int) -> ItemsQuery:
@@ -143,4 +208,4 @@ def parse(args: Mapping[str, str], collection: Collection, zone: int) -> ItemsQu
         offset=_int(args, "offset", 0, 0, 10**9),
         bbox=_bbox(args["bbox"]) if args.get("bbox") else None, bbox_crs=bbox_crs,
         datetime=_datetime(args["datetime"]) if args.get("datetime") else None,
-        properties=properties, sortby=sortby, crs=crs, filter=_filter(args))
+        properties=properties, sortby=sortby, crs=crs, filter=_filter(args, zone))

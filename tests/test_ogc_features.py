@@ -3,6 +3,8 @@ tenant through row security, paging, bbox in three CRSs, sortby, datetime and CQ
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pyproj import Transformer
 from sqlalchemy import text
@@ -118,6 +120,46 @@ def test_s_intersects_and_or_not(rollback):
     outside = _read(rollback, regulator, "projects",
                     filter=f"NOT S_INTERSECTS(geometry, {box}) OR stage = 'none'")
     assert outside["numberMatched"] == everyone - inside["numberMatched"]
+
+
+def test_a_cql2_bbox_in_text_or_json_is_the_bbox_parameter(rollback):
+    regulator = Tenant("regulator")
+    by_bbox = _read(rollback, regulator, "projects", bbox=",".join(map(str, BBOX)))
+    as_text = _read(rollback, regulator, "projects",
+                    filter=f"S_INTERSECTS(geometry, BBOX({', '.join(map(str, BBOX))}))")
+    as_json = _read(rollback, regulator, "projects", filter_lang="cql2-json",
+                    filter=json.dumps({"op": "s_intersects", "args": [
+                        {"property": "geometry"}, {"bbox": list(BBOX)}]}))
+    assert as_text["numberMatched"] == as_json["numberMatched"] == by_bbox["numberMatched"] > 0
+
+
+def test_filter_crs_reads_the_filters_geometry_in_that_crs(rollback):
+    """A polygon written in CGCS2000 (latitude first) or in the city's Gauss-Krüger zone
+    (northing first) finds what the same polygon in CRS84 finds."""
+    regulator = Tenant("regulator")
+    west, south, east, north = BBOX
+    ring = [(west, south), (east, south), (east, north), (west, north), (west, south)]
+
+    def polygon(points):
+        return "POLYGON((" + ", ".join(f"{a} {b}" for a, b in points) + "))"
+
+    crs84 = _read(rollback, regulator, "projects",
+                  filter=f"S_INTERSECTS(geometry, {polygon(ring)})")["numberMatched"]
+    latlon = _read(rollback, regulator, "projects", filter_crs="EPSG:4490",
+                   filter=f"S_INTERSECTS(geometry, {polygon([(y, x) for x, y in ring])})")
+    assert latlon["numberMatched"] == crs84 > 0
+    to_gk = Transformer.from_crs(4326, ZONE, always_xy=True)
+    dense = [(west + (east - west) * i / 20, south) for i in range(21)] + [
+        (east, south + (north - south) * i / 20) for i in range(1, 21)] + [
+        (east - (east - west) * i / 20, north) for i in range(1, 21)] + [
+        (west, north - (north - south) * i / 20) for i in range(1, 21)]
+    gk = [to_gk.transform(x, y)[::-1] for x, y in dense]  # northing, easting
+    zone = _read(rollback, regulator, "projects", filter_crs=f"EPSG:{ZONE}",
+                 filter=f"S_INTERSECTS(geometry, {polygon(gk)})")
+    assert abs(zone["numberMatched"] - crs84) <= 3  # straight edges in metres bow a little
+    with pytest.raises(ogc_query.QueryError, match="filter-crs"):
+        _read(rollback, regulator, "projects", filter_crs="EPSG:3857",
+              filter=f"S_INTERSECTS(geometry, {polygon(ring)})")
 
 
 def test_unknown_names_and_bad_filters_are_refused_before_any_sql(rollback):

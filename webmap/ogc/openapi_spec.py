@@ -65,7 +65,8 @@ ITEMS_PARAMS = [
     _query("filter", "CQL2 过滤条件 filter"),
     _query("filter-lang", "cql2-text 或 cql2-json", {"type": "string",
                                                     "enum": list(ogc_query.FILTER_LANGS)}),
-    _query("filter-crs", "过滤条件中几何的坐标参照系（仅 CRS84）"),
+    _query("filter-crs", "过滤条件中几何的坐标参照系（同 crs 可选值，默认 CRS84）CRS of the "
+           "filter's geometries"),
     *[p for p in FILTERS if p["name"] in ("period", "from", "to")],
 ]
 
