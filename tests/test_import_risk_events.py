@@ -215,7 +215,7 @@ def test_partial_loads_only_the_valid_rows(store, names, tmp_path):
 
 
 def test_the_template_command_writes_headers_that_read_back(tmp_path):
-    from webmap.cli_import import template_command
+    from webmap.cli.imports import template_command
 
     path = tmp_path / "risk-events-template.csv"
     done = CliRunner().invoke(template_command,

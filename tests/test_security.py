@@ -13,7 +13,8 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import text
 
 from conftest import TEST_PASSWORD, account
-from webmap import accounts, cli_users, create_app, keystore
+from webmap import accounts, create_app, keystore
+from webmap.cli import users as cli_users
 from webmap.security import KNOWN_KEYS, RefusedToStart
 
 COMPOSE_KEY = "change-me-to-a-long-random-value"  # the key our compose file once shipped

@@ -22,25 +22,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     keystore.init_app(app)
     app.json.ensure_ascii = False
 
-    from webmap import (
-        account_page,
-        admin,
+    from webmap import auth, db, errors, http, navigation, ogc, ops, readpool
+    from webmap.admin import account, publications
+    from webmap.public import claims, complaints, owner
+    from webmap.public import map as public_map
+    from webmap.public import tiles as public_tiles
+    from webmap.reports import jobs
+    from webmap.work import (
         api,
-        auth,
-        complaints,
-        db,
-        errors,
-        http,
-        navigation,
-        ogc,
-        ops,
-        owner,
         pages,
         portfolio,
-        public,
-        public_claims,
-        public_tiles,
-        readpool,
         report_files,
         search,
         service,
@@ -49,7 +40,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         uploads,
         workflow,
     )
-    from webmap.reports import jobs
 
     ops.init_app(app)  # first: times, names and logs every request (see its docstring)
     http.init_app(app)
@@ -57,24 +47,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     readpool.init_app(app)
     errors.init_app(app)
     security.init_app(app)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(tiles.bp)
-    app.register_blueprint(public.bp)
-    app.register_blueprint(public_tiles.bp)
-    app.register_blueprint(public_claims.bp)
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(uploads.bp)
-    app.register_blueprint(search.bp)
-    app.register_blueprint(statistics.bp)
-    app.register_blueprint(report_files.bp)
-    app.register_blueprint(portfolio.bp)
-    app.register_blueprint(workflow.bp)
-    app.register_blueprint(complaints.bp)
-    app.register_blueprint(owner.bp)
-    app.register_blueprint(service.bp)
-    app.register_blueprint(account_page.bp)
-    app.register_blueprint(ogc.bp)
+    for blueprint in (pages, api, tiles, public_map, public_tiles, claims, publications,
+                      uploads, search, statistics, report_files, portfolio, workflow,
+                      complaints, owner, service, account, ogc):
+        app.register_blueprint(blueprint.bp)
     navigation.register(app)
     jobs.init_app(app)
     auth.init_app(app)

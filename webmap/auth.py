@@ -8,10 +8,12 @@ Who signed in (and who failed to) goes to the audit log.
 from __future__ import annotations
 
 import json
+from functools import wraps
 
 from flask import (
     Blueprint,
     Flask,
+    abort,
     current_app,
     flash,
     jsonify,
@@ -23,7 +25,14 @@ from flask import (
 )
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_login import (
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+)
 from flask_wtf import CSRFProtect, FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -31,7 +40,7 @@ from wtforms.validators import DataRequired, Length
 from geo import store
 from geo.tenancy import Tenant
 from webmap import accounts, keystore, sessions
-from webmap.scope import connection
+from webmap.scope import connection, current_tenant
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -181,3 +190,16 @@ def init_app(app: Flask) -> None:
     # the JSON and tile endpoints that only read carry no form, so no CSRF token
     for blueprint in ("api", "tiles"):
         csrf.exempt(blueprint)
+
+
+def roles_only(*roles: str):
+    """Refuse (403) anyone signed in whose role is not one of ``roles``."""
+    def wrap(view):
+        @wraps(view)
+        @login_required
+        def guarded(*args, **kwargs):
+            if current_tenant().role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+        return guarded
+    return wrap

@@ -116,7 +116,7 @@ def run(upload: Upload, city: str) -> dict:
     from loaders.imports import limits
     from loaders.imports.run import import_file  # the readers' GIS libraries load slowly
     from webmap.db import get_engine
-    from webmap.uploads import report
+    from webmap.work.uploads import report
 
     job = get_current_job()
     app = worker_app()

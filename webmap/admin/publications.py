@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import (
     Blueprint,
     abort,
@@ -14,7 +12,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -24,23 +21,10 @@ from geo.tenancy import CITY_ROLES
 from layers import disclosure, publication
 from layers.filters import FilterError, Filters
 from layers.overview import map_context
-from webmap.auth import audit
+from webmap.auth import audit, roles_only
 from webmap.scope import connection, current_tenant
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-def roles_only(*roles: str):
-    """Refuse (403) anyone signed in whose role is not one of ``roles``."""
-    def wrap(view):
-        @wraps(view)
-        @login_required
-        def guarded(*args, **kwargs):
-            if current_tenant().role not in roles:
-                abort(403)
-            return view(*args, **kwargs)
-        return guarded
-    return wrap
 
 
 class PublicationForm(FlaskForm):

@@ -30,7 +30,7 @@ from geo.claims import building_by_ref, cover_decision, find_buildings
 from geo.notice import owner_notice
 from geo.tenancy import Tenant
 from webmap.auth import owner_lookup
-from webmap.public_claims import chinese
+from webmap.public.claims import chinese
 from webmap.reports.charts import cjk_family
 from webmap.scope import connection
 from webmap.setting_checks import is_loopback

@@ -14,7 +14,7 @@ from layers.tiles import MAX_ZOOM, is_tile
 from webmap.caching import with_public_etag
 from webmap.errors import not_found
 from webmap.scope import connection
-from webmap.tiles import MVT_MIMETYPE
+from webmap.work.tiles import MVT_MIMETYPE
 
 bp = Blueprint("public_tiles", __name__)
 

@@ -27,9 +27,8 @@ from geo import complaints as model
 from geo.claims import find_buildings
 from geo.lifecycle import LifecycleError
 from geo.tenancy import CITY_ROLES, Tenant
-from webmap.admin import roles_only
-from webmap.auth import follow_key, limiter, owner_lookup
-from webmap.public_claims import chinese
+from webmap.auth import follow_key, limiter, owner_lookup, roles_only
+from webmap.public.claims import chinese
 from webmap.scope import connection, current_tenant
 
 bp = Blueprint("complaints", __name__)

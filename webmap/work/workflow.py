@@ -41,7 +41,7 @@ from webmap.auth import csrf
 from webmap.db import get_engine, get_web_engine
 from webmap.errors import json_error
 from webmap.scope import connection, current_tenant
-from webmap.uploads import token_user
+from webmap.work.uploads import token_user
 
 bp = Blueprint("workflow", __name__)
 PARENT = {"claim": ("policy_id", "保单编号"), "risk_management": ("project_id", "项目编号")}

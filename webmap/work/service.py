@@ -10,7 +10,7 @@ from geo import programme
 from geo.tenancy import CITY_ROLES
 from layers import reports, service
 from layers.overview import map_context
-from webmap.admin import roles_only
+from webmap.auth import roles_only
 from webmap.scope import connection, current_tenant, request_filters
 
 bp = Blueprint("service", __name__)

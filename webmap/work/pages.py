@@ -27,8 +27,9 @@ from geo.workflow import today
 from layers import catalogue, projects
 from layers.districts import city_values, district_metrics
 from layers.overview import map_context
-from webmap import assets, basemaps, public
+from webmap import assets, basemaps
 from webmap.mappage import build_map, vendor_url
+from webmap.public import map as public
 from webmap.scope import connection, current_tenant, request_filters
 from webmap.security import with_nonces
 

@@ -13,7 +13,7 @@ from geo.tenancy import CITY_ROLES
 from layers import projects, reports
 from layers.overview import map_context
 from layers.sections import all_sections as sections_of
-from webmap.admin import roles_only
+from webmap.auth import roles_only
 from webmap.caching import with_etag
 from webmap.errors import signed_in_only
 from webmap.reports.formats import DISTRICT_FORMATS, FORMATS

@@ -208,7 +208,7 @@ def _demo_publications(conn, city: str) -> list[str]:
     from geo.tenancy import Tenant
     from layers import publication
     from layers.filters import Filters
-    from webmap.admin import rules
+    from webmap.admin.publications import rules
 
     user_id = conn.execute(text("SELECT id FROM app_user WHERE username = 'demo-regulator'")
                            ).scalar_one()
@@ -229,7 +229,7 @@ def serve(host: str | None, port: int | None) -> None:
     JOB_WORKERS import workers beside it."""
     from waitress import serve as waitress_serve
 
-    from webmap.cli_services import start_workers
+    from webmap.cli.services import start_workers
 
     app = current_app._get_current_object()
     engine = _migrated_engine()
@@ -256,11 +256,11 @@ def settings_command() -> None:
 
 
 def _register_import_commands() -> None:
-    from webmap.cli_import import import_command, template_command
-    from webmap.cli_report import report
-    from webmap.cli_services import redis_group, worker_command
-    from webmap.cli_users import users
-    from webmap.workflow import tasks_command
+    from webmap.cli.imports import import_command, template_command
+    from webmap.cli.report import report
+    from webmap.cli.services import redis_group, worker_command
+    from webmap.cli.users import users
+    from webmap.work.workflow import tasks_command
 
     main.add_command(import_command)
     main.add_command(template_command)

@@ -29,7 +29,7 @@ from layers.exposure import BASES, PARTIES, Choice, ExposureError
 from layers.filters import shown
 from layers.overview import map_context
 from layers.reports import CHINA
-from webmap.admin import roles_only
+from webmap.auth import roles_only
 from webmap.caching import with_etag
 from webmap.reports.formats import FORMATS
 from webmap.scope import connection, current_tenant

@@ -26,7 +26,7 @@ from sqlalchemy import text
 from geo.tenancy import CITY_ROLES
 from layers import reports
 from layers.filters import FilterError, shown
-from webmap.admin import roles_only
+from webmap.auth import roles_only
 from webmap.errors import json_error
 from webmap.reports import queued
 from webmap.reports.formats import DISTRICT_FORMATS, FORMATS, PERIODIC_FORMATS, Format

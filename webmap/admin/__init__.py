@@ -1,0 +1,1 @@
+"""Administration: public-layer review, the audit log, and each account's own password."""
