@@ -139,9 +139,12 @@ def recompute(conn: Connection, project_ids: Iterable[int] | None = None) -> int
         if latest.get(row.project_id) != (grade, inputs):
             new.append({"p": row.project_id, "g": grade, "s": score,
                         "i": json.dumps(inputs, ensure_ascii=False)})
-    if new:
-        conn.execute(text("INSERT INTO project_grade (project_id, grade, score, inputs) "
-                          "VALUES (:p, :g, :s, CAST(:i AS jsonb))"), new)
+    if new:  # one statement: a row each would fire the data-version trigger a row each
+        conn.execute(text(
+            "INSERT INTO project_grade (project_id, grade, score, inputs) "
+            "SELECT p, g, s, CAST(i AS jsonb) FROM unnest(CAST(:p AS int[]), "
+            "CAST(:g AS text[]), CAST(:s AS numeric[]), CAST(:i AS text[])) v(p, g, s, i)"),
+            {key: [row[key] for row in new] for key in ("p", "g", "s", "i")})
     return len(new)
 
 
