@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-import numpy as np
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
-from geo.coords import cgcs2000_gk_epsg
+from geo.coords import cgcs2000_gk_epsg, transform_geometry
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
@@ -81,11 +80,6 @@ def parse(uri: str | None, zone: int) -> Crs:
                    f"CRS not offered: {uri[:80]!r}")
 
 
-@cache
-def _to_store(srid: int) -> Transformer:
-    return Transformer.from_crs(srid, STORE_SRID, always_xy=True)
-
-
 def to_store(geometry: dict, crs: Crs) -> dict:
     """A GeoJSON geometry written in ``crs`` (its own axis order), in the store's longitude,
     latitude: what a filter's geometry becomes under ``filter-crs``.
@@ -100,7 +94,5 @@ def to_store(geometry: dict, crs: Crs) -> dict:
     if crs.northing_first:
         shape = shapely.transform(shape, lambda xy: xy[:, ::-1])
     if crs.srid != STORE_SRID:
-        move = _to_store(crs.srid)
-        shape = shapely.transform(shape, lambda xy: np.column_stack(
-            move.transform(xy[:, 0], xy[:, 1])))
+        shape = transform_geometry(shape, f"EPSG:{crs.srid}", f"EPSG:{STORE_SRID}")
     return shapely.geometry.mapping(shape)
