@@ -9,7 +9,9 @@ from pathlib import Path
 import geopandas
 import openpyxl
 import pytest
+from PIL import Image
 from sqlalchemy import text
+from tileserver import COLOURS, tile_server
 
 from conftest import account
 from geo.tenancy import Tenant
@@ -117,3 +119,19 @@ def test_the_periodic_report_from_the_command_line(app, tmp_path):
     assert bad.exit_code != 0 and "monthly (2024-05) or quarterly (2024-Q2)" in bad.output
     missing = app.test_cli_runner().invoke(main, ["report", "district", "999999"])
     assert missing.exit_code != 0 and "no district 999999" in missing.output
+
+
+def test_the_district_pdf_map_draws_on_the_configured_basemap_and_only_the_pdf_asks(
+        app, monkeypatch, tmp_path):
+    with tile_server() as tiles:
+        monkeypatch.setitem(app.config, "BASEMAP_URL", tiles.xyz_url)
+        run(app, "district", WUHUA, "--format", "csv", "-o", str(tmp_path / "wuhua.csv"))
+        assert tiles.requests == []
+        run(app, "district", WUHUA, "--format", "pdf", "-o", str(tmp_path / "wuhua.pdf"))
+    assert tiles.sources() == {"xyz"}
+    subprocess.run(["pdfimages", "-png", "-f", "1", "-l", "2", str(tmp_path / "wuhua.pdf"),
+                    str(tmp_path / "image")], check=True)
+    colours = set()
+    for png in tmp_path.glob("image*.png"):
+        colours |= set(Image.open(png).convert("RGB").get_flattened_data())
+    assert COLOURS["xyz"] in colours

@@ -10,12 +10,16 @@ from __future__ import annotations
 import io
 import random
 import re
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from matplotlib import image as mpimg
+from tileserver import COLOURS, tile_server
 
+from webmap.basemaps import for_print
 from webmap.reports import charts
 from webmap.reports.charts import chart_png
 from webmap.reports.mapimage import district_map_png
@@ -212,3 +216,40 @@ def test_the_district_map_draws_its_neighbours_as_the_outline_basemap():
     outline_grey = (0x9f, 0xb3, 0xc8)
     assert outline_grey in set(based.convert("RGB").get_flattened_data())
     assert outline_grey not in set(bare.get_flattened_data())
+
+
+def _colours(png: bytes) -> set:
+    from PIL import Image
+
+    return set(Image.open(io.BytesIO(png)).convert("RGB").get_flattened_data())
+
+
+def test_the_district_map_lies_on_the_configured_tile_basemap():
+    report = make_report(rows=10)
+    with tile_server() as tiles:
+        internal = for_print({"BASEMAP_URL": tiles.xyz_url, "BASEMAP_NAME": "局内底图"})
+        on_xyz = district_map_png({**report["map"], "basemap": internal})
+        tianditu = for_print({"TIANDITU_KEY": "k", "TIANDITU_URL": tiles.tianditu_url})
+        on_tianditu = district_map_png({**report["map"], "basemap": tianditu})
+    assert COLOURS["xyz"] in _colours(on_xyz)
+    assert COLOURS["vec"] in _colours(on_tianditu)
+    zooms = {int(q.get("z") or q.get("TILEMATRIX")) for _, q in tiles.requests}
+    # a district of ~7 km on a 1,340-pixel map: tiles sharp enough, and a few dozen at most
+    assert zooms <= {13, 14} and len(tiles.requests) <= 3 * 64
+    assert tiles.sources() == {"xyz", "vec", "cva"}
+
+
+def test_an_unreachable_tile_basemap_falls_back_to_the_outline():
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    source = for_print({"BASEMAP_URL": f"http://127.0.0.1:{port}/{{z}}/{{x}}/{{y}}.png",
+                        "REPORT_BASEMAP_TIMEOUT": 2})
+    neighbour = {"level": "district", "name": "邻区", "label": [25.05, 102.77], "geometry": {
+        "type": "Polygon", "coordinates": [[[102.73, 25.02], [102.80, 25.02], [102.80, 25.08],
+                                            [102.73, 25.08], [102.73, 25.02]]]}}
+    started = time.monotonic()
+    png = district_map_png({**make_report(rows=10)["map"], "outline": [neighbour],
+                            "basemap": source})
+    assert time.monotonic() - started < 10
+    assert (0x9f, 0xb3, 0xc8) in _colours(png) and COLOURS["xyz"] not in _colours(png)

@@ -107,3 +107,22 @@ def origins(config: Mapping) -> list[str]:
             if origin not in found:
                 found.append(origin)
     return found
+
+
+def for_print(config: Mapping) -> dict | None:
+    """The tile basemap under the report's map: the one the maps show first, when it is a
+    tile service in WGS84/CGCS2000. A GCJ-02 one is left out (the report would have to shift
+    its data, and a printed map must not disagree with the store), as is the outline, which
+    the report draws itself from the store.
+
+    >>> for_print({"TIANDITU_KEY": "k", "TIANDITU_URL": "https://t/{layer}"})["name"]
+    '天地图矢量'
+    >>> for_print({}) is None, for_print({"BASEMAP_URL": "http://t/{z}", "BASEMAP_GCJ02": True})
+    (True, None)
+    """
+    offered = sources(config)
+    first = next(s for s in offered if s["id"] == chosen(config, offered))
+    if first.get("outline") or first["gcj02"]:
+        return None
+    return {**first, "approval_number": config.get("MAP_APPROVAL_NUMBER") or "",
+            "timeout": float(config.get("REPORT_BASEMAP_TIMEOUT") or 10)}

@@ -212,6 +212,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REPORT_KEEP_MINUTES", 60,
             "How long a finished report stays ready to download before it is deleted.", integer,
             at_least(1)),
+    Setting("REPORT_BASEMAP_TIMEOUT", 10.0,
+            "Seconds a PDF report waits for the tiles of its map's basemap (the one BASEMAP "
+            "shows first, when it is Tianditu or a WGS84 BASEMAP_URL). Tiles not all had in "
+            "time: the map is drawn over the offline outline instead, and says so.", number,
+            at_least(1)),
     Setting("REPORT_DIR", str(DATA_HOME / "reports"),
             "Folder where reports in the making keep their progress and finished ones wait "
             "for download; every worker process of the service must see the same folder."),

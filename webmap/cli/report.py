@@ -21,6 +21,7 @@ from layers import reports
 from layers.filters import FilterError, Filters
 from webmap.cli import UserError
 from webmap.db import get_engine, get_web_engine
+from webmap.reports import with_basemap
 from webmap.reports.formats import DISTRICT_FORMATS, FORMATS, PERIODIC_FORMATS, report_filename
 
 AS_USER = click.option("--as-user", "username", metavar="USERNAME",
@@ -57,7 +58,7 @@ def _write(build, fmt: str, output: Path | None, tenant: Tenant) -> None:
             set_tenant(conn, tenant)
             report_dict = build(conn)
         bar.update(25 - bar.n)
-        content = chosen.render(report_dict, progress)
+        content = chosen.render(with_basemap(report_dict, current_app.config, fmt), progress)
         bar.update(100 - bar.n)
     path = output or Path(report_filename(report_dict, chosen))
     path.write_bytes(content)

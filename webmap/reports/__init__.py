@@ -28,5 +28,21 @@ same dict, so the figures of a PDF and of its XLSX cannot disagree. Its shape:
     a column whose ``decimals`` is ``None`` holds text (dates as ``YYYY-MM-DD``).
 ``map``
     ``{"boundary": GeoJSON geometry, "projects": [dict]}`` or ``None``: each project has
-    ``lon`` and ``lat`` (EPSG:4326) and the columns of the ``projects`` table.
+    ``lon`` and ``lat`` (EPSG:4326) and the columns of the ``projects`` table; ``outline``,
+    the neighbours drawn as the offline basemap; ``basemap``, the tile source to draw under
+    the PDF's map (added by `with_basemap` from the settings, absent otherwise).
 """
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+def with_basemap(report: dict, config: Mapping, fmt: str) -> dict:
+    """The report with the configured tile basemap (if any) on its map when it is made as a
+    PDF; other formats never carry it (its URL may hold the Tianditu key)."""
+    from webmap.basemaps import for_print
+
+    if fmt == "pdf" and report.get("map") is not None:
+        report["map"]["basemap"] = for_print(config)
+    return report

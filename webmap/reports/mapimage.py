@@ -1,14 +1,17 @@
 """A district's map for its report: the boundary and its projects coloured by open risk.
 
 Drawn with matplotlib's object-oriented API (see ``charts``) in the district's CGCS2000
-3-degree Gauss-Krüger zone, so the scale bar is true in metres, over the offline outline
-basemap the web maps use by default (the neighbouring districts and cities with their names,
-from the store): the report is made offline and must not depend on a tile server.
+3-degree Gauss-Krüger zone, so the scale bar is true in metres. Under it lies the basemap the
+web maps show first when that is a tile service (Tianditu, the bureau's XYZ server; see
+``tilebase``) and its tiles come in time; otherwise the offline outline basemap (the
+neighbouring districts and cities with their names, from the store), so a report is made
+even where no tile server can be reached.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import math
 
 import numpy as np
@@ -23,6 +26,7 @@ from matplotlib.path import Path
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
 from geo import coords
+from webmap.reports import tilebase
 from webmap.reports.charts import NO_DATA, cjk_family
 
 # (key, legend label, colour), drawn in this order so the riskiest points lie on top.
@@ -32,11 +36,17 @@ RISK_CLASSES = (
     ("severe", "有未销项严重风险事件", "#c1121f"),
 )
 _PLAIN = ("plain", "项目", "#1d3557")
+log = logging.getLogger(__name__)
+# translucent over a tile basemap so its roads and names show through the district
+BOUNDARY_FILL = (0.945, 0.961, 0.976, 0.45)
 
 
 def district_map_png(map_dict: dict, width_px: int = 1340, dpi: int = 200) -> bytes:
     """The report's ``map`` (boundary + projects, EPSG:4326) as a PNG with legend,
     scale bar and north arrow. A map with neither boundary nor projects draws "无数据".
+
+    Under it: ``map_dict["basemap"]`` (a tile source, see ``webmap.basemaps.for_print``)
+    when its tiles can be had, else the outline of ``map_dict["outline"]``.
     """
     family = cjk_family()
     boundary = _boundary(map_dict.get("boundary"))
@@ -50,7 +60,7 @@ def district_map_png(map_dict: dict, width_px: int = 1340, dpi: int = 200) -> by
         ax.text(0.5, 0.5, NO_DATA, ha="center", va="center", transform=ax.transAxes,
                 family=family, fontsize=14, color="#829ab1")
     else:
-        _draw_map(fig, ax, boundary, projects, family, map_dict.get("outline"))
+        _draw_map(fig, ax, boundary, projects, family, map_dict, width_px)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
     return buf.getvalue()
@@ -70,22 +80,23 @@ def _located(project: dict) -> bool:
     return project.get("lon") is not None and project.get("lat") is not None
 
 
-def _draw_map(fig, ax, boundary, projects: list[dict], family: str,
-              outline: list[dict] | None = None) -> None:
+def _draw_map(fig, ax, boundary, projects: list[dict], family: str, map_dict: dict,
+              width_px: int) -> None:
     lons = np.array([float(p["lon"]) for p in projects])
     lats = np.array([float(p["lat"]) for p in projects])
     centre = boundary.centroid if boundary is not None else shapely.Point(lons[0], lats[0])
-    project, crs_label = _metric_projection(centre.x, centre.y)
+    project, unproject, crs_label = _metric_projection(centre.x, centre.y)
     xs, ys = project(lons, lats)
     def metres(geometry):
         return shapely.transform(geometry, lambda c: np.column_stack(project(c[:, 0], c[:, 1])))
 
     if boundary is not None:
         boundary = metres(boundary)
-        ax.add_patch(PathPatch(_path(boundary), facecolor="#f1f5f9", edgecolor="#1d3557",
-                               linewidth=1.2, zorder=1))
     extent = _extent(boundary, xs, ys)
-    outlined = _draw_outline(ax, extent, outline or [], metres, family)
+    basemap = _draw_basemap(ax, extent, unproject, map_dict, width_px, metres, family)
+    if boundary is not None:
+        ax.add_patch(PathPatch(_path(boundary), facecolor=BOUNDARY_FILL, edgecolor="#1d3557",
+                               linewidth=1.2, zorder=1))
     fig.set_size_inches(fig.get_figwidth(), fig.get_figwidth() * _aspect(extent))
     ax.set_xlim(extent[0], extent[2])
     ax.set_ylim(extent[1], extent[3])
@@ -93,9 +104,33 @@ def _draw_map(fig, ax, boundary, projects: list[dict], family: str,
     _draw_projects(ax, xs, ys, projects, family)
     _scale_bar(ax, extent[2] - extent[0], family)
     _north_arrow(ax, family)
-    basemap = "底图：行政区划轮廓（离线）" if outlined else "无底图"
     ax.text(0.0, 1.0, f"{crs_label} · {basemap}", transform=ax.transAxes, ha="left",
-            va="top", family=family, fontsize=6, color="#627d98")
+            va="top", family=family, fontsize=6, color="#627d98",
+            bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
+
+
+def _draw_basemap(ax, extent, unproject, map_dict: dict, width_px: int, metres,
+                  family: str) -> str:
+    """The configured tile basemap when its tiles come in time, else the outline; the line
+    that says which (with attribution and 审图号) under the map's title."""
+    source, missed = map_dict.get("basemap"), ""
+    if source:
+        try:
+            raster = tilebase.basemap_raster(source, extent, unproject, width_px,
+                                             source.get("timeout", 10.0))
+        except tilebase.TilesUnavailable as exc:
+            log.warning("report map: basemap %s not drawn: %s", source["id"], exc.__cause__)
+            missed = f"；{source['name']}的瓦片未能取得"
+        else:
+            ax.imshow(raster, extent=(extent[0], extent[2], extent[1], extent[3]),
+                      origin="upper", interpolation="bilinear", zorder=0)
+            approval = source.get("approval_number")
+            return "底图：" + " · ".join(
+                filter(None, (source.get("attribution") or source["name"],
+                              f"审图号：{approval}" if approval else "")))
+    if _draw_outline(ax, extent, map_dict.get("outline") or [], metres, family):
+        return f"底图：行政区划轮廓（离线）{missed}"
+    return f"无底图{missed}"
 
 
 def _draw_outline(ax, extent, outline: list[dict], metres, family: str) -> bool:
@@ -124,7 +159,7 @@ def _draw_outline(ax, extent, outline: list[dict], metres, family: str) -> bool:
 
 
 def _metric_projection(lon: float, lat: float):
-    """(lon, lat arrays -> x, y metres, label) for the map's centre.
+    """(lon, lat -> x, y metres; x, y -> lon, lat; label) for the map's centre.
 
     Inside China the CGCS2000 Gauss-Krüger zone of the centre; elsewhere (test data, a
     neighbour's border town) an azimuthal equidistant projection on the centre.
@@ -134,9 +169,11 @@ def _metric_projection(lon: float, lat: float):
     except ValueError:
         crs = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84")
         to_metres = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
-        return to_metres.transform, "等距方位投影"
+        return (to_metres.transform,
+                (lambda x, y: to_metres.transform(x, y, direction="INVERSE")), "等距方位投影")
     label = f"CGCS2000 3 度带高斯-克吕格投影（EPSG:{epsg}）"
-    return (lambda x, y: coords.transform(x, y, "wgs84", epsg)), label
+    return ((lambda x, y: coords.transform(x, y, "wgs84", epsg)),
+            (lambda x, y: coords.transform(x, y, epsg, "wgs84")), label)
 
 
 def _path(geometry) -> Path:

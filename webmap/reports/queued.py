@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app
 from rq import Queue, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
@@ -23,6 +23,7 @@ from rq.job import Job as RQJob
 from geo.tenancy import Tenant
 from layers.filters import Filters
 from webmap import keystore
+from webmap.reports import with_basemap
 from webmap.reports.jobs import _JOB_ID, FOLDER_FAULT, Job, ReportFolderError, _write_whole
 
 _STATES = {"queued": "queued", "deferred": "queued", "scheduled": "queued",
@@ -60,6 +61,7 @@ def make(recipe: Recipe, tenant: Tenant, progress) -> bytes:
                                              recipe.filters or Filters(), tenant)
         else:
             report = reports.periodic_report(conn, recipe.city, recipe.period, tenant)
+    with_basemap(report, current_app.config, recipe.fmt)
     return FORMATS[recipe.fmt].render(report, lambda step, f: progress(STEPS_ZH.get(step, step),
                                                                  0.25 + 0.75 * f))
 
