@@ -68,7 +68,8 @@ CHARTS = (
 
 
 def _sql() -> str:
-    columns = [f"{f.sql} AS {f.id}" for f in FIGURES] + [f"{c.sql()} AS {c.id}" for c in CHARTS]
+    columns = [f"{f.select()} AS {f.id}" for f in FIGURES]
+    columns += [f"{c.sql()} AS {c.id}" for c in CHARTS]
     return _BASE + "SELECT " + ",\n  ".join(columns)
 
 

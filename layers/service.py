@@ -58,7 +58,7 @@ def _params(city: str, filters: Filters) -> dict:
 
 def service_section(conn: Connection, city: str, filters: Filters) -> dict:
     """The service evaluation's indicators and charts, as the reader may see them."""
-    columns = [f"{f.sql} AS {f.id}" for f in SERVICE.figures]
+    columns = [f"{f.select()} AS {f.id}" for f in SERVICE.figures]
     columns += [f"{c.sql()} AS {c.id}" for c in SERVICE.charts]
     sql = _base() + "SELECT " + ",\n  ".join(columns)
     row = conn.execute(text(sql), _params(city, filters)).one()._mapping

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from geo import store
@@ -210,3 +212,44 @@ def test_a_period_without_business_gives_zeros_and_no_data_not_errors(kunming):
         chart = charts(conn, Filters.from_args({"period": "1999"}))
     assert got["policies"] == 0 and got["premium"] == 0 and got["filing_rate"] is None
     assert chart["premium_by_insurer"]["categories"] == []
+
+
+
+_PERIODS = st.sampled_from(["", "2022", "2023-Q3", "2024", "2024-05", "2021-Q1", "1999"])
+_DISTRICTS = st.sampled_from(["", "530102", "530103", "530111", "530112", "530181"])
+
+
+@pytest.mark.parametrize("reader", ["regulator", "insurer"])
+def test_the_risk_event_cube_gives_what_reading_every_event_gives(kunming, reader):
+    """Figures and charts from the risk events' cube equal the same computed event by event,
+    for random filters, for the regulator and through an insurer's row security."""
+    with kunming.connect() as conn:
+        ids = {kind: list(conn.execute(text(
+            "SELECT id FROM organisation WHERE kind = :k ORDER BY id"), {"k": kind}).scalars())
+            for kind in ("insurer", "tis")}
+    own = busiest_insurer_of(kunming)
+    tenant = Tenant("regulator") if reader == "regulator" else Tenant("insurer", own)
+    insurers = ids["insurer"] if reader == "regulator" else [own]
+    web = store.make_engine(kunming.url.set(username="riskmap_web"))
+
+    @settings(max_examples=12, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(_PERIODS, _DISTRICTS, st.sampled_from([None, *insurers]),
+           st.sampled_from([None, *ids["tis"]]))
+    def same(period, district, insurer, tis):
+        filters = Filters.from_args({"period": period, "district": district,
+                                     "insurer": str(insurer or ""), "tis": str(tis or "")})
+        with web.begin() as conn:
+            set_tenant(conn, tenant)
+            args = (conn, CITY, filters.for_tenant(tenant), (statistics.RISK,))
+            assert statistics.statistics(*args) == statistics.statistics(*args, cubed=False)
+
+    try:
+        same()
+    finally:
+        web.dispose()
+
+
+def busiest_insurer_of(engine) -> int:
+    with engine.connect() as conn:
+        return busiest_insurer(conn)
