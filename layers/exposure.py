@@ -61,7 +61,8 @@ class Choice:
 def policy_exposures(conn: Connection, city: str, choice: Choice) -> pd.DataFrame:
     """Every live policy in the reader's sight with its gross, own and net exposure."""
     rows = conn.execute(text(read_sql("exposure.sql")),
-                        {"city": city, "insurer": choice.insurer, "district": choice.district})
+                        {"city": city, "insurer": choice.insurer, "district": choice.district,
+                         **dict.fromkeys(("west", "south", "east", "north"))})
     frame = pd.DataFrame(rows.fetchall(), columns=list(rows.keys()))
     for column in (*MONEY, "share", "ceded", "lon", "lat"):
         frame[column] = frame[column].astype(float)

@@ -126,6 +126,35 @@ def districts(tenant: Tenant, filters: Filters, city: str) -> Collection:
         params={**filters.params(), "city": city})
 
 
+CELL_M = 1000  # the concentration grid's default cell, as on the portfolio page
+
+
+def concentration(tenant: Tenant, city: str, zone: int, cell_m: int = CELL_M) -> Collection:
+    """The concentration grid of the live policies' exposure: an insurer's own (at its share;
+    net of reinsurance too), the market's for the city's staff; ``cell_m`` metres square cells
+    of the city's Gauss-Krüger ``zone``."""
+    insurer = tenant.organisation_id if tenant.role == "insurer" else None
+    sql = "WITH exposure AS (" + read_sql("exposure.sql") + ")" + read_sql(
+        "concentration_cells.sql")
+    return Collection(
+        "concentration", "风险累积网格 Concentration grid",
+        f"有效保单保额按 {cell_m} 米方格累计（本地 CGCS2000 高斯-克吕格 EPSG:{zone}）；保险公司为"
+        "自身份额，监管为全市场；cell= 选格子大小（100–10000 米）。"
+        "Exposure of the live policies by square grid cell; choose the size with cell=.",
+        _props(("cell", "string", "网格编号（列_行）"), ("cell_m", "integer", "网格边长（米）"),
+               ("projects", "integer", "项目数"), ("policies", "integer", "保单数"),
+               ("gross_wan", "number", "总保额（万元）"),
+               ("own_wan", "number", "自留额（万元，按共保份额）"),
+               ("net_wan", "number", "净自留额（万元，扣除再保）")),
+        sql, id_column="cell", geometry_type="Polygon", tiles=True,
+        params={"city": city, "insurer": insurer, "district": None, "cell_m": cell_m,
+                "epsg": zone, **dict.fromkeys(("west", "south", "east", "north"))})
+
+
+def _sees_exposure(tenant: Tenant) -> bool:
+    return tenant.role == "insurer" or tenant.sees_all
+
+
 def public_layer(pub: dict) -> Collection:
     """An approved public layer: its frozen district values."""
     return Collection(
@@ -139,17 +168,19 @@ def public_layer(pub: dict) -> Collection:
         params={"publication_id": pub["id"]})
 
 
-def for_tenant(conn: Connection, tenant: Tenant, filters: Filters,
-               city: str) -> list[Collection]:
-    """The collections ``tenant`` may read: the public only the approved public layers."""
+def for_tenant(conn: Connection, tenant: Tenant, filters: Filters, city: str,
+               zone: int, cell_m: int = CELL_M) -> list[Collection]:
+    """The collections ``tenant`` may read: the public only the approved public layers, the
+    concentration grid only insurers and the city's staff."""
     public = [public_layer(pub) for pub in publication.public_layers(conn)]
     if tenant.is_public:
         return public
-    return [*TENANT_COLLECTIONS, districts(tenant, filters, city), *public]
+    grid = [concentration(tenant, city, zone, cell_m)] if _sees_exposure(tenant) else []
+    return [*TENANT_COLLECTIONS, districts(tenant, filters, city), *grid, *public]
 
 
 def find(conn: Connection, tenant: Tenant, collection_id: str, filters: Filters,
-         city: str) -> Collection | None:
+         city: str, zone: int, cell_m: int = CELL_M) -> Collection | None:
     """One collection ``tenant`` may read, or None (unknown, or not the caller's to read)."""
     if collection_id.startswith(PUBLIC_PREFIX):
         number = collection_id.removeprefix(PUBLIC_PREFIX)
@@ -160,15 +191,18 @@ def find(conn: Connection, tenant: Tenant, collection_id: str, filters: Filters,
             {"id": int(number)}).first()
         if row is None:
             return None
-        return next(c for c in for_tenant(conn, Tenant.public(), filters, city)
+        return next(c for c in for_tenant(conn, Tenant.public(), filters, city, zone)
                     if c.id == collection_id)
     if tenant.is_public:
         return None
     if collection_id == "districts":
         return districts(tenant, filters, city)
+    if collection_id == "concentration":
+        return concentration(tenant, city, zone, cell_m) if _sees_exposure(tenant) else None
     return next((c for c in TENANT_COLLECTIONS if c.id == collection_id), None)
 
 
 def is_tenant_collection(collection_id: str) -> bool:
     """Whether the collection exists for a signed-in caller (the public is told to sign in)."""
-    return collection_id in ("districts", *(c.id for c in TENANT_COLLECTIONS))
+    return collection_id in ("districts", "concentration",
+                             *(c.id for c in TENANT_COLLECTIONS))

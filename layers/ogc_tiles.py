@@ -39,8 +39,8 @@ class MatrixSet:
     title: str
     uri: str
     srid: int
-    # SQL of the store's point (EPSG:4326) in this set's CRS, and of the set's envelope back
-    # in 4326: the code's own text, never a client's
+    # SQL of a store geometry ({geom}, EPSG:4326) in this set's CRS, and of the set's envelope
+    # back in 4326: the code's own text, never a client's
     to_crs: str
     to_store: str
     axes: tuple[str, str]
@@ -92,12 +92,12 @@ class MatrixSet:
 WEB_MERCATOR = MatrixSet(
     "WebMercatorQuad", "Google Maps Compatible for the World",
     "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad", 3857,
-    "ST_Transform(p.location, 3857)", "ST_Transform({envelope}, 4326)", ("X", "Y"))
+    "ST_Transform({geom}, 3857)", "ST_Transform({envelope}, 4326)", ("X", "Y"))
 CGCS2000 = MatrixSet(
     "CGCS2000Quad", "CGCS2000 经纬度四叉树（与 WorldCRS84Quad 同排布）CGCS2000 geographic quad",
     "", 4490,  # no registered URI: WorldCRS84Quad's layout, on CGCS2000
     # CGCS2000 and WGS84 agree to centimetres: the store's coordinates are taken as they are
-    "ST_SetSRID(p.location, 4490)", "ST_SetSRID({envelope}, 4326)", ("Lat", "Lon"))
+    "ST_SetSRID({geom}, 4490)", "ST_SetSRID({envelope}, 4326)", ("Lat", "Lon"))
 MATRIX_SETS = {s.id: s for s in (WEB_MERCATOR, CGCS2000)}
 
 
@@ -107,7 +107,7 @@ def project_tile(conn: Connection, tms: MatrixSet, z: int, row: int, col: int) -
     margin = (xmax - xmin) * BUFFER / EXTENT
     envelope = "ST_MakeEnvelope(:sxmin, :symin, :sxmax, :symax, :srid)"
     sql = read_sql("ogc_project_tile.sql").format(
-        to_crs=tms.to_crs, search=tms.to_store.format(envelope=envelope))
+        to_crs=tms.to_crs.format(geom="p.location"), search=tms.to_store.format(envelope=envelope))
     params = {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax, "srid": tms.srid,
               "sxmin": xmin - margin, "symin": ymin - margin, "sxmax": xmax + margin,
               "symax": ymax + margin, "extent": EXTENT, "buffer": BUFFER}
@@ -115,6 +115,44 @@ def project_tile(conn: Connection, tms: MatrixSet, z: int, row: int, col: int) -
     return bytes(tile or b"")
 
 
-def properties_schema() -> dict:
+def _degrees(tms: MatrixSet, envelope: tuple[float, float, float, float]) -> list[float]:
+    """[west, south, east, north] in degrees of an envelope in the set's CRS.
+
+    >>> [round(v, 4) for v in _degrees(WEB_MERCATOR, WEB_MERCATOR.envelope(1, 0, 1))]
+    [0.0, 0.0, 180.0, 85.0511]
+    """
+    xmin, ymin, xmax, ymax = envelope
+    if tms.srid != 3857:
+        return [xmin, ymin, xmax, ymax]
+
+    def lat(y: float) -> float:
+        return math.degrees(math.atan(math.sinh(y / 6378137)))
+
+    return [math.degrees(xmin / 6378137), lat(ymin), math.degrees(xmax / 6378137), lat(ymax)]
+
+
+def cell_tile(conn: Connection, tms: MatrixSet, z: int, row: int, col: int,
+              collection) -> bytes:
+    """The Mapbox Vector Tile of the concentration grid's cells (an ``ogc_collections``
+    concentration collection, read as the caller) in tile z/row/col."""
+    xmin, ymin, xmax, ymax = envelope = tms.envelope(z, row, col)
+    west, south, east, north = _degrees(tms, envelope)
+    # a cell and a half in degrees (a degree is 60 km or more below 57°N): every cell the tile
+    # shows then holds all its policies
+    pad = collection.params["cell_m"] * 1.5 / 60_000
+    sql = read_sql("ogc_cell_tile.sql").format(source=collection.sql,
+                                               to_crs=tms.to_crs.format(geom="c.geom"))
+    params = {**collection.params, "west": west - pad, "south": max(-90.0, south - pad),
+              "east": east + pad, "north": min(90.0, north + pad), "xmin": xmin, "ymin": ymin,
+              "xmax": xmax, "ymax": ymax, "srid": tms.srid, "extent": EXTENT, "buffer": BUFFER}
+    tile = conn.execute(text(sql), params).scalar_one()
+    return bytes(tile or b"")
+
+
+def properties_schema(collection=None) -> dict:
+    """The JSON schema of a tile layer's attributes: the project points', or a collection's."""
+    fields = FIELDS if collection is None or collection.id == LAYER else [
+        (p.name, "string" if p.type == "date" else p.type, p.title)
+        for p in collection.properties]
     return {"type": "object", "properties": {
-        name: {"type": kind, "description": what} for name, kind, what in FIELDS}}
+        name: {"type": kind, "description": what} for name, kind, what in fields}}

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import mapbox_vector_tile
 import pytest
+import shapely
+import shapely.geometry
 from browsing import serving
 from owslib.ogcapi.features import Features
 from pyproj import Transformer
@@ -20,6 +22,7 @@ from served import get
 from sqlalchemy import text
 
 from conftest import account
+from layers import exposure
 from webmap import accounts
 
 GDAL_TIMEOUT = 300
@@ -63,18 +66,22 @@ def expected(kunming_published, insurer_id) -> dict[str, dict[str, int]]:
         own = ("SELECT DISTINCT po.project_id FROM policy po JOIN policy_share ps "
                "ON ps.policy_id = po.id WHERE ps.insurer_id = :i")
         own_policies = "SELECT policy_id FROM policy_share WHERE insurer_id = :i"
+
+        def cells(insurer: int | None) -> int:
+            policies = exposure.policy_exposures(conn, "530100", exposure.Choice(insurer=insurer))
+            return len(exposure.by_cell(exposure.project_exposures(policies), "net", 1000))
         return {
             "regulator": {"projects": _count(conn, "SELECT count(*) FROM project"),
                           "risk_events": _count(conn, "SELECT count(*) FROM risk_event"),
                           "claims": _count(conn, "SELECT count(*) FROM claim"),
-                          "districts": 14, **public},
+                          "districts": 14, "concentration": cells(None), **public},
             "insurer": {
                 "projects": _count(conn, f"SELECT count(*) FROM ({own}) x", i=insurer_id),  # noqa: S608
                 "risk_events": _count(conn, f"SELECT count(*) FROM risk_event WHERE "  # noqa: S608
                                       f"project_id IN ({own})", i=insurer_id),
                 "claims": _count(conn, f"SELECT count(*) FROM claim WHERE policy_id IN "  # noqa: S608
                                  f"({own_policies})", i=insurer_id),
-                "districts": 14, **public},
+                "districts": 14, "concentration": cells(insurer_id), **public},
             "public": public,
         }
 
@@ -149,10 +156,11 @@ def test_owslib_as_the_public_sees_only_the_public_layers(server):
     assert ids and all(i.startswith("public-") for i in ids)
 
 
-def _tile(server: str, token: str | None, tms: str, z: int, row: int, col: int) -> dict:
+def _tile(server: str, token: str | None, tms: str, z: int, row: int, col: int,
+          collection: str = "projects", query: str = "") -> dict:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     request = urllib.request.Request(
-        f"{server}/collections/projects/tiles/{tms}/{z}/{row}/{col}", headers=headers)
+        f"{server}/collections/{collection}/tiles/{tms}/{z}/{row}/{col}{query}", headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.headers["Content-Type"] == "application/vnd.mapbox-vector-tile"
         return mapbox_vector_tile.decode(response.read())
@@ -261,3 +269,42 @@ def test_gdal_reads_the_tiles_as_a_gis_client_does(
         assert abs(x - truth[project][0]) < 1e-4 and abs(y - truth[project][1]) < 1e-4
     assert {"name", "permit_no", "stage", "district", "grade", "insurers"} <= set(
         xyz[0]["properties"])
+
+
+def test_concentration_tiles_hold_the_callers_grid_cells(server, tokens):
+    """The concentration grid as OGC vector tiles: each cell the insurer's items give, with the
+    same sums, in the tile that covers it; the cell size follows cell=; the public is refused."""
+    auth = {"Authorization": f"Bearer {tokens['insurer']}"}
+    cells = json.loads(get(f"{server}/collections/concentration/items?limit=10000",
+                           headers=auth).body)["features"]
+    worst = max(cells, key=lambda f: f["properties"]["own_wan"])
+    lon, lat = shapely.geometry.shape(worst["geometry"]).centroid.coords[0]
+    z = 11
+    row, col = _tile_of("WebMercatorQuad", z, lon, lat)
+    tile = _tile(server, tokens["insurer"], "WebMercatorQuad", z, row, col, "concentration")
+    shown = {f["properties"]["cell"]: f["properties"] for f in tile["concentration"]["features"]}
+    by_id = {f["id"]: f for f in cells}
+    assert worst["id"] in shown and set(shown) <= set(by_id)
+    for cell, values in shown.items():
+        assert values["own_wan"] == pytest.approx(by_id[cell]["properties"]["own_wan"])
+        assert values["projects"] == by_id[cell]["properties"]["projects"]
+    west, south, east, north = _lonlat_of_tile(z, row, col)
+    inside = shapely.box(west, south, east, north).buffer(-0.001)
+    assert {f["id"] for f in cells if shapely.geometry.shape(f["geometry"]).intersects(
+        inside)} <= set(shown)
+    coarse = _tile(server, tokens["insurer"], "WebMercatorQuad", z, row, col, "concentration",
+                   "?cell=5000")["concentration"]["features"]
+    assert {f["properties"]["cell_m"] for f in coarse} == {5000} and len(coarse) < len(shown)
+    refused = get(f"{server}/collections/concentration/tiles/WebMercatorQuad/{z}/{row}/{col}")
+    assert refused.status == 401
+    wrong = get(f"{server}/collections/concentration/items?cell=50", headers=auth)
+    assert wrong.status == 400 and "网格大小" in json.loads(wrong.body)["error"]
+
+
+def _lonlat_of_tile(z: int, row: int, col: int) -> tuple[float, float, float, float]:
+    back = Transformer.from_crs(3857, 4326, always_xy=True)
+    size = 2 * 20037508.3427892 / 2**z
+    west, north = back.transform(-20037508.3427892 + col * size, 20037508.3427892 - row * size)
+    east, south = back.transform(-20037508.3427892 + (col + 1) * size,
+                                 20037508.3427892 - (row + 1) * size)
+    return west, south, east, north

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from conftest import as_web
 from geo.tenancy import Tenant
-from layers import ogc_collections, ogc_features, ogc_query
+from layers import exposure, ogc_collections, ogc_features, ogc_query
 from layers.filters import Filters
 
 ZONE = 4543
@@ -31,7 +31,7 @@ def rollback(kunming_published):
 
 def _read(conn, tenant, collection_id, **args):
     with as_web(conn, tenant):
-        collection = ogc_collections.find(conn, tenant, collection_id, Filters(), CITY)
+        collection = ogc_collections.find(conn, tenant, collection_id, Filters(), CITY, ZONE)
         assert collection is not None
         query = ogc_query.parse({k.replace("_", "-"): str(v) for k, v in args.items()},
                                 collection, ZONE)
@@ -195,9 +195,32 @@ def test_districts_carry_every_indicator_for_the_period(rollback):
 def test_the_public_reads_only_the_approved_public_layers(rollback):
     public = Tenant.public()
     with as_web(rollback, public):
-        listed = ogc_collections.for_tenant(rollback, public, Filters(), CITY)
+        listed = ogc_collections.for_tenant(rollback, public, Filters(), CITY, ZONE)
         assert listed and all(c.id.startswith("public-") for c in listed)
-        assert ogc_collections.find(rollback, public, "projects", Filters(), CITY) is None
+        assert ogc_collections.find(rollback, public, "projects", Filters(), CITY, ZONE) is None
     page = _read(rollback, public, listed[0].id, limit=100)
     assert page["numberMatched"] == 14
     assert {"code", "name", "value", "suppressed"} == set(page["features"][0]["properties"])
+
+
+@pytest.mark.parametrize("role", ["regulator", "insurer"])
+def test_the_concentration_grid_is_the_portfolio_pages_grid(rollback, role):
+    """The OGC collection's cells hold what the portfolio page's grid holds: the market's
+    exposure for the regulator, an insurer's own (at its share, net of reinsurance) for it."""
+    insurer = _insurer(rollback) if role == "insurer" else None
+    tenant = Tenant(role, insurer)
+    page = _read(rollback, tenant, "concentration", limit=10000)
+    with as_web(rollback, tenant):
+        policies = exposure.policy_exposures(rollback, CITY, exposure.Choice(insurer=insurer))
+    grid = exposure.by_cell(exposure.project_exposures(policies), "net", 1000)
+    assert page["numberMatched"] == len(grid) == len(page["features"]) > 10
+    served = {f["id"]: f["properties"] for f in page["features"]}
+    for cell in grid:
+        got = served[f"{cell['i']}_{cell['j']}"]
+        assert got["projects"] == cell["projects"]
+        for basis in ("gross", "own", "net"):
+            assert got[f"{basis}_wan"] == pytest.approx(cell[f"{basis}_wan"], rel=1e-9)
+    if role == "insurer":
+        market = _read(rollback, Tenant("regulator"), "concentration", limit=10000)
+        assert sum(f["own_wan"] for f in served.values()) < sum(
+            f["properties"]["own_wan"] for f in market["features"])

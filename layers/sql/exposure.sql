@@ -30,6 +30,9 @@ LEFT JOIN ceded c ON c.policy_id = po.id
 WHERE po.status IN ('submitted', 'confirmed')
   AND (CAST(:insurer AS int) IS NULL OR s.insurer_id IS NOT NULL)
   AND (CAST(:district AS text) IS NULL OR p.district_code = :district)
+  -- a box (degrees; NULL: everywhere) for the layers that show a part of the map
+  AND (CAST(:west AS float8) IS NULL
+       OR p.location && ST_MakeEnvelope(:west, :south, :east, :north, 4326))
   AND NOT EXISTS (SELECT 1 FROM coverage_section cs WHERE cs.policy_id = po.id
                   AND cs.section = 'structure' AND cs.ends_on <= k.today)
 ORDER BY po.id

@@ -116,14 +116,28 @@ def _collection_doc(collection: Collection) -> dict:
     }
 
 
+def _cell_m() -> int | Response:
+    """The concentration grid's cell size asked for with ``cell=`` (metres)."""
+    raw = request.args.get("cell")
+    if raw is None:
+        return ogc_collections.CELL_M
+    if raw.isdigit() and 100 <= int(raw) <= 10_000:
+        return int(raw)
+    return json_error(f"网格大小 cell={raw[:20]!r} 有误：应为 100–10000 之间的整数（米）。"
+                      "cell: a whole number of metres from 100 to 10000.", 400)
+
+
 @bp.get("/collections")
 def collections():
-    if (refused := bad_format()) is not None:
+    cell_m = _cell_m()
+    refused = bad_format() or (cell_m if isinstance(cell_m, Response) else None)
+    if refused is not None:
         return refused
     filters = request_filters()
+    zone = city_frame()[1]
     with connection() as conn:
         listed = ogc_collections.for_tenant(conn, current_tenant(), filters,
-                                            current_app.config["CITY"])
+                                            current_app.config["CITY"], zone, cell_m)
     doc = {"collections": [_collection_doc(c) for c in listed],
            "links": self_links("ogc.collections")}
     return answer(doc, {"heading": "数据集 Collections"})
@@ -131,10 +145,14 @@ def collections():
 
 def _find(collection_id: str) -> Collection | Response:
     """The collection, or the answer refusing it (401 to the public, 404 when unknown)."""
+    cell_m = _cell_m()
+    if isinstance(cell_m, Response):
+        return cell_m
     filters = request_filters()
+    zone = city_frame()[1]
     with connection() as conn:
         found = ogc_collections.find(conn, current_tenant(), collection_id, filters,
-                                     current_app.config["CITY"])
+                                     current_app.config["CITY"], zone, cell_m)
     if found is not None:
         return found
     if current_tenant().is_public and ogc_collections.is_tenant_collection(collection_id):
@@ -163,7 +181,7 @@ def queryables(collection_id: str):
     if isinstance(found, Response):
         return found
     props = {p.name: {"title": p.title, **_SCHEMA_TYPES[p.type]} for p in found.properties}
-    geometry = "polygon" if found.geometry_type == "MultiPolygon" else "point"
+    geometry = "polygon" if "Polygon" in found.geometry_type else "point"
     props["geometry"] = {"title": "几何", "format": f"geometry-{geometry}"}
     doc = {"$schema": "https://json-schema.org/draft/2020-12/schema",
            "$id": url("ogc.queryables", collection_id=collection_id), "type": "object",

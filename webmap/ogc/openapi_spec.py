@@ -48,8 +48,11 @@ FILTERS = [
     _query("district", "区县代码 district code (GB/T 2260)"),
     _query("stage", "项目阶段 project stage"),
 ]
+CELL = _query("cell", "风险累积网格（concentration）的格子边长（米）cell size of the concentration "
+               "grid, metres", {"type": "integer", "minimum": 100, "maximum": 10000,
+                                "default": 1000})
 ITEMS_PARAMS = [
-    F,
+    F, CELL,
     _query("limit", "每页要素数 page size", {"type": "integer", "minimum": 1,
                                          "maximum": ogc_query.MAX_LIMIT,
                                          "default": ogc_query.DEFAULT_LIMIT}),
@@ -124,8 +127,9 @@ def ogc_paths() -> dict:
                 [COLLECTION, TMS,
                  _path("tileMatrix", "层级 zoom", "12", {"type": "integer"}),
                  _path("tileRow", "行 row", "1711", {"type": "integer"}),
-                 _path("tileCol", "列 column", "3262", {"type": "integer"})],
-                _ok("Mapbox 矢量瓦片", "application/vnd.mapbox-vector-tile"), ("401", "404")),
+                 _path("tileCol", "列 column", "3262", {"type": "integer"}), CELL],
+                _ok("Mapbox 矢量瓦片", "application/vnd.mapbox-vector-tile"),
+                ("400", "401", "404")),
     }
 
 

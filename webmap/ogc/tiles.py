@@ -70,10 +70,11 @@ def _tileset(collection, tms: ogc_tiles.MatrixSet) -> dict:
             link(url("ogc.tile_matrix_set", tms_id=tms.id), TILING_SCHEME, JSON, tms.title),
             link(template, "item", MVT, "矢量瓦片 Mapbox vector tiles", templated=True),
         ],
-        "layers": [{"id": ogc_tiles.LAYER, "title": collection.title, "dataType": "vector",
-                    "geometryType": "points", "minTileMatrix": "0",
+        "layers": [{"id": collection.id, "title": collection.title, "dataType": "vector",
+                    "geometryType": "polygons" if "Polygon" in collection.geometry_type
+                    else "points", "minTileMatrix": "0",
                     "maxTileMatrix": str(ogc_tiles.MAX_ZOOM),
-                    "propertiesSchema": ogc_tiles.properties_schema()}],
+                    "propertiesSchema": ogc_tiles.properties_schema(collection)}],
         "boundingBox": {"lowerLeft": bounds[:2], "upperRight": bounds[2:],
                         "crs": ogc_crs.CRS84},
         "attribution": ATTRIBUTION,
@@ -114,7 +115,8 @@ def tile(collection_id: str, tms_id: str, z: int, row: int, col: int):
     if not tms.is_tile(z, row, col):
         return json_error(f"没有瓦片 {z}/{row}/{col}。No tile {z}/{row}/{col} in {tms.id}.", 404)
     with connection() as conn:
-        body = ogc_tiles.project_tile(conn, tms, z, row, col)
+        body = (ogc_tiles.project_tile(conn, tms, z, row, col) if found.id == ogc_tiles.LAYER
+                else ogc_tiles.cell_tile(conn, tms, z, row, col, found))
     response = Response(body, mimetype=MVT)
     response.headers["Cache-Control"] = "private, no-cache"
     response.vary.update(("Cookie", "Authorization"))
