@@ -263,13 +263,7 @@ def write_plans(engine: Engine, database_url: str, projects: int, z14: tuple) ->
     with app.app_context(), connection(tenant=Tenant("regulator", username="bench-scale")) as c:
         queries = [("district layer", districts._metrics_sql(True),
                     {**filters.params(), "city": bm.CITY})]
-        sql = tiles.boxed_scope() + tiles.read_sql("period_project.sql") + \
-            tiles.read_sql("project_tile.sql")
-        margin = tiles.BUFFER / tiles.EXTENT + 0.01
-        queries.append((f"tile {z}/{x}/{y}", sql, {
-            **filters.params(), "z": z, "x": x, "y": y, "extent": tiles.EXTENT,
-            "buffer": tiles.BUFFER, "grid": tiles.GRID, "margin": margin,
-            **tiles.tile_box(z, x, y, margin + 0.01)}))
+        queries.append((f"tile {z}/{x}/{y}", *tiles.tile_query(c, z, x, y, filters)))
         for title, sql, params in queries:
             plan = c.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql), params).scalars()
             lines += [f"=== {title} (web role, regulator)", *plan, ""]

@@ -2,7 +2,11 @@
 
 Below `POINT_ZOOM` a tile holds grid cells ("project_clusters") rather than points, so that
 a tile of the whole city stays small however many projects the programme has; from
-`POINT_ZOOM` on it holds one point per project ("projects") with what a popup shows.
+`POINT_ZOOM` on it holds one point per project ("projects") with what a popup shows, unless
+it would hold more than `MAX_TILE_POINTS` (a dense city core), when it holds cells too.
+A caller who sees the whole programme, unfiltered by insurer, TIS or period, is drawn from
+map_project (geo/sql/0010_map_project.sql), which the writes keep current: a tile then reads
+only its own projects, not every live policy.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ EXTENT = 4096  # MVT coordinate units across a tile
 BUFFER = 256  # points this close outside the tile are drawn by it too
 ATTRIBUTION = "住宅工程质量潜在缺陷保险信息平台 IDI Risk Map"
 GRID = 16  # cluster cells across a tile: about 16 px each on a 256-px tile
+# the most projects a tile shows as points: about 150 bytes each, so a tile of points stays
+# under 500 KB; a denser tile holds clusters even past POINT_ZOOM
+MAX_TILE_POINTS = 2500
 
 # (name, type, description) of each layer's attributes, for TileJSON.
 PROJECT_FIELDS = (
@@ -41,6 +48,14 @@ CLUSTER_FIELDS = (
     ("count", "Number", "projects in the cell"),
     ("floor_area_m2", "Number", "their gross floor area in m²"),
     ("open_risk_events", "Number", "their risk events not yet closed"),
+)
+
+# (id, description, minzoom, maxzoom, fields) of each layer a tile may hold
+VECTOR_LAYERS = (
+    ("project_clusters", f"projects aggregated on a grid (below zoom {POINT_ZOOM}, and where "
+     f"a tile would hold more than {MAX_TILE_POINTS} projects)", 0, TILEJSON_MAXZOOM,
+     CLUSTER_FIELDS),
+    ("projects", "one point per project", POINT_ZOOM, TILEJSON_MAXZOOM, PROJECT_FIELDS),
 )
 
 
@@ -71,20 +86,65 @@ def tile_box(z: int, x: int, y: int, margin: float) -> dict[str, float]:
 
 def project_tile(conn: Connection, z: int, x: int, y: int, filters: Filters) -> bytes:
     """The Mapbox Vector Tile z/x/y of the projects in scope; b"" when it has none."""
+    sql, params = tile_query(conn, z, x, y, filters)
+    tile = conn.execute(text(sql), params).scalar_one()
+    return bytes(tile or b"")
+
+
+def tile_query(conn: Connection, z: int, x: int, y: int, filters: Filters) -> tuple[str, dict]:
+    """The SQL and parameters of tile z/x/y for the connection's tenant (bench/ explains it)."""
     if not is_tile(z, x, y):
         raise ValueError(f"no tile {z}/{x}/{y}")
-    layer = "project_tile.sql" if z >= POINT_ZOOM else "project_clusters.sql"
-    # up close, the scope itself narrowed to the tile's box: a tile reads its own projects'
-    # policies (further out a tile covers much of the city, and the whole scope is as cheap)
-    scope = boxed_scope() if z >= POINT_ZOOM else read_sql("scope.sql")
-    sql = scope + read_sql("period_project.sql") + read_sql(layer)
     # the buffer as a share of the tile, plus a little for the 4326 round trip
     margin = BUFFER / EXTENT + 0.01
     params = {**filters.params(), "z": z, "x": x, "y": y, "extent": EXTENT,
-              "buffer": BUFFER, "grid": GRID, "margin": margin,
-              **tile_box(z, x, y, margin + 0.01)}
-    tile = conn.execute(text(sql), params).scalar_one()
-    return bytes(tile or b"")
+              "buffer": BUFFER, "grid": GRID, "margin": margin}
+    points = z >= POINT_ZOOM and _projects_in(conn, z, x, y, margin) <= MAX_TILE_POINTS
+    if _whole_programme(conn, filters):
+        sql = read_sql("map_project_tile.sql" if points else "map_project_clusters.sql")
+        params.update(mercator_box(z, x, y, margin))
+    else:
+        # up close, the scope itself narrowed to the tile's box: a tile reads its own
+        # projects' policies (further out a tile covers much of the city, and the whole scope
+        # is as cheap)
+        scope = boxed_scope() if z >= POINT_ZOOM else read_sql("scope.sql")
+        sql = scope + read_sql("period_project.sql") + read_sql(
+            "project_tile.sql" if points else "project_clusters.sql")
+        params.update(tile_box(z, x, y, margin + 0.01))
+    return sql + read_sql("project_points.sql" if points else "cluster_cells.sql"), params
+
+
+def _whole_programme(conn: Connection, filters: Filters) -> bool:
+    """Whether the tile shows what map_project holds: every live policy's project, as a
+    caller who sees the whole programme without an insurer, TIS or period filter has it."""
+    if filters.insurer is not None or filters.tis is not None:
+        return False
+    if filters.date_from is not None or filters.date_to is not None:
+        return False
+    return bool(conn.execute(text("SELECT riskmap_sees_all()")).scalar_one())
+
+
+def _projects_in(conn: Connection, z: int, x: int, y: int, margin: float) -> int:
+    """How many projects, in scope or not, lie in the tile with its margin: past
+    MAX_TILE_POINTS the tile holds clusters even up close, so that it stays small."""
+    sql = "SELECT count(*) FROM riskmap_projects_in_box(:west, :south, :east, :north)"
+    return conn.execute(text(sql), tile_box(z, x, y, margin + 0.01)).scalar_one()
+
+
+def mercator_box(z: int, x: int, y: int, margin: float) -> dict[str, float]:
+    """The tile's bounds in Web Mercator metres, widened by ``margin`` (a share of the tile)
+    each side, as ST_TileEnvelope's margin does.
+
+    >>> box = mercator_box(1, 1, 0, 0)
+    >>> round(box["west"]), round(box["north"]), round(box["east"]), round(box["south"])
+    (0, 20037508, 20037508, 0)
+    >>> round(mercator_box(1, 1, 0, 0.5)["west"])
+    -10018754
+    """
+    half = 20037508.342789244
+    size = 2 * half / 2**z
+    return {"west": -half + (x - margin) * size, "east": -half + (x + 1 + margin) * size,
+            "north": half - (y - margin) * size, "south": half - (y + 1 + margin) * size}
 
 
 def project_bounds(conn: Connection, filters: Filters) -> list[float] | None:
@@ -120,10 +180,5 @@ def tilejson(conn: Connection, tiles_url: str, filters: Filters) -> dict:
         "maxzoom": TILEJSON_MAXZOOM,
         "bounds": bounds,
         "center": [(west + east) / 2, (south + north) / 2, POINT_ZOOM - 2],
-        "vector_layers": [
-            _vector_layer("project_clusters", "projects aggregated on a grid", 0,
-                          POINT_ZOOM - 1, CLUSTER_FIELDS),
-            _vector_layer("projects", "one point per project", POINT_ZOOM,
-                          TILEJSON_MAXZOOM, PROJECT_FIELDS),
-        ],
+        "vector_layers": [_vector_layer(*layer) for layer in VECTOR_LAYERS],
     }

@@ -95,9 +95,9 @@ def row_triggers_off(conn: Connection) -> Iterator[None]:
     Per row, the triggers cost more than the COPY itself (1.3 ms a project for its owner
     lookup keys alone): they check what the generator makes right by construction (party
     kinds, shares summing to 100 %, cover periods; tests/test_demo.py checks the data), bump
-    the data version, and fill project.owner_keys, done here set-wise. Needs the tables'
-    owner, as the migrations and `riskmap demo` run; ALTER TABLE is transactional, so a
-    failed demo leaves the triggers on.
+    the data version, fill project.owner_keys and keep map_project, done here set-wise. Needs
+    the tables' owner, as the migrations and `riskmap demo` run; ALTER TABLE is transactional,
+    so a failed demo leaves the triggers on.
     """
     for name in PROGRAMME_TABLES:
         conn.execute(text(f"ALTER TABLE {name} DISABLE TRIGGER USER"))  # own names
@@ -105,6 +105,7 @@ def row_triggers_off(conn: Connection) -> Iterator[None]:
     for name in PROGRAMME_TABLES:
         conn.execute(text(f"ALTER TABLE {name} ENABLE TRIGGER USER"))  # own names
     conn.execute(text(OWNER_KEYS_SQL))
+    conn.execute(text("SELECT riskmap_rebuild_map_projects()"))  # geo/sql/0010_map_project.sql
     conn.execute(text("UPDATE data_version SET version = version + 1, changed_at = now()"))
 
 

@@ -267,8 +267,9 @@ def test_gdal_reads_the_tiles_as_a_gis_client_does(
     for project, (x, y) in read.items():
         # an MVT point sits on the tile's 4096-unit grid: within 10 m of the store's at z12
         assert abs(x - truth[project][0]) < 1e-4 and abs(y - truth[project][1]) < 1e-4
-    assert {"name", "permit_no", "stage", "district", "grade", "insurers"} <= set(
-        xyz[0]["properties"])
+    # a field the tile leaves out of a feature (an ungraded project's grade) GDAL leaves unset
+    assert {"name", "permit_no", "stage", "district", "grade", "insurers"} <= {
+        key for f in xyz for key in f["properties"]}
 
 
 def test_concentration_tiles_hold_the_callers_grid_cells(server, tokens):

@@ -1,10 +1,10 @@
--- The "projects" layer of a vector tile: one point per project in scope
--- (follows scope.sql and period_project.sql).
+-- The projects of a vector tile as a tenant's scope has them (follows scope.sql and
+-- period_project.sql; project_points.sql makes the tile): tile_point and insurers.
 -- :z/:x/:y is the tile; :margin widens the search so that points within the MVT buffer
 -- (:buffer of :extent units) also land in the neighbouring tiles and symbols are not cut at
 -- the tile edges.
 , tile_project AS (
-  SELECT p.id, p.name, p.permit_no, p.community, p.stage, p.district_code, p.location
+  SELECT p.id, p.location
   FROM period_project p
   -- compared in 4326 so that the GiST index on location answers it; clipped to the world,
   -- since past the antimeridian the box would wrap round to the other side
@@ -26,23 +26,12 @@
   FROM period_policy pp JOIN claim c ON c.policy_id = pp.id
   WHERE pp.project_id IN (SELECT id FROM tile_project)
   GROUP BY pp.project_id
-), feature AS (
-  SELECT tp.id AS fid, tp.id, tp.name, tp.permit_no, tp.community,
-         st.name_zh AS stage, d.name AS district, i.names AS insurers,
-         CAST((SELECT count(*) FROM risk_event e
-           WHERE e.project_id = tp.id AND e.status <> 'closed') AS int) AS open_risk_events,
-         CAST(COALESCE(pc.claims, 0) AS int) AS claims,
+), tile_point AS (
+  SELECT tp.id, ST_Transform(tp.location, 3857) AS geom,
+         (SELECT count(*) FROM risk_event e
+           WHERE e.project_id = tp.id AND e.status <> 'closed') AS open_risk_events,
+         COALESCE(pc.claims, 0) AS claims,
          (SELECT g.grade FROM project_grade g WHERE g.project_id = tp.id
-          ORDER BY g.id DESC LIMIT 1)::text AS grade,
-         ST_AsMVTGeom(ST_Transform(tp.location, 3857), ST_TileEnvelope(:z, :x, :y),
-                      :extent, :buffer, true) AS geom
-  FROM tile_project tp
-  JOIN project_stage st ON st.code = tp.stage
-  JOIN district d ON d.code = tp.district_code
-  LEFT JOIN insurers i ON i.project_id = tp.id
-  LEFT JOIN project_claims pc ON pc.project_id = tp.id
+          ORDER BY g.id DESC LIMIT 1) AS grade
+  FROM tile_project tp LEFT JOIN project_claims pc ON pc.project_id = tp.id
 )
--- fid becomes the MVT feature id (for hover state); id stays an attribute
-SELECT ST_AsMVT(feature, 'projects', :extent, 'geom', 'fid')
-FROM feature
-WHERE geom IS NOT NULL

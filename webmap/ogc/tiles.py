@@ -133,11 +133,7 @@ def mvt_metadata():
     bounds = city_frame()[0] or [-180, -85, 180, 85]
     layers = [{"id": layer, "description": what, "minzoom": low, "maxzoom": high,
                "fields": {name: kind.split(":")[0] for name, kind, _ in fields}}
-              for layer, what, low, high, fields in (
-                  ("project_clusters", "projects aggregated on a grid", 0,
-                   tiles.POINT_ZOOM - 1, tiles.CLUSTER_FIELDS),
-                  ("projects", "one point per project", tiles.POINT_ZOOM,
-                   tiles.TILEJSON_MAXZOOM, tiles.PROJECT_FIELDS))]
+              for layer, what, low, high, fields in tiles.VECTOR_LAYERS]
     doc = {"name": "IDI projects", "format": "pbf", "minzoom": "0",
            "maxzoom": str(tiles.TILEJSON_MAXZOOM), "bounds": ",".join(map(str, bounds)),
            "center": f"{(bounds[0] + bounds[2]) / 2},{(bounds[1] + bounds[3]) / 2},10",

@@ -1,0 +1,169 @@
+"""map_project, the projects on the map kept current by the writes (geo/sql/0010_map_project.sql):
+after any mix of writes it equals what reading the programme gives, and a regulator's tiles
+drawn from it equal the tiles drawn through the scope."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from geo.tenancy import Tenant, set_tenant
+from layers import tiles
+from layers.filters import Filters
+from tests.conftest import as_web
+from tests.test_tiles import centre_tile, decode, tile_of
+
+# the rows map_project must hold, read from the programme itself
+EXPECTED = """
+SELECT p.id, p.district_code, p.stage,
+       ST_AsText(ST_SnapToGrid(ST_Transform(p.location, 3857), 0.01)) AS geom,
+       p.gross_floor_area_m2,
+       (SELECT count(*) FROM risk_event e WHERE e.project_id = p.id
+          AND e.status <> 'closed') AS open_risk_events,
+       (SELECT count(*) FROM claim c JOIN policy po ON po.id = c.policy_id
+          WHERE po.project_id = p.id AND po.status NOT IN ('returned', 'cancelled')) AS claims,
+       (SELECT g.grade FROM project_grade g WHERE g.project_id = p.id
+          ORDER BY g.id DESC LIMIT 1) AS grade
+FROM project p
+WHERE p.id IN (SELECT project_id FROM policy WHERE status NOT IN ('returned', 'cancelled'))
+ORDER BY p.id"""
+HELD = """
+SELECT project_id, district_code, stage, ST_AsText(ST_SnapToGrid(geom, 0.01)),
+       gross_floor_area_m2, open_risk_events, claims, grade
+FROM map_project ORDER BY project_id"""
+
+# one write each, on the n-th row of its kind (modulo how many there are)
+WRITES = {
+    "a risk event found": """
+        INSERT INTO risk_event (event_no, project_id, category, severity, status, found_on)
+        SELECT 'T-' || gen_random_uuid(), p.id, (SELECT min(code) FROM risk_category),
+               'severe', 'open', DATE '2024-06-01'
+        FROM project p ORDER BY p.id OFFSET :n % (SELECT count(*) FROM project) LIMIT 1""",
+    "a risk event closed": """
+        UPDATE risk_event SET status = 'closed', closed_on = found_on
+        WHERE id = (SELECT id FROM risk_event WHERE status <> 'closed' ORDER BY id
+                    OFFSET :n % GREATEST(1, (SELECT count(*) FROM risk_event
+                                             WHERE status <> 'closed')) LIMIT 1)""",
+    "a risk event deleted": """
+        DELETE FROM risk_event WHERE id = (SELECT id FROM risk_event ORDER BY id
+            OFFSET :n % (SELECT count(*) FROM risk_event) LIMIT 1)""",
+    "a policy cancelled": """
+        UPDATE policy SET status = 'cancelled' WHERE id = (SELECT id FROM policy ORDER BY id
+            OFFSET :n % (SELECT count(*) FROM policy) LIMIT 1)""",
+    "a claim withdrawn": """
+        DELETE FROM claim WHERE id = (SELECT id FROM claim c WHERE NOT EXISTS (
+            SELECT 1 FROM claim r WHERE r.reopens_claim_id = c.id) ORDER BY id
+            OFFSET :n % (SELECT count(*) FROM claim) LIMIT 1)""",
+    "a project graded": """
+        INSERT INTO project_grade (project_id, grade, score, inputs)
+        SELECT p.id, (ARRAY['A', 'B', 'C', 'D'])[1 + :n % 4], 50, '{}'
+        FROM project p ORDER BY p.id OFFSET :n % (SELECT count(*) FROM project) LIMIT 1""",
+    "a project moved": """
+        UPDATE project SET location = ST_Translate(location, 0.002, -0.001)
+        WHERE id = (SELECT id FROM project ORDER BY id
+                    OFFSET :n % (SELECT count(*) FROM project) LIMIT 1)""",
+    "every open event of a district closed": """
+        UPDATE risk_event e SET status = 'closed', closed_on = e.found_on FROM project p
+        WHERE p.id = e.project_id AND e.status <> 'closed'
+          AND p.district_code = (SELECT code FROM district WHERE city_code = '530100'
+                                 ORDER BY code OFFSET :n % 14 LIMIT 1)""",
+}
+
+_WRITES = st.lists(st.tuples(st.sampled_from(sorted(WRITES)), st.integers(0, 10_000)),
+                   min_size=1, max_size=6)
+
+
+def features(tile: bytes) -> dict:
+    """Each layer's features as sorted (geometry, properties), comparable across builds."""
+    out = {}
+    for name, layer in decode(tile).items():
+        out[name] = sorted((repr(f["geometry"]), repr(sorted(f["properties"].items())))
+                           for f in layer["features"])
+    return out
+
+
+def regulator_and_scope_tiles(conn, tile: str) -> tuple[dict, dict]:
+    z, x, y = map(int, tile.split("/"))
+    scoped = tiles.project_tile(conn, z, x, y, Filters())  # as the owner: through the scope
+    with as_web(conn, Tenant("regulator")):
+        assert conn.execute(text("SELECT riskmap_sees_all()")).scalar_one()
+        fast = tiles.project_tile(conn, z, x, y, Filters())
+    return features(fast), features(scoped)
+
+
+def test_the_demo_leaves_map_project_equal_to_the_programme(kunming):
+    with kunming.connect() as conn:
+        held = conn.execute(text(HELD)).all()
+        assert held == conn.execute(text(EXPECTED)).all()
+    assert len(held) > 250
+
+
+def test_any_mix_of_writes_keeps_map_project_and_the_tiles_exact(rollback):
+    conn = rollback
+
+    @settings(max_examples=15, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(_WRITES, st.sampled_from([9, 11, 12, 14]))
+    def check(writes, z):
+        savepoint = conn.begin_nested()
+        try:
+            for name, n in writes:
+                conn.execute(text(WRITES[name]), {"n": n})
+            assert conn.execute(text(HELD)).all() == conn.execute(text(EXPECTED)).all(), writes
+            lon, lat = conn.execute(text(
+                "SELECT ST_X(location), ST_Y(location) FROM project "
+                "WHERE id IN (SELECT project_id FROM map_project) ORDER BY id "
+                "OFFSET :n % (SELECT count(*) FROM map_project) LIMIT 1"),
+                {"n": writes[0][1]}).one()
+            x, y = tile_of(lon, lat, z)
+            fast, scoped = regulator_and_scope_tiles(conn, f"{z}/{x}/{y}")
+            assert fast == scoped and fast, (writes, z)
+        finally:
+            savepoint.rollback()
+
+    check()
+
+
+@pytest.mark.parametrize("z", [8, 10, 12, 13, 14])
+def test_the_regulators_tiles_are_the_scopes_tiles(kunming, z):
+    with kunming.connect() as conn:
+        fast, scoped = regulator_and_scope_tiles(conn, centre_tile(z))
+    assert fast == scoped
+    assert fast, "the centre of Kunming has projects"
+
+
+def test_an_insurer_is_never_drawn_from_map_project(kunming):
+    """map_project holds every insurer's projects: another tenant's tile must not come from it,
+    even if asked directly."""
+    with kunming.connect() as conn:
+        insurer = conn.execute(text(
+            "SELECT insurer_id FROM policy_share GROUP BY 1 ORDER BY count(*) LIMIT 1")).scalar()
+        box = tiles.mercator_box(*map(int, centre_tile(8).split("/")), 0)
+        in_box = text(
+            "SELECT count(*) FROM riskmap_map_projects_in_box(:west, :south, :east, :north)")
+        with as_web(conn, Tenant("insurer", insurer)):
+            rows = conn.execute(in_box, box).scalar_one()
+        with as_web(conn, Tenant("regulator")):
+            assert conn.execute(in_box, box).scalar_one() > 100
+        readable = conn.execute(text(
+            "SELECT has_table_privilege('riskmap_web', 'map_project', 'SELECT')")).scalar_one()
+    assert rows == 0
+    assert not readable
+
+
+def test_a_dense_tile_holds_cells_not_points(rollback, monkeypatch):
+    """Past MAX_TILE_POINTS projects a close tile holds cells, so that no tile grows past
+    500 KB however dense the city core; the cells still count every project."""
+    z, x, y = map(int, centre_tile(14).split("/"))
+    set_tenant(rollback, Tenant("regulator"))
+    before = decode(tiles.project_tile(rollback, z, x, y, Filters()))
+    assert list(before) == ["projects"]
+    monkeypatch.setattr(tiles, "MAX_TILE_POINTS", 1)
+    after = decode(tiles.project_tile(rollback, z, x, y, Filters()))
+    assert list(after) == ["project_clusters"]
+    counted = sum(f["properties"]["count"] for f in after["project_clusters"]["features"])
+    inside = [f for f in before["projects"]["features"]
+              if all(0 <= c < 4096 for c in f["geometry"]["coordinates"])]
+    assert counted == len(inside)
