@@ -43,7 +43,12 @@ def parts_of(layer: catalogue.Layer) -> frozenset[str]:
     return frozenset(part for part, columns in PARTS.items() if words & set(columns))
 
 
-def _metrics_sql(with_geometry: bool, parts: frozenset[str] | None = None) -> str:
+# the parts district_day holds (geo/sql/0010_map_project.sql), for the whole programme
+DAILY_PARTS = frozenset({"written", "risk"})
+
+
+def _metrics_sql(with_geometry: bool, parts: frozenset[str] | None = None,
+                 daily: bool = False) -> str:
     layers = [layer for layer in catalogue.DISTRICT_LAYERS
               if parts is None or parts_of(layer) <= parts]
     columns = ", ".join(f"({layer.metric_sql}) AS {layer.id}" for layer in layers)
@@ -54,8 +59,8 @@ def _metrics_sql(with_geometry: bool, parts: frozenset[str] | None = None) -> st
     metrics = read_sql("district_metrics.sql")
     for part in PARTS.keys() - (parts if parts is not None else PARTS.keys()):
         metrics = metrics.replace(f"/*need:{part}*/", "AND false")  # the code's own words
-    return (read_sql("scope.sql") + metrics + select
-            + "JOIN district d ON d.code = b.code ORDER BY b.code")
+    base = read_sql("district_days.sql") if daily else read_sql("scope.sql") + metrics
+    return base + select + "JOIN district d ON d.code = b.code ORDER BY b.code"
 
 
 def _plain(value):
@@ -72,14 +77,24 @@ def district_metrics(conn: Connection, city: str, filters: Filters,
                      parts: frozenset[str] | None = None) -> list[dict]:
     """Every district of the city with its base aggregates and every district layer's value;
     with ``parts``, only those parts' columns (the others 0) and the layers they make."""
-    rows = conn.execute(text(_metrics_sql(with_geometry, parts)),
-                        {**filters.params(), "city": city})
+    daily = parts is not None and parts <= DAILY_PARTS and _whole_programme(conn, filters)
+    needs = {f"need_{part}": part in (parts or ()) for part in DAILY_PARTS}
+    rows = conn.execute(text(_metrics_sql(with_geometry, parts, daily)),
+                        {**filters.params(), "city": city, **needs})
     out = []
     for row in rows:
         item = plain_row(row)
         item["code"] = item["code"].strip()
         out.append(item)
     return out
+
+
+def _whole_programme(conn: Connection, filters: Filters) -> bool:
+    """Whether district_day answers: a caller who sees the whole programme, without an
+    insurer, TIS or stage filter (a district and a period it can take)."""
+    if filters.insurer is not None or filters.tis is not None or filters.stage is not None:
+        return False
+    return bool(conn.execute(text("SELECT riskmap_sees_all()")).scalar_one())
 
 
 def district_feature(layer: catalogue.Layer, code: str, name: str, value, geometry: str,

@@ -4,13 +4,15 @@ drawn from it equal the tiles drawn through the scope."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
 from geo.tenancy import Tenant, set_tenant
-from layers import tiles
+from layers import districts, tiles
 from layers.filters import Filters
 from tests.conftest import as_web
 from tests.test_tiles import centre_tile, decode, tile_of
@@ -62,6 +64,14 @@ WRITES = {
         FROM project p ORDER BY p.id OFFSET :n % (SELECT count(*) FROM project) LIMIT 1""",
     "a project moved": """
         UPDATE project SET location = ST_Translate(location, 0.002, -0.001)
+        WHERE id = (SELECT id FROM project ORDER BY id
+                    OFFSET :n % (SELECT count(*) FROM project) LIMIT 1)""",
+    "a premium corrected": """
+        UPDATE policy SET premium_yuan = round(premium_yuan * 0.9, 2)
+        WHERE id = (SELECT id FROM policy ORDER BY id
+                    OFFSET :n % (SELECT count(*) FROM policy) LIMIT 1)""",
+    "a project's floor area corrected": """
+        UPDATE project SET gross_floor_area_m2 = gross_floor_area_m2 + 100
         WHERE id = (SELECT id FROM project ORDER BY id
                     OFFSET :n % (SELECT count(*) FROM project) LIMIT 1)""",
     "every open event of a district closed": """
@@ -167,3 +177,43 @@ def test_a_dense_tile_holds_cells_not_points(rollback, monkeypatch):
     inside = [f for f in before["projects"]["features"]
               if all(0 <= c < 4096 for c in f["geometry"]["coordinates"])]
     assert counted == len(inside)
+
+
+_PERIODS = st.sampled_from([(None, None), ("2022-01-01", "2022-12-31"),
+                            ("2023-04-01", "2023-06-30"), ("2024-03-17", "2024-03-17"),
+                            ("2019-05-02", None), (None, "2023-08-31")])
+_PARTS = st.sampled_from([frozenset({"written"}), frozenset({"risk"}),
+                          frozenset({"written", "risk"})])
+
+
+def test_district_layers_from_district_day_equal_the_scope_after_any_writes(rollback):
+    """The regulator's district layers come from district_day: after any mix of writes, in the
+    writing transaction itself, every district's figures equal the on-the-fly aggregate for
+    any period and district filter."""
+    conn = rollback
+    codes = conn.execute(text(
+        "SELECT code FROM district WHERE city_code = '530100' ORDER BY code")).scalars().all()
+
+    @settings(max_examples=20, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.tuples(st.sampled_from(sorted(WRITES)), st.integers(0, 10_000)),
+                    max_size=5), _PERIODS, st.sampled_from([None, *codes[:3]]), _PARTS)
+    def check(writes, period, district, parts):
+        savepoint = conn.begin_nested()
+        try:
+            for name, n in writes:
+                conn.execute(text(WRITES[name]), {"n": n})
+            filters = Filters(date_from=period[0] and dt.date.fromisoformat(period[0]),
+                              date_to=period[1] and dt.date.fromisoformat(period[1]),
+                              district=district)
+            scoped = districts.district_metrics(conn, "530100", filters, parts=parts)
+            with as_web(conn, Tenant("regulator")):
+                daily = districts.district_metrics(conn, "530100", filters, parts=parts)
+                sql = districts._metrics_sql(False, parts, daily=True)
+            assert "riskmap_district_days" in sql
+            assert daily == scoped, (writes, period, district, parts)
+            assert any(row["premium_yuan"] or row["risk_events"] for row in daily) or period[0]
+        finally:
+            savepoint.rollback()
+
+    check()

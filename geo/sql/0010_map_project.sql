@@ -19,20 +19,76 @@ CREATE TABLE map_project (
 );
 CREATE INDEX map_project_geom_gix ON map_project USING gist (geom);
 
+-- The district layers' written and risk figures per district and day, for the same caller (the
+-- whole programme, no insurer, TIS or stage filter): policies in force by issue day at full
+-- share, risk events of projects with a policy in force by the day found. Sums over any
+-- period's days give the on-the-fly aggregate exactly (layers/sql/district_metrics.sql);
+-- recomputed district by district with map_project, in the writing transaction.
+CREATE TABLE district_day (
+  district_code char(6) NOT NULL,
+  day date NOT NULL,
+  premium_yuan numeric NOT NULL,
+  sum_insured_yuan numeric NOT NULL,
+  rated_cost_yuan numeric NOT NULL,   -- the projects' construction cost, once per policy
+  rated_area_m2 numeric NOT NULL,     -- their gross floor area, once per policy
+  risk_events int NOT NULL,
+  severe_risk_events int NOT NULL,
+  open_risk_events int NOT NULL,
+  closed_risk_events int NOT NULL,
+  PRIMARY KEY (district_code, day)
+);
+
+-- Recompute every day of the districts ``codes``.
+CREATE FUNCTION riskmap_refresh_district_days(codes text[]) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  DELETE FROM district_day WHERE district_code IN (SELECT unnest(codes));
+  INSERT INTO district_day
+  SELECT district_code, day, sum(premium), sum(insured), sum(cost), sum(area), sum(events),
+         sum(severe), sum(open), sum(closed)
+  FROM (
+    SELECT p.district_code, po.issue_date AS day, po.premium_yuan AS premium,
+           po.sum_insured_yuan AS insured, p.construction_cost_yuan AS cost,
+           p.gross_floor_area_m2 AS area, 0 AS events, 0 AS severe, 0 AS open, 0 AS closed
+    FROM policy po JOIN project p ON p.id = po.project_id
+    WHERE p.district_code IN (SELECT unnest(codes))
+      AND po.status NOT IN ('returned', 'cancelled')
+    UNION ALL
+    SELECT p.district_code, e.found_on, 0, 0, 0, 0, 1, (e.severity = 'severe')::int,
+           (e.status <> 'closed')::int, (e.status = 'closed')::int
+    FROM risk_event e JOIN project p ON p.id = e.project_id
+    WHERE p.district_code IN (SELECT unnest(codes))
+      AND EXISTS (SELECT 1 FROM policy po WHERE po.project_id = p.id
+                  AND po.status NOT IN ('returned', 'cancelled'))
+  ) r
+  GROUP BY district_code, day
+$$;
+
 -- Recompute the rows of the projects ``pids``: each one's row as the store now has it, or none.
 CREATE FUNCTION riskmap_refresh_map_projects(pids int[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  locked text[] := '{}';
+  codes text[];
 BEGIN
   IF pids IS NULL OR cardinality(pids) = 0 THEN
     RETURN;
   END IF;
-  -- writers of the same projects take turns, and each statement below reads with a snapshot
-  -- taken after the other's commit: the last to write a project computes it from both
+  -- writers of the same districts take turns, and each statement below reads with a snapshot
+  -- taken after the other's commit: the last to write a project computes it from both. The
+  -- districts a project was and is in (a move is locked on both sides), until none is new.
   IF cardinality(pids) > 1000 THEN
-    LOCK TABLE map_project IN EXCLUSIVE MODE;  -- a bulk import: per-project locks would run out
-  ELSE
-    PERFORM pg_advisory_xact_lock(1296387152, id) FROM unnest(pids) id ORDER BY id;
+    -- a bulk import: it would lock most districts anyway
+    LOCK TABLE map_project, district_day IN EXCLUSIVE MODE;
   END IF;
+  LOOP
+    codes := ARRAY(SELECT DISTINCT c FROM (
+        SELECT district_code::text AS c FROM map_project WHERE project_id IN (SELECT unnest(pids))
+        UNION SELECT district_code::text FROM project WHERE id IN (SELECT unnest(pids))) d
+      WHERE c <> ALL(locked) ORDER BY c);
+    EXIT WHEN cardinality(codes) = 0;
+    PERFORM pg_advisory_xact_lock(1296387152, hashtext(c)) FROM unnest(codes) c ORDER BY c;
+    locked := locked || codes;
+  END LOOP;
   DELETE FROM map_project WHERE project_id IN (SELECT unnest(pids));
   INSERT INTO map_project
   SELECT p.id, p.district_code, p.stage, ST_Transform(p.location, 3857), p.gross_floor_area_m2,
@@ -44,14 +100,15 @@ BEGIN
   WHERE p.id IN (SELECT unnest(pids))
     AND EXISTS (SELECT 1 FROM policy po WHERE po.project_id = p.id
                 AND po.status NOT IN ('returned', 'cancelled'));
+  PERFORM riskmap_refresh_district_days(locked);
 END $$;
 
 -- Every row again, as after a TRUNCATE or a bulk load with the triggers off (loaders/demo_load.py).
 CREATE FUNCTION riskmap_rebuild_map_projects() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
-  LOCK TABLE map_project IN EXCLUSIVE MODE;
-  TRUNCATE map_project;
+  LOCK TABLE map_project, district_day IN EXCLUSIVE MODE;
+  TRUNCATE map_project, district_day;
   PERFORM riskmap_refresh_map_projects(ARRAY(SELECT id FROM project));
 END $$;
 
@@ -114,6 +171,22 @@ RETURNS SETOF map_project LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = public, pg_temp ROWS 1000 AS $$
   SELECT m.* FROM map_project m
   WHERE (SELECT riskmap_sees_all()) AND m.geom && ST_MakeEnvelope(west, south, east, north, 3857)
+$$;
+
+-- Each district's sums over the days [date_from, date_to] (either end may be NULL), for a caller
+-- who sees the whole programme; nothing for anyone else.
+CREATE FUNCTION riskmap_district_days(city text, date_from date, date_to date)
+RETURNS TABLE (district_code char(6), premium_yuan numeric, sum_insured_yuan numeric,
+               rated_cost_yuan numeric, rated_area_m2 numeric, risk_events bigint,
+               severe_risk_events bigint, open_risk_events bigint, closed_risk_events bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT dd.district_code, sum(dd.premium_yuan), sum(dd.sum_insured_yuan),
+         sum(dd.rated_cost_yuan), sum(dd.rated_area_m2), sum(dd.risk_events),
+         sum(dd.severe_risk_events), sum(dd.open_risk_events), sum(dd.closed_risk_events)
+  FROM district_day dd JOIN district d ON d.code = dd.district_code
+  WHERE (SELECT riskmap_sees_all()) AND d.city_code = city
+    AND (date_from IS NULL OR dd.day >= date_from) AND (date_to IS NULL OR dd.day <= date_to)
+  GROUP BY dd.district_code
 $$;
 
 SELECT riskmap_rebuild_map_projects();

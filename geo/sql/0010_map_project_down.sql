@@ -13,4 +13,6 @@ DROP FUNCTION riskmap_map_projects_in_box(float8, float8, float8, float8);
 DROP FUNCTION riskmap_map_project_changed();
 DROP FUNCTION riskmap_rebuild_map_projects();
 DROP FUNCTION riskmap_refresh_map_projects(int[]);
-DROP TABLE map_project;
+DROP FUNCTION riskmap_district_days(text, date, date);
+DROP FUNCTION riskmap_refresh_district_days(text[]);
+DROP TABLE map_project, district_day;
