@@ -168,8 +168,8 @@ def tipg(parts: dict) -> Iterator[int]:
     url = (f"postgresql://{parts['user']}:{parts['password'] or 'x'}@{host}:{db_port}/"
            f"{parts['dbname']}")
     # as many features per tile as ours puts in (its default, 10,000, would cut tiles short)
-    env = {"DATABASE_URL": url, "TIPG_DB_SCHEMAS": '["public"]',
-           "TIPG_DB_TABLES": '["project"]', "TIPG_MAX_FEATURES_PER_QUERY": "10000",
+    env = {"DATABASE_URL": url, "TIPG_DB_TABLES": '["public.project"]',
+           "TIPG_MAX_FEATURES_PER_QUERY": "10000",
            "TIPG_MAX_FEATURES_PER_TILE": "1000000"}
     try:
         with process([str(RIVALS / "uvicorn"), "tipg.main:app", "--host", "127.0.0.1",
