@@ -74,6 +74,14 @@ WRITES = {
         UPDATE project SET gross_floor_area_m2 = gross_floor_area_m2 + 100
         WHERE id = (SELECT id FROM project ORDER BY id
                     OFFSET :n % (SELECT count(*) FROM project) LIMIT 1)""",
+    "a risk event's date corrected": """
+        UPDATE risk_event SET found_on = found_on - 40
+        WHERE id = (SELECT id FROM risk_event ORDER BY id
+                    OFFSET :n % (SELECT count(*) FROM risk_event) LIMIT 1)""",
+    "a policy's issue date corrected": """
+        UPDATE policy SET issue_date = issue_date - 1
+        WHERE id = (SELECT id FROM policy ORDER BY id
+                    OFFSET :n % (SELECT count(*) FROM policy) LIMIT 1)""",
     "every open event of a district closed": """
         UPDATE risk_event e SET status = 'closed', closed_on = e.found_on FROM project p
         WHERE p.id = e.project_id AND e.status <> 'closed'

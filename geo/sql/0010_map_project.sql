@@ -23,7 +23,7 @@ CREATE INDEX map_project_geom_gix ON map_project USING gist (geom);
 -- whole programme, no insurer, TIS or stage filter): policies in force by issue day at full
 -- share, risk events of projects with a policy in force by the day found. Sums over any
 -- period's days give the on-the-fly aggregate exactly (layers/sql/district_metrics.sql);
--- recomputed district by district with map_project, in the writing transaction.
+-- the days a write touches are recomputed with map_project, in the writing transaction.
 CREATE TABLE district_day (
   district_code char(6) NOT NULL,
   day date NOT NULL,
@@ -38,10 +38,11 @@ CREATE TABLE district_day (
   PRIMARY KEY (district_code, day)
 );
 
--- Recompute every day of the districts ``codes``.
-CREATE FUNCTION riskmap_refresh_district_days(codes text[]) RETURNS void
-LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-  DELETE FROM district_day WHERE district_code IN (SELECT unnest(codes));
+-- Recompute the days ``days`` of the districts ``codes``.
+CREATE FUNCTION riskmap_refresh_district_days(codes text[], days date[]) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp SET jit = off AS $$
+  DELETE FROM district_day
+  WHERE district_code IN (SELECT unnest(codes)) AND day IN (SELECT unnest(days));
   INSERT INTO district_day
   SELECT district_code, day, sum(premium), sum(insured), sum(cost), sum(area), sum(events),
          sum(severe), sum(open), sum(closed)
@@ -50,22 +51,25 @@ LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
            po.sum_insured_yuan AS insured, p.construction_cost_yuan AS cost,
            p.gross_floor_area_m2 AS area, 0 AS events, 0 AS severe, 0 AS open, 0 AS closed
     FROM policy po JOIN project p ON p.id = po.project_id
-    WHERE p.district_code IN (SELECT unnest(codes))
+    WHERE p.district_code IN (SELECT unnest(codes)) AND po.issue_date IN (SELECT unnest(days))
       AND po.status NOT IN ('returned', 'cancelled')
     UNION ALL
     SELECT p.district_code, e.found_on, 0, 0, 0, 0, 1, (e.severity = 'severe')::int,
            (e.status <> 'closed')::int, (e.status = 'closed')::int
     FROM risk_event e JOIN project p ON p.id = e.project_id
-    WHERE p.district_code IN (SELECT unnest(codes))
+    WHERE p.district_code IN (SELECT unnest(codes)) AND e.found_on IN (SELECT unnest(days))
       AND EXISTS (SELECT 1 FROM policy po WHERE po.project_id = p.id
                   AND po.status NOT IN ('returned', 'cancelled'))
   ) r
   GROUP BY district_code, day
 $$;
 
--- Recompute the rows of the projects ``pids``: each one's row as the store now has it, or none.
-CREATE FUNCTION riskmap_refresh_map_projects(pids int[]) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+-- Recompute what the projects ``pids`` give the map: each one's row of map_project as the
+-- store now has it (or none), and the district days its policies and risk events fall on, with
+-- ``days`` (the days the statement's rows had before it: a moved date leaves a day behind).
+CREATE FUNCTION riskmap_refresh_map_projects(pids int[], days date[] DEFAULT '{}')
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
+SET jit = off AS $$
 DECLARE
   locked text[] := '{}';
   codes text[];
@@ -90,17 +94,34 @@ BEGIN
     locked := locked || codes;
   END LOOP;
   DELETE FROM map_project WHERE project_id IN (SELECT unnest(pids));
+  -- set-wise, so that a bulk write joins by hash and a single one by index
+  WITH ids AS (
+    SELECT DISTINCT unnest(pids) AS id
+  ), live AS (
+    SELECT po.id, po.project_id FROM policy po JOIN ids ON ids.id = po.project_id
+    WHERE po.status NOT IN ('returned', 'cancelled')
+  ), open_events AS (
+    SELECT e.project_id, count(*) AS n FROM risk_event e JOIN ids ON ids.id = e.project_id
+    WHERE e.status <> 'closed' GROUP BY e.project_id
+  ), claims AS (
+    SELECT l.project_id, count(*) AS n FROM live l JOIN claim c ON c.policy_id = l.id
+    GROUP BY l.project_id
+  ), grades AS (
+    SELECT DISTINCT ON (g.project_id) g.project_id, g.grade
+    FROM project_grade g JOIN ids ON ids.id = g.project_id ORDER BY g.project_id, g.id DESC
+  )
   INSERT INTO map_project
   SELECT p.id, p.district_code, p.stage, ST_Transform(p.location, 3857), p.gross_floor_area_m2,
-         (SELECT count(*) FROM risk_event e WHERE e.project_id = p.id AND e.status <> 'closed'),
-         (SELECT count(*) FROM policy po JOIN claim c ON c.policy_id = po.id
-          WHERE po.project_id = p.id AND po.status NOT IN ('returned', 'cancelled')),
-         (SELECT g.grade FROM project_grade g WHERE g.project_id = p.id ORDER BY g.id DESC LIMIT 1)
-  FROM project p
-  WHERE p.id IN (SELECT unnest(pids))
-    AND EXISTS (SELECT 1 FROM policy po WHERE po.project_id = p.id
-                AND po.status NOT IN ('returned', 'cancelled'));
-  PERFORM riskmap_refresh_district_days(locked);
+         COALESCE(oe.n, 0), COALESCE(cl.n, 0), gr.grade
+  FROM project p JOIN ids ON ids.id = p.id
+  LEFT JOIN open_events oe ON oe.project_id = p.id
+  LEFT JOIN claims cl ON cl.project_id = p.id
+  LEFT JOIN grades gr ON gr.project_id = p.id
+  WHERE p.id IN (SELECT project_id FROM live);
+  PERFORM riskmap_refresh_district_days(locked, ARRAY(
+    SELECT unnest(days)
+    UNION SELECT po.issue_date FROM policy po WHERE po.project_id IN (SELECT unnest(pids))
+    UNION SELECT e.found_on FROM risk_event e WHERE e.project_id IN (SELECT unnest(pids))));
 END $$;
 
 -- Every row again, as after a TRUNCATE or a bulk load with the triggers off (loaders/demo_load.py).
@@ -115,10 +136,11 @@ END $$;
 -- The statement-level trigger: TG_ARGV[0] names the column that leads to the project
 -- ('id' of a project, 'project_id', or 'policy_id' through the policy).
 CREATE FUNCTION riskmap_map_project_changed() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET jit = off AS $$
 DECLARE
   ids int[] := '{}';
   more int[];
+  days date[] := '{}';
   side text;
 BEGIN
   IF TG_OP = 'TRUNCATE' THEN
@@ -137,7 +159,14 @@ BEGIN
     END IF;
     ids := ids || COALESCE(more, '{}');
   END LOOP;
-  PERFORM riskmap_refresh_map_projects(ARRAY(SELECT DISTINCT unnest(ids)));
+  -- the days a changed policy or risk event was on before (its days now are found anyway)
+  IF TG_OP <> 'INSERT' AND TG_TABLE_NAME IN ('policy', 'risk_event') THEN
+    EXECUTE format('SELECT array_agg(DISTINCT r.%I) FROM old_rows r',
+                   CASE TG_TABLE_NAME WHEN 'policy' THEN 'issue_date' ELSE 'found_on' END)
+      INTO days;
+  END IF;
+  PERFORM riskmap_refresh_map_projects(ARRAY(SELECT DISTINCT unnest(ids)),
+                                       COALESCE(days, '{}'));
   RETURN NULL;
 END $$;
 
