@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
+from test_tiles import centre_tile, decode, tile_of
 
+from conftest import as_web
 from geo.tenancy import Tenant, set_tenant
 from layers import districts, tiles
 from layers.filters import Filters
-from tests.conftest import as_web
-from tests.test_tiles import centre_tile, decode, tile_of
 
 # the rows map_project must hold, read from the programme itself
 EXPECTED = """
