@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from layers import catalogue, classify
-from layers.filters import Filters
+from layers.filters import Filters, whole_programme
 from layers.sql import read_sql
 
 # Boundaries are simplified to ~50 m for the map: plenty at city scale, far fewer bytes.
@@ -45,6 +45,8 @@ def parts_of(layer: catalogue.Layer) -> frozenset[str]:
 
 # the parts district_day holds (geo/sql/0010_map_project.sql), for the whole programme
 DAILY_PARTS = frozenset({"written", "risk"})
+# what district_day can be filtered by: per district and day
+DAY_KEYS = frozenset({"district", "period"})
 
 
 def _metrics_sql(with_geometry: bool, parts: frozenset[str] | None = None,
@@ -77,7 +79,7 @@ def district_metrics(conn: Connection, city: str, filters: Filters,
                      parts: frozenset[str] | None = None) -> list[dict]:
     """Every district of the city with its base aggregates and every district layer's value;
     with ``parts``, only those parts' columns (the others 0) and the layers they make."""
-    daily = parts is not None and parts <= DAILY_PARTS and _whole_programme(conn, filters)
+    daily = parts is not None and parts <= DAILY_PARTS and whole_programme(conn, filters, DAY_KEYS)
     needs = {f"need_{part}": part in (parts or ()) for part in DAILY_PARTS}
     rows = conn.execute(text(_metrics_sql(with_geometry, parts, daily)),
                         {**filters.params(), "city": city, **needs})
@@ -87,14 +89,6 @@ def district_metrics(conn: Connection, city: str, filters: Filters,
         item["code"] = item["code"].strip()
         out.append(item)
     return out
-
-
-def _whole_programme(conn: Connection, filters: Filters) -> bool:
-    """Whether district_day answers: a caller who sees the whole programme, without an
-    insurer, TIS or stage filter (a district and a period it can take)."""
-    if filters.insurer is not None or filters.tis is not None or filters.stage is not None:
-        return False
-    return bool(conn.execute(text("SELECT riskmap_sees_all()")).scalar_one())
 
 
 def district_feature(layer: catalogue.Layer, code: str, name: str, value, geometry: str,

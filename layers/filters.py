@@ -13,6 +13,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
 from geo import codes, programme
 from geo.tenancy import Tenant
 
@@ -152,3 +155,16 @@ organisation's business (3)
         out = {"from": self.date_from, "to": self.date_to, "insurer": self.insurer,
                "tis": self.tis, "district": self.district, "stage": self.stage}
         return {k: str(v) for k, v in out.items() if v is not None}
+
+
+def whole_programme(conn: Connection, filters: Filters, keyed_by: frozenset[str]) -> bool:
+    """Whether a summary kept for the whole programme answers a request: the caller sees all
+    of it, and filters only by what the summary is keyed by (of "district", "stage" and
+    "period"; never an insurer or TIS, which narrow the policies themselves)."""
+    asked = {name for name, value in (
+        ("insurer", filters.insurer), ("tis", filters.tis), ("district", filters.district),
+        ("stage", filters.stage), ("period", filters.date_from or filters.date_to))
+        if value is not None}
+    if asked - keyed_by:
+        return False
+    return bool(conn.execute(text("SELECT riskmap_sees_all()")).scalar_one())

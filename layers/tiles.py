@@ -11,13 +11,13 @@ only its own projects, not every live policy.
 
 from __future__ import annotations
 
-import math
 from urllib.parse import urlencode
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from layers.filters import Filters
+from geo.tile_grid import mercator_box, tile_box
+from layers.filters import Filters, whole_programme
 from layers.sql import boxed_scope, read_sql
 
 POINT_ZOOM = 12
@@ -30,6 +30,8 @@ GRID = 16  # cluster cells across a tile: about 16 px each on a 256-px tile
 # the most projects a tile shows as points: about 150 bytes each, so a tile of points stays
 # under 500 KB; a denser tile holds clusters even past POINT_ZOOM
 MAX_TILE_POINTS = 2500
+# what map_project can be filtered by (it holds every live policy's project)
+MAP_PROJECT_KEYS = frozenset({"district", "stage"})
 
 # (name, type, description) of each layer's attributes, for TileJSON.
 PROJECT_FIELDS = (
@@ -64,26 +66,6 @@ def is_tile(z: int, x: int, y: int) -> bool:
     return 0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z
 
 
-def tile_box(z: int, x: int, y: int, margin: float) -> dict[str, float]:
-    """The tile's bounds in degrees, widened by ``margin`` (a share of the tile) each side.
-
-    >>> tile_box(0, 0, 0, 0) == {"west": -180.0, "south": -85.0511287798066,
-    ...                          "east": 180.0, "north": 85.0511287798066}
-    True
-    """
-    n = 2**z
-
-    def lon(tx: float) -> float:
-        return max(-180.0, min(180.0, tx / n * 360.0 - 180.0))
-
-    def lat(ty: float) -> float:
-        ty = max(0.0, min(float(n), ty))
-        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * ty / n))))
-
-    return {"west": lon(x - margin), "south": lat(y + 1 + margin),
-            "east": lon(x + 1 + margin), "north": lat(y - margin)}
-
-
 def project_tile(conn: Connection, z: int, x: int, y: int, filters: Filters) -> bytes:
     """The Mapbox Vector Tile z/x/y of the projects in scope; b"" when it has none."""
     sql, params = tile_query(conn, z, x, y, filters)
@@ -100,7 +82,7 @@ def tile_query(conn: Connection, z: int, x: int, y: int, filters: Filters) -> tu
     params = {**filters.params(), "z": z, "x": x, "y": y, "extent": EXTENT,
               "buffer": BUFFER, "grid": GRID, "margin": margin}
     points = z >= POINT_ZOOM and _projects_in(conn, z, x, y, margin) <= MAX_TILE_POINTS
-    if _whole_programme(conn, filters):
+    if whole_programme(conn, filters, MAP_PROJECT_KEYS):
         sql = read_sql("map_project_tile.sql" if points else "map_project_clusters.sql")
         params.update(mercator_box(z, x, y, margin))
     else:
@@ -114,37 +96,11 @@ def tile_query(conn: Connection, z: int, x: int, y: int, filters: Filters) -> tu
     return sql + read_sql("project_points.sql" if points else "cluster_cells.sql"), params
 
 
-def _whole_programme(conn: Connection, filters: Filters) -> bool:
-    """Whether the tile shows what map_project holds: every live policy's project, as a
-    caller who sees the whole programme without an insurer, TIS or period filter has it."""
-    if filters.insurer is not None or filters.tis is not None:
-        return False
-    if filters.date_from is not None or filters.date_to is not None:
-        return False
-    return bool(conn.execute(text("SELECT riskmap_sees_all()")).scalar_one())
-
-
 def _projects_in(conn: Connection, z: int, x: int, y: int, margin: float) -> int:
     """How many projects, in scope or not, lie in the tile with its margin: past
     MAX_TILE_POINTS the tile holds clusters even up close, so that it stays small."""
     sql = "SELECT count(*) FROM riskmap_projects_in_box(:west, :south, :east, :north)"
     return conn.execute(text(sql), tile_box(z, x, y, margin + 0.01)).scalar_one()
-
-
-def mercator_box(z: int, x: int, y: int, margin: float) -> dict[str, float]:
-    """The tile's bounds in Web Mercator metres, widened by ``margin`` (a share of the tile)
-    each side, as ST_TileEnvelope's margin does.
-
-    >>> box = mercator_box(1, 1, 0, 0)
-    >>> round(box["west"]), round(box["north"]), round(box["east"]), round(box["south"])
-    (0, 20037508, 20037508, 0)
-    >>> round(mercator_box(1, 1, 0, 0.5)["west"])
-    -10018754
-    """
-    half = 20037508.342789244
-    size = 2 * half / 2**z
-    return {"west": -half + (x - margin) * size, "east": -half + (x + 1 + margin) * size,
-            "north": half - (y - margin) * size, "south": half - (y + 1 + margin) * size}
 
 
 def project_bounds(conn: Connection, filters: Filters) -> list[float] | None:
