@@ -7,15 +7,9 @@ WITH tile_point AS (
   FROM riskmap_map_projects_in_box(:west, :south, :east, :north) m
   WHERE (CAST(:district AS text) IS NULL OR m.district_code = :district)
     AND (CAST(:stage AS text) IS NULL OR m.stage = :stage)
-), project_insurer AS (
-  SELECT po.project_id, ps.insurer_id, bool_or(ps.is_lead) AS is_lead, max(ps.share) AS share
-  FROM policy po JOIN policy_share ps ON ps.policy_id = po.id
+), tile_policy AS (
+  SELECT po.id, po.project_id
+  FROM policy po
   WHERE po.project_id IN (SELECT id FROM tile_point)
     AND po.status NOT IN ('returned', 'cancelled')
-  GROUP BY po.project_id, ps.insurer_id
-), insurers AS MATERIALIZED (
-  SELECT pi.project_id,
-         string_agg(o.name, '、' ORDER BY pi.is_lead DESC, pi.share DESC, o.name) AS names
-  FROM project_insurer pi JOIN organisation o ON o.id = pi.insurer_id
-  GROUP BY pi.project_id
 )

@@ -1,5 +1,17 @@
 -- The "projects" layer of a vector tile: one point per project of tile_point (in Web
--- Mercator, with its open risk events, claims and grade) with its insurers' names.
+-- Mercator, with its open risk events, claims and grade) with the names of the insurers of
+-- its policies in tile_policy (id, project_id), both of which the source before this defines.
+, project_insurer AS (
+  -- an insurer may hold shares in several of the project's policies
+  SELECT tpo.project_id, ps.insurer_id, bool_or(ps.is_lead) AS is_lead, max(ps.share) AS share
+  FROM tile_policy tpo JOIN policy_share ps ON ps.policy_id = tpo.id
+  GROUP BY tpo.project_id, ps.insurer_id
+), insurers AS MATERIALIZED (
+  SELECT pi.project_id,
+         string_agg(o.name, '、' ORDER BY pi.is_lead DESC, pi.share DESC, o.name) AS names
+  FROM project_insurer pi JOIN organisation o ON o.id = pi.insurer_id
+  GROUP BY pi.project_id
+)
 , feature AS (
   SELECT tp.id AS fid, tp.id, p.name, p.permit_no, p.community,
          st.name_zh AS stage, d.name AS district, i.names AS insurers,

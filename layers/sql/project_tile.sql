@@ -1,5 +1,5 @@
 -- The projects of a vector tile as a tenant's scope has them (follows scope.sql and
--- period_project.sql; project_points.sql makes the tile): tile_point and insurers.
+-- period_project.sql; project_points.sql makes the tile): tile_point and tile_policy.
 -- :z/:x/:y is the tile; :margin widens the search so that points within the MVT buffer
 -- (:buffer of :extent units) also land in the neighbouring tiles and symbols are not cut at
 -- the tile edges.
@@ -10,22 +10,14 @@
   -- since past the antimeridian the box would wrap round to the other side
   WHERE p.location && ST_Transform(ST_ClipByBox2D(
     ST_TileEnvelope(:z, :x, :y, margin => :margin), ST_TileEnvelope(0, 0, 0)), 4326)
-), project_insurer AS (
-  -- an insurer may hold shares in several of the project's policies
-  SELECT pp.project_id, ps.insurer_id, bool_or(ps.is_lead) AS is_lead, max(ps.share) AS share
-  FROM period_policy pp JOIN policy_share ps ON ps.policy_id = pp.id
+), tile_policy AS (
+  SELECT pp.id, pp.project_id
+  FROM period_policy pp
   WHERE pp.project_id IN (SELECT id FROM tile_project)
-  GROUP BY pp.project_id, ps.insurer_id
-), insurers AS MATERIALIZED (
-  SELECT pi.project_id,
-         string_agg(o.name, '、' ORDER BY pi.is_lead DESC, pi.share DESC, o.name) AS names
-  FROM project_insurer pi JOIN organisation o ON o.id = pi.insurer_id
-  GROUP BY pi.project_id
 ), project_claims AS MATERIALIZED (
-  SELECT pp.project_id, count(*) AS claims
-  FROM period_policy pp JOIN claim c ON c.policy_id = pp.id
-  WHERE pp.project_id IN (SELECT id FROM tile_project)
-  GROUP BY pp.project_id
+  SELECT tpo.project_id, count(*) AS claims
+  FROM tile_policy tpo JOIN claim c ON c.policy_id = tpo.id
+  GROUP BY tpo.project_id
 ), tile_point AS (
   SELECT tp.id, ST_Transform(tp.location, 3857) AS geom,
          (SELECT count(*) FROM risk_event e
