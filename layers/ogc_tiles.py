@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from layers import tiles
 from layers.sql import read_sql
 
 EXTENT = 4096
@@ -30,6 +31,13 @@ FIELDS = (
     ("district", "string", "区县 district"),
     ("grade", "string", "质量评级 quality grade (A–D)"),
     ("open_risk_events", "integer", "未销项风险事件 risk events not yet closed"),
+)
+# a tile denser than the map's MAX_TILE_POINTS holds this layer instead: counts on a grid
+CLUSTER_LAYER = "project_clusters"
+CLUSTER_FIELDS = (
+    ("count", "integer", "项目数 projects in the cell"),
+    ("floor_area_m2", "number", "总建筑面积（平方米）their gross floor area, m²"),
+    ("open_risk_events", "integer", "未销项风险事件 their risk events not yet closed"),
 )
 
 
@@ -102,15 +110,26 @@ MATRIX_SETS = {s.id: s for s in (WEB_MERCATOR, CGCS2000)}
 
 
 def project_tile(conn: Connection, tms: MatrixSet, z: int, row: int, col: int) -> bytes:
-    """The Mapbox Vector Tile of the projects the caller may see in tile z/row/col."""
+    """The Mapbox Vector Tile of the projects the caller may see in tile z/row/col: one point
+    each ("projects"), or, where the tile holds more than the map's MAX_TILE_POINTS projects,
+    their counts on a grid ("project_clusters"), so that no tile grows past 500 KB."""
     xmin, ymin, xmax, ymax = tms.envelope(z, row, col)
     margin = (xmax - xmin) * BUFFER / EXTENT
-    envelope = "ST_MakeEnvelope(:sxmin, :symin, :sxmax, :symax, :srid)"
-    sql = read_sql("ogc_project_tile.sql").format(
-        to_crs=tms.to_crs.format(geom="p.location"), search=tms.to_store.format(envelope=envelope))
+    west, south, east, north = _degrees(tms, (xmin - margin, ymin - margin, xmax + margin,
+                                              ymax + margin))
+    held = conn.execute(text(
+        "SELECT count(*) FROM riskmap_projects_in_box(:west, :south, :east, :north)"),
+        {"west": west, "south": south, "east": east, "north": north}).scalar_one()
+    points = held <= tiles.MAX_TILE_POINTS
+    if not points:
+        margin = 0.0  # a cell belongs to one tile only
+    search = tms.to_store.format(envelope="ST_MakeEnvelope(:sxmin, :symin, :sxmax, :symax, :srid)")
+    sql = read_sql("ogc_project_tile.sql" if points else "ogc_project_clusters.sql").format(
+        to_crs=tms.to_crs.format(geom="p.location"), search=search)
     params = {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax, "srid": tms.srid,
               "sxmin": xmin - margin, "symin": ymin - margin, "sxmax": xmax + margin,
-              "symax": ymax + margin, "extent": EXTENT, "buffer": BUFFER}
+              "symax": ymax + margin, "extent": EXTENT, "buffer": BUFFER,
+              "grid": tiles.GRID, "cell": (xmax - xmin) / tiles.GRID}
     tile = conn.execute(text(sql), params).scalar_one()
     return bytes(tile or b"")
 
@@ -149,10 +168,12 @@ def cell_tile(conn: Connection, tms: MatrixSet, z: int, row: int, col: int,
     return bytes(tile or b"")
 
 
-def properties_schema(collection=None) -> dict:
-    """The JSON schema of a tile layer's attributes: the project points', or a collection's."""
-    fields = FIELDS if collection is None or collection.id == LAYER else [
-        (p.name, "string" if p.type == "date" else p.type, p.title)
-        for p in collection.properties]
+def properties_schema(collection=None, fields=None) -> dict:
+    """The JSON schema of a tile layer's attributes: the project points', or a collection's,
+    or the ``fields`` given."""
+    if fields is None:
+        fields = FIELDS if collection is None or collection.id == LAYER else [
+            (p.name, "string" if p.type == "date" else p.type, p.title)
+            for p in collection.properties]
     return {"type": "object", "properties": {
         name: {"type": kind, "description": what} for name, kind, what in fields}}

@@ -56,6 +56,23 @@ def _tiled(collection_id: str):
     return found
 
 
+def _tile_layers(collection) -> list[dict]:
+    """The layers a tile of ``collection`` may hold: the projects' tiles hold counts on a grid
+    instead of points where they are too dense (layers/ogc_tiles.py)."""
+    layers = [{"id": collection.id, "title": collection.title, "dataType": "vector",
+               "geometryType": "polygons" if "Polygon" in collection.geometry_type
+               else "points", "minTileMatrix": "0", "maxTileMatrix": str(ogc_tiles.MAX_ZOOM),
+               "propertiesSchema": ogc_tiles.properties_schema(collection)}]
+    if collection.id == ogc_tiles.LAYER:
+        layers.append({
+            "id": ogc_tiles.CLUSTER_LAYER, "dataType": "vector", "geometryType": "points",
+            "title": f"项目聚合（瓦片内项目多于 {tiles.MAX_TILE_POINTS} 个时）projects counted "
+                     "on a grid where a tile is too dense for points",
+            "minTileMatrix": "0", "maxTileMatrix": str(ogc_tiles.MAX_ZOOM),
+            "propertiesSchema": ogc_tiles.properties_schema(fields=ogc_tiles.CLUSTER_FIELDS)})
+    return layers
+
+
 def _tileset(collection, tms: ogc_tiles.MatrixSet) -> dict:
     bounds = city_frame()[0] or [-180, -90, 180, 90]
     template = url("ogc.tile", collection_id=collection.id, tms_id=tms.id, z=0, row=0, col=0)
@@ -70,11 +87,7 @@ def _tileset(collection, tms: ogc_tiles.MatrixSet) -> dict:
             link(url("ogc.tile_matrix_set", tms_id=tms.id), TILING_SCHEME, JSON, tms.title),
             link(template, "item", MVT, "矢量瓦片 Mapbox vector tiles", templated=True),
         ],
-        "layers": [{"id": collection.id, "title": collection.title, "dataType": "vector",
-                    "geometryType": "polygons" if "Polygon" in collection.geometry_type
-                    else "points", "minTileMatrix": "0",
-                    "maxTileMatrix": str(ogc_tiles.MAX_ZOOM),
-                    "propertiesSchema": ogc_tiles.properties_schema(collection)}],
+        "layers": _tile_layers(collection),
         "boundingBox": {"lowerLeft": bounds[:2], "upperRight": bounds[2:],
                         "crs": ogc_crs.CRS84},
         "attribution": ATTRIBUTION,
