@@ -271,8 +271,10 @@ def main(argv: list[str] | None = None) -> None:
                                     "{z}/{y}/{x}?f=mvt", mix)}
         print("pygeoapi:", results["pygeoapi"], flush=True)
         with tipg(parts) as port:
+            # its default geometry column is footprint (mostly empty): the points are location
             results["tipg"] = {
-                "items": time_items(port, "", f"/collections/public.project/items?{items}",
+                "items": time_items(port, "", "/collections/public.project/items?"
+                                    f"geom-column=location&{items}",
                                     args.items_repeat),
                 "tiles": time_tiles(port, "", "/collections/public.project/tiles/"
                                     "WebMercatorQuad/{z}/{x}/{y}?geom-column=location", mix)}
