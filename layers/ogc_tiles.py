@@ -115,23 +115,29 @@ def project_tile(conn: Connection, tms: MatrixSet, z: int, row: int, col: int) -
     their counts on a grid ("project_clusters"), so that no tile grows past 500 KB."""
     xmin, ymin, xmax, ymax = tms.envelope(z, row, col)
     margin = (xmax - xmin) * BUFFER / EXTENT
-    west, south, east, north = _degrees(tms, (xmin - margin, ymin - margin, xmax + margin,
-                                              ymax + margin))
+    box = _box(tms, xmin - margin, ymin - margin, xmax + margin, ymax + margin)
     held = conn.execute(text(
         "SELECT count(*) FROM riskmap_projects_in_box(:west, :south, :east, :north)"),
-        {"west": west, "south": south, "east": east, "north": north}).scalar_one()
+        box).scalar_one()
     points = held <= tiles.MAX_TILE_POINTS
     if not points:
         margin = 0.0  # a cell belongs to one tile only
+        box = _box(tms, xmin, ymin, xmax, ymax)
     search = tms.to_store.format(envelope="ST_MakeEnvelope(:sxmin, :symin, :sxmax, :symax, :srid)")
     sql = read_sql("ogc_project_tile.sql" if points else "ogc_project_clusters.sql").format(
         to_crs=tms.to_crs.format(geom="p.location"), search=search)
-    params = {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax, "srid": tms.srid,
+    params = {**box, "xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax, "srid": tms.srid,
               "sxmin": xmin - margin, "symin": ymin - margin, "sxmax": xmax + margin,
               "symax": ymax + margin, "extent": EXTENT, "buffer": BUFFER,
               "grid": tiles.GRID, "cell": (xmax - xmin) / tiles.GRID}
     tile = conn.execute(text(sql), params).scalar_one()
     return bytes(tile or b"")
+
+
+def _box(tms: MatrixSet, xmin: float, ymin: float, xmax: float, ymax: float) -> dict:
+    """An envelope in the set's CRS as riskmap_projects_in_box's bounds, in degrees."""
+    west, south, east, north = _degrees(tms, (xmin, ymin, xmax, ymax))
+    return {"west": west, "south": south, "east": east, "north": north}
 
 
 def _degrees(tms: MatrixSet, envelope: tuple[float, float, float, float]) -> list[float]:

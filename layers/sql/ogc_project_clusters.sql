@@ -6,29 +6,34 @@
 WITH tile_member AS (
   SELECT p.id, p.gross_floor_area_m2, {to_crs} AS point
   FROM project p
+  -- a dense tile covers much of the city: reading the caller's projects whole is cheaper
+  -- than listing the box's ids first (as ogc_project_tile.sql does)
   WHERE p.location && {search}
-), open_event AS MATERIALIZED (
-  -- materialised, so that it is joined by hashing once rather than rescanned per member
-  SELECT e.project_id, count(*) AS open_risk_events
-  FROM tile_member tm JOIN risk_event e ON e.project_id = tm.id
-  WHERE e.status <> 'closed'
-  GROUP BY e.project_id
-), celled AS (
-  SELECT tm.gross_floor_area_m2, tm.point, COALESCE(oe.open_risk_events, 0) AS open_risk_events,
+), celled AS MATERIALIZED (
+  SELECT tm.id, tm.gross_floor_area_m2, tm.point,
          floor((ST_X(tm.point) - :xmin) / :cell) AS cx,
          floor((:ymax - ST_Y(tm.point)) / :cell) AS cy  -- tile rows run south
-  FROM tile_member tm LEFT JOIN open_event oe ON oe.project_id = tm.id
-), feature AS (
-  SELECT CAST(count(*) AS int) AS count,
-         CAST(sum(gross_floor_area_m2) AS float8) AS floor_area_m2,
-         CAST(sum(open_risk_events) AS int) AS open_risk_events,
+  FROM tile_member tm
+), cell AS (
+  SELECT cx, cy, count(*) AS count, sum(gross_floor_area_m2) AS floor_area_m2,
          -- at the projects' centroid, not the cell's centre: closer to where they are
-         ST_AsMVTGeom(ST_Centroid(ST_Collect(point)),
-                      ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, :srid), :extent, 0, false)
-           AS geom
+         ST_Centroid(ST_Collect(point)) AS point
   FROM celled
   WHERE cx >= 0 AND cx < :grid AND cy >= 0 AND cy < :grid
   GROUP BY cx, cy
+), cell_event AS (
+  -- the open events counted by cell, then joined to the few cells: a join of each member
+  -- to its events would be planned as a loop over every member
+  SELECT c.cx, c.cy, count(*) AS open_risk_events
+  FROM celled c JOIN risk_event e ON e.project_id = c.id
+  WHERE e.status <> 'closed'
+  GROUP BY c.cx, c.cy
+), feature AS (
+  SELECT CAST(c.count AS int) AS count, CAST(c.floor_area_m2 AS float8) AS floor_area_m2,
+         CAST(COALESCE(ce.open_risk_events, 0) AS int) AS open_risk_events,
+         ST_AsMVTGeom(c.point, ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, :srid),
+                      :extent, 0, false) AS geom
+  FROM cell c LEFT JOIN cell_event ce ON ce.cx = c.cx AND ce.cy = c.cy
 )
 SELECT ST_AsMVT(feature, 'project_clusters', :extent, 'geom')
 FROM feature
