@@ -199,6 +199,15 @@ def find(conn: Connection, tenant: Tenant, collection_id: str, filters: Filters,
         return districts(tenant, filters, city)
     if collection_id == "concentration":
         return concentration(tenant, city, zone, cell_m) if _sees_exposure(tenant) else None
+    return tenant_collection(tenant, collection_id)
+
+
+def tenant_collection(tenant: Tenant, collection_id: str) -> Collection | None:
+    """A collection every signed-in caller reads the same way (projects, risk events, claims:
+    row security narrows the rows), found without asking the store: a tile of it then costs
+    no query before its own."""
+    if tenant.is_public:
+        return None
     return next((c for c in TENANT_COLLECTIONS if c.id == collection_id), None)
 
 

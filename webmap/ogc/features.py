@@ -145,6 +145,9 @@ def collections():
 
 def _find(collection_id: str) -> Collection | Response:
     """The collection, or the answer refusing it (401 to the public, 404 when unknown)."""
+    found = ogc_collections.tenant_collection(current_tenant(), collection_id)
+    if found is not None:
+        return found
     cell_m = _cell_m()
     if isinstance(cell_m, Response):
         return cell_m
