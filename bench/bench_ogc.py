@@ -17,10 +17,12 @@ projects. Then, one server at a time on 127.0.0.1, each measured the same way:
   served within 60 s (the whole mix, or less for a server whose tiles take minutes), with the
   95th percentile and the largest tile.
 
-Ours runs as `riskmap serve` does (waitress, 4 threads) with the regulator's API token, so each
-request also looks the token up and runs under row security; pygeoapi (PostgreSQL and
-MVT-postgresql providers) under waitress with 4 threads and tipg under uvicorn (one process,
-asyncio) read the table `project` as its owner.
+Ours runs as production runs it (gunicorn with webmap/gunicorn_conf.py's defaults: 3 workers
+of 4 threads) with the regulator's API token, so each request also looks the token up and runs
+under row security; pygeoapi (PostgreSQL and MVT-postgresql providers) under waitress with 4
+threads and tipg under uvicorn (one process, asyncio; reaching the private cluster's socket
+through a socat relay) read the table `project` as its owner. Each server runs in processes of
+its own, apart from the clients.
 """
 
 from __future__ import annotations
@@ -236,9 +238,22 @@ def time_tiles(port: int, token: str, template: str, mix: list, clients: int = 4
             "failed": sum(r[2] for r in results)}
 
 
+@contextlib.contextmanager
+def gunicorn(database_url: str) -> Iterator[int]:
+    """Ours as production serves it: gunicorn with the service's own configuration (its
+    default workers and threads), in processes of its own as the rivals are."""
+    port = free_port()
+    env = {"DATABASE_URL": database_url, "RISKMAP_HOST": "127.0.0.1",
+           "RISKMAP_PORT": str(port), "RISKMAP_ACCESS_LOG": ""}
+    with process([str(Path(sys.executable).parent / "gunicorn"), "-c",
+                  "python:webmap.gunicorn_conf", "webmap:create_app()"], env, port,
+                 "/healthz") as ready:
+        yield ready
+
+
 def ours(engine: Engine, token: str, mix: list, repeat: int, items: str) -> dict:
     url = engine.url.render_as_string(hide_password=False)
-    with bench_map.serving(url) as port:
+    with gunicorn(url) as port:
         return {"items": time_items(port, token, f"/collections/projects/items?{items}", repeat),
                 "tiles": time_tiles(port, token, "/collections/projects/tiles/WebMercatorQuad/"
                                     "{z}/{y}/{x}", mix)}
