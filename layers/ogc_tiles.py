@@ -68,6 +68,19 @@ class MatrixSet:
         return (left + col * size, top - (row + 1) * size, left + (col + 1) * size,
                 top - row * size)
 
+    def point_zoom(self) -> int:
+        """The first zoom whose tiles may hold points: the map's POINT_ZOOM in Web Mercator, and
+        in another set the zoom whose tiles are as wide on the ground (a CGCS2000 quad's tiles
+        are twice as wide in degrees at the same zoom).
+
+        >>> WEB_MERCATOR.point_zoom(), CGCS2000.point_zoom()
+        (12, 11)
+        """
+        wide = WEB_MERCATOR.cell_size(tiles.POINT_ZOOM) * 256
+        return next(z for z in range(MAX_ZOOM + 1)
+                    if self.cell_size(z) * 256 * (1 if self.srid == 3857 else METRES_PER_DEGREE)
+                    <= wide * 1.01)
+
     def is_tile(self, z: int, row: int, col: int) -> bool:
         cols, rows = self.matrix_size(z) if 0 <= z <= MAX_ZOOM else (0, 0)
         return 0 <= col < cols and 0 <= row < rows
@@ -111,15 +124,16 @@ MATRIX_SETS = {s.id: s for s in (WEB_MERCATOR, CGCS2000)}
 
 def project_tile(conn: Connection, tms: MatrixSet, z: int, row: int, col: int) -> bytes:
     """The Mapbox Vector Tile of the projects the caller may see in tile z/row/col: one point
-    each ("projects"), or, where the tile holds more than the map's MAX_TILE_POINTS projects,
-    their counts on a grid ("project_clusters"), so that no tile grows past 500 KB."""
+    each ("projects"), or, as the map's tiles do, their counts on a grid ("project_clusters")
+    on a tile wider than a z12 Web Mercator tile or holding more than MAX_TILE_POINTS
+    projects, so that no tile grows past 500 KB and a view of the city stays cheap."""
     xmin, ymin, xmax, ymax = tms.envelope(z, row, col)
     margin = (xmax - xmin) * BUFFER / EXTENT
     box = _box(tms, xmin - margin, ymin - margin, xmax + margin, ymax + margin)
-    held = conn.execute(text(
+    # counted (in scope or not) only where points may be shown
+    points = z >= tms.point_zoom() and conn.execute(text(
         "SELECT count(*) FROM riskmap_projects_in_box(:west, :south, :east, :north)"),
-        box).scalar_one()
-    points = held <= tiles.MAX_TILE_POINTS
+        box).scalar_one() <= tiles.MAX_TILE_POINTS
     if not points:
         margin = 0.0  # a cell belongs to one tile only
         box = _box(tms, xmin, ymin, xmax, ymax)

@@ -22,7 +22,7 @@ from served import get
 from sqlalchemy import text
 
 from conftest import account
-from layers import exposure
+from layers import exposure, ogc_tiles
 from webmap import accounts
 
 GDAL_TIMEOUT = 300
@@ -188,9 +188,11 @@ def test_tiles_hold_the_callers_own_projects_in_both_tile_matrix_sets(
             "SELECT p.id FROM project p WHERE p.id NOT IN (SELECT po.project_id FROM policy po "
             "JOIN policy_share ps ON ps.policy_id = po.id WHERE ps.insurer_id = :i)"),
             {"i": insurer_id}).scalars())
-    row, col = _tile_of(tms, 9, mine[1], mine[2])
-    everything = _tile(server, tokens["regulator"], tms, 9, row, col)["projects"]["features"]
-    own = _tile(server, tokens["insurer"], tms, 9, row, col)["projects"]["features"]
+    # the first zoom of points (further out a tile counts projects on a grid)
+    z = ogc_tiles.MATRIX_SETS[tms].point_zoom()
+    row, col = _tile_of(tms, z, mine[1], mine[2])
+    everything = _tile(server, tokens["regulator"], tms, z, row, col)["projects"]["features"]
+    own = _tile(server, tokens["insurer"], tms, z, row, col)["projects"]["features"]
     own_ids = {f["properties"]["id"] for f in own}
     assert mine[0] in own_ids and not own_ids & theirs
     assert len(everything) > len(own)

@@ -44,7 +44,7 @@ def test_a_dense_tile_counts_every_project_the_caller_sees(rollback, monkeypatch
     conn = rollback
     insurer = conn.execute(text("SELECT min(insurer_id) FROM policy_share")).scalar_one()
     tenant = Tenant("regulator") if who == "regulator" else Tenant("insurer", insurer)
-    z = 10
+    z = tms.point_zoom()
     row, col = _tile_over_kunming(tms, z)
     with as_web(conn, tenant):
         expected = _expected(conn, tms, z, row, col)
@@ -62,6 +62,21 @@ def test_a_dense_tile_counts_every_project_the_caller_sees(rollback, monkeypatch
     assert sum(c["count"] for c in counted) == expected.projects
     assert sum(c["floor_area_m2"] for c in counted) == pytest.approx(float(expected.area))
     assert sum(c["open_risk_events"] for c in counted) == expected.open_events
+
+
+@pytest.mark.parametrize("tms", list(ogc_tiles.MATRIX_SETS.values()), ids=lambda t: t.id)
+def test_a_tile_further_out_than_the_maps_point_zoom_counts_on_a_grid(rollback, tms):
+    """As on the map: a tile wider than a z12 Web Mercator tile holds counts, never points,
+    however few projects it holds."""
+    z = tms.point_zoom() - 1
+    row, col = _tile_over_kunming(tms, z)
+    with as_web(rollback, Tenant("regulator")):
+        expected = _expected(rollback, tms, z, row, col)
+        cells = decode(ogc_tiles.project_tile(rollback, tms, z, row, col))
+    assert expected.projects <= tiles.MAX_TILE_POINTS
+    assert list(cells) == [ogc_tiles.CLUSTER_LAYER]
+    assert sum(f["properties"]["count"] for f in cells[ogc_tiles.CLUSTER_LAYER]["features"]) \
+        == expected.projects
 
 
 def test_the_tileset_names_both_layers_a_tile_may_hold():

@@ -6,9 +6,9 @@
 WITH tile_member AS (
   SELECT p.id, p.gross_floor_area_m2, {to_crs} AS point
   FROM project p
-  -- a dense tile covers much of the city: reading the caller's projects whole is cheaper
-  -- than listing the box's ids first (as ogc_project_tile.sql does)
-  WHERE p.location && {search}
+  -- the box's ids first: see ogc_project_tile.sql
+  WHERE p.id = ANY (ARRAY(SELECT riskmap_projects_in_box(:west, :south, :east, :north)))
+    AND p.location && {search}
 ), celled AS MATERIALIZED (
   SELECT tm.id, tm.gross_floor_area_m2, tm.point,
          floor((ST_X(tm.point) - :xmin) / :cell) AS cx,

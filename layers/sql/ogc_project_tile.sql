@@ -8,8 +8,9 @@ WITH tile_project AS (
   FROM project p
   -- the box's ids first (an index scan, by a function that reads the index as its owner):
   -- under row security the planner may not search location's index itself, since && is not
-  -- leakproof, and would read every project the caller may see
-  WHERE p.id IN (SELECT riskmap_projects_in_box(:west, :south, :east, :north))
+  -- leakproof, and would read every project the caller may see; as an array, so that the
+  -- ids are looked up by primary key rather than hashed against every project
+  WHERE p.id = ANY (ARRAY(SELECT riskmap_projects_in_box(:west, :south, :east, :north)))
     AND p.location && {search}
 ), feature AS (
   SELECT tp.id AS fid, tp.id, tp.name, tp.permit_no, tp.community,

@@ -56,18 +56,20 @@ def _tiled(collection_id: str):
     return found
 
 
-def _tile_layers(collection) -> list[dict]:
+def _tile_layers(collection, tms: ogc_tiles.MatrixSet) -> list[dict]:
     """The layers a tile of ``collection`` may hold: the projects' tiles hold counts on a grid
-    instead of points where they are too dense (layers/ogc_tiles.py)."""
+    instead of points further out and where they are too dense (layers/ogc_tiles.py)."""
+    first = tms.point_zoom() if collection.id == ogc_tiles.LAYER else 0
     layers = [{"id": collection.id, "title": collection.title, "dataType": "vector",
                "geometryType": "polygons" if "Polygon" in collection.geometry_type
-               else "points", "minTileMatrix": "0", "maxTileMatrix": str(ogc_tiles.MAX_ZOOM),
+               else "points", "minTileMatrix": str(first), "maxTileMatrix": str(ogc_tiles.MAX_ZOOM),
                "propertiesSchema": ogc_tiles.properties_schema(collection)}]
     if collection.id == ogc_tiles.LAYER:
         layers.append({
             "id": ogc_tiles.CLUSTER_LAYER, "dataType": "vector", "geometryType": "points",
-            "title": f"项目聚合（瓦片内项目多于 {tiles.MAX_TILE_POINTS} 个时）projects counted "
-                     "on a grid where a tile is too dense for points",
+            "title": f"项目聚合（第 {first} 级以下，或瓦片内项目多于 {tiles.MAX_TILE_POINTS} 个时）"
+                     f"projects counted on a grid below tile matrix {first}, and where a tile "
+                     "is too dense for points",
             "minTileMatrix": "0", "maxTileMatrix": str(ogc_tiles.MAX_ZOOM),
             "propertiesSchema": ogc_tiles.properties_schema(fields=ogc_tiles.CLUSTER_FIELDS)})
     return layers
@@ -87,7 +89,7 @@ def _tileset(collection, tms: ogc_tiles.MatrixSet) -> dict:
             link(url("ogc.tile_matrix_set", tms_id=tms.id), TILING_SCHEME, JSON, tms.title),
             link(template, "item", MVT, "矢量瓦片 Mapbox vector tiles", templated=True),
         ],
-        "layers": _tile_layers(collection),
+        "layers": _tile_layers(collection, tms),
         "boundingBox": {"lowerLeft": bounds[:2], "upperRight": bounds[2:],
                         "crs": ogc_crs.CRS84},
         "attribution": ATTRIBUTION,
