@@ -261,8 +261,9 @@ def write_plans(engine: Engine, database_url: str, projects: int, z14: tuple) ->
     filters = Filters()
     lines = []
     with app.app_context(), connection(tenant=Tenant("regulator", username="bench-scale")) as c:
-        queries = [("district layer", districts._metrics_sql(True),
-                    {**filters.params(), "city": bm.CITY})]
+        layer = catalogue.get(DISTRICT_URL.split("/")[3])
+        queries = [("district layer", *districts.metrics_query(
+            c, bm.CITY, filters, True, districts.parts_of(layer)))]
         queries.append((f"tile {z}/{x}/{y}", *tiles.tile_query(c, z, x, y, filters)))
         for title, sql, params in queries:
             plan = c.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql), params).scalars()

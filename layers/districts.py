@@ -74,17 +74,23 @@ def plain_row(row) -> dict:
     return {key: _plain(value) for key, value in row._mapping.items()}
 
 
+def metrics_query(conn: Connection, city: str, filters: Filters, with_geometry: bool = False,
+                  parts: frozenset[str] | None = None) -> tuple[str, dict]:
+    """The SQL and parameters of district_metrics for the connection's tenant (bench/ explains
+    it): summed from district_day where that answers, else aggregated through the scope."""
+    daily = parts is not None and parts <= DAILY_PARTS and whole_programme(conn, filters, DAY_KEYS)
+    needs = {f"need_{part}": part in (parts or ()) for part in DAILY_PARTS}
+    return _metrics_sql(with_geometry, parts, daily), {**filters.params(), "city": city, **needs}
+
+
 def district_metrics(conn: Connection, city: str, filters: Filters,
                      with_geometry: bool = False,
                      parts: frozenset[str] | None = None) -> list[dict]:
     """Every district of the city with its base aggregates and every district layer's value;
     with ``parts``, only those parts' columns (the others 0) and the layers they make."""
-    daily = parts is not None and parts <= DAILY_PARTS and whole_programme(conn, filters, DAY_KEYS)
-    needs = {f"need_{part}": part in (parts or ()) for part in DAILY_PARTS}
-    rows = conn.execute(text(_metrics_sql(with_geometry, parts, daily)),
-                        {**filters.params(), "city": city, **needs})
+    sql, params = metrics_query(conn, city, filters, with_geometry, parts)
     out = []
-    for row in rows:
+    for row in conn.execute(text(sql), params):
         item = plain_row(row)
         item["code"] = item["code"].strip()
         out.append(item)
