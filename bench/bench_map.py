@@ -20,13 +20,16 @@ import math
 import os
 import platform
 import random
+import socket
 import statistics
+import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import waitress
@@ -38,6 +41,7 @@ from layers import catalogue
 from loaders import demo, demo_load, districts
 from webmap import accounts, create_app, db, settings
 
+ROOT = Path(__file__).resolve().parent.parent
 CITY = "530100"  # Kunming
 DEMO_PROJECTS = 300
 TILE_ZOOMS = (9, 11, 12, 14)
@@ -197,6 +201,50 @@ def serving(database_url: str) -> Iterator[int]:
         # the app's pools hold connections to the database that is about to be dropped
         db.get_engine(app).dispose()
         db.get_web_engine(app).dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(port: int, path: str, process: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server on {port} exited: {process.stderr.read()[-2000:]}")
+        with contextlib.suppress(OSError):
+            client = Client(port, "")
+            if client.get(path)[0] == 200:
+                return
+        time.sleep(0.5)
+    raise RuntimeError(f"server on {port} did not answer {path}")
+
+
+@contextlib.contextmanager
+def process(args: list[str], env: dict, port: int, probe: str) -> Iterator[int]:
+    child = subprocess.Popen(args, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        wait_for(port, probe, child)
+        yield port
+    finally:
+        child.terminate()
+        child.wait(20)
+
+
+@contextlib.contextmanager
+def gunicorn(database_url: str) -> Iterator[int]:
+    """Ours as production serves it: gunicorn with the service's own configuration (its
+    default workers and threads), in processes of its own as the rivals are."""
+    port = free_port()
+    env = {"DATABASE_URL": database_url, "RISKMAP_HOST": "127.0.0.1",
+           "RISKMAP_PORT": str(port), "RISKMAP_ACCESS_LOG": ""}
+    with process([str(Path(sys.executable).parent / "gunicorn"), "-c",
+                  "python:webmap.gunicorn_conf", "webmap:create_app()"], env, port,
+                 "/healthz") as ready:
+        yield ready
 
 
 class Client:

@@ -33,7 +33,6 @@ import json
 import math
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -58,37 +57,6 @@ BBOX = (102.62, 24.95, 102.82, 25.10)  # central Kunming
 ZOOMS = range(8, 15)
 TILES = 400
 SEED = 20261203
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(port: int, path: str, process: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server on {port} exited: {process.stderr.read()[-2000:]}")
-        with contextlib.suppress(OSError):
-            client = bench_map.Client(port, "")
-            if client.get(path)[0] == 200:
-                return
-        time.sleep(0.5)
-    raise RuntimeError(f"server on {port} did not answer {path}")
-
-
-@contextlib.contextmanager
-def process(args: list[str], env: dict, port: int, probe: str) -> Iterator[int]:
-    child = subprocess.Popen(args, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    try:
-        wait_for(port, probe, child)
-        yield port
-    finally:
-        child.terminate()
-        child.wait(20)
 
 
 def connection_parts(engine: Engine) -> dict:
@@ -139,7 +107,7 @@ def pygeoapi_config(parts: dict, port: int, folder: Path) -> Path:
 
 @contextlib.contextmanager
 def pygeoapi(parts: dict) -> Iterator[int]:
-    port = free_port()
+    port = bench_map.free_port()
     with tempfile.TemporaryDirectory() as folder:
         config = pygeoapi_config(parts, port, Path(folder))
         openapi = Path(folder) / "openapi.yml"
@@ -149,21 +117,21 @@ def pygeoapi(parts: dict) -> Iterator[int]:
                               env={**os.environ, **env})
         if made.returncode:
             raise RuntimeError(f"pygeoapi openapi generate: {made.stderr[-3000:]}")
-        with process([str(RIVALS / "waitress-serve"), f"--port={port}", "--host=127.0.0.1",
-                      "--threads=4", "pygeoapi.flask_app:APP"], env, port,
-                     "/collections/projects?f=json") as ready:
+        with bench_map.process([str(RIVALS / "waitress-serve"), f"--port={port}",
+                                "--host=127.0.0.1", "--threads=4", "pygeoapi.flask_app:APP"],
+                               env, port, "/collections/projects?f=json") as ready:
             yield ready
 
 
 @contextlib.contextmanager
 def tipg(parts: dict) -> Iterator[int]:
-    port = free_port()
+    port = bench_map.free_port()
     relay = None
     host, db_port = parts["host"], parts["port"]
     if host.startswith("/"):
         # tipg's settings take host:port only (a socket folder in the query is dropped, and it
         # reaches another server): relay TCP to the private cluster's Unix socket
-        db_port = free_port()
+        db_port = bench_map.free_port()
         relay = subprocess.Popen(["socat", f"TCP-LISTEN:{db_port},bind=127.0.0.1,fork,reuseaddr",
                                   f"UNIX-CONNECT:{host}/.s.PGSQL.{parts['port']}"])
         host = "127.0.0.1"
@@ -174,7 +142,7 @@ def tipg(parts: dict) -> Iterator[int]:
            "TIPG_MAX_FEATURES_PER_QUERY": "10000",
            "TIPG_MAX_FEATURES_PER_TILE": "1000000"}
     try:
-        with process([str(RIVALS / "uvicorn"), "tipg.main:app", "--host", "127.0.0.1",
+        with bench_map.process([str(RIVALS / "uvicorn"), "tipg.main:app", "--host", "127.0.0.1",
                       "--port", str(port), "--log-level", "warning"], env, port,
                      "/collections") as ready:
             yield ready
@@ -238,22 +206,9 @@ def time_tiles(port: int, token: str, template: str, mix: list, clients: int = 4
             "failed": sum(r[2] for r in results)}
 
 
-@contextlib.contextmanager
-def gunicorn(database_url: str) -> Iterator[int]:
-    """Ours as production serves it: gunicorn with the service's own configuration (its
-    default workers and threads), in processes of its own as the rivals are."""
-    port = free_port()
-    env = {"DATABASE_URL": database_url, "RISKMAP_HOST": "127.0.0.1",
-           "RISKMAP_PORT": str(port), "RISKMAP_ACCESS_LOG": ""}
-    with process([str(Path(sys.executable).parent / "gunicorn"), "-c",
-                  "python:webmap.gunicorn_conf", "webmap:create_app()"], env, port,
-                 "/healthz") as ready:
-        yield ready
-
-
 def ours(engine: Engine, token: str, mix: list, repeat: int, items: str) -> dict:
     url = engine.url.render_as_string(hide_password=False)
-    with gunicorn(url) as port:
+    with bench_map.gunicorn(url) as port:
         return {"items": time_items(port, token, f"/collections/projects/items?{items}", repeat),
                 "tiles": time_tiles(port, token, "/collections/projects/tiles/WebMercatorQuad/"
                                     "{z}/{y}/{x}", mix)}

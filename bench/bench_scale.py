@@ -6,8 +6,9 @@ Run from the project root:
 
 Each size gets a database on the same server as the tests (bench_map.server_url), filled
 with `riskmap demo --projects N`'s programme (timed) and VACUUM (ANALYZE)d; with --keep it is
-kept as riskmap_scale_<N> and reused by the next run (no reload). The app is served by
-waitress on 127.0.0.1 and measured over real HTTP with the regulator's API token; tipg (in
+kept as riskmap_scale_<N> and reused by the next run (no reload). The app is served as
+production serves it (gunicorn with webmap/gunicorn_conf.py's defaults, bench_map.gunicorn) on
+127.0.0.1 and measured over real HTTP with the regulator's API token; tipg (in
 the separate .bench-venv, never in the project's lock) serves the same project table beside
 it when installed. The plans of the hot queries, EXPLAIN (ANALYZE, BUFFERS), go to
 bench/out/plans_<N>.txt (git-ignored). Figures are medians; targets are issue 16's.
@@ -285,7 +286,7 @@ def run_size(admin: Engine, projects: int, args) -> dict:
         mix = tile_mix(engine, args.tiles)
         z14 = next(t for t in mix if t[0] == 14)
         r: dict = {"load s": load_s}
-        with bm.serving(url) as port:
+        with bm.gunicorn(url) as port:
             r["district cold ms"], r["district p50 ms"], _ = fetch(port, token, DISTRICT_URL,
                                                                    args.repeat)
             # each period a URL of its own, so each is computed, not answered from the cache

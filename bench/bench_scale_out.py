@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from bench_map import (
     city_extent,
     covering_tiles,
+    free_port,
     fresh_database,
     load_demo,
     machine,
@@ -66,14 +67,6 @@ def approve_public_layer(engine) -> int:
         publication.move(conn, regulator, pub, "submitted")
         publication.move(conn, regulator, pub, "approved", city=CITY, rules=rules)
     return pub
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextlib.contextmanager
