@@ -13,7 +13,8 @@ from layers import catalogue, classify
 from layers.filters import Filters, whole_programme
 from layers.sql import read_sql
 
-# Boundaries are simplified to ~50 m for the map: plenty at city scale, far fewer bytes.
+# Boundaries are simplified to ~50 m for the map: plenty at city scale, far fewer bytes. The
+# district layers read them simplified so when stored (district.outline_geojson, migration 0012).
 SIMPLIFY_DEGREES = 0.0005
 
 
@@ -54,8 +55,8 @@ def _metrics_sql(with_geometry: bool, parts: frozenset[str] | None = None,
     layers = [layer for layer in catalogue.DISTRICT_LAYERS
               if parts is None or parts_of(layer) <= parts]
     columns = ", ".join(f"({layer.metric_sql}) AS {layer.id}" for layer in layers)
-    geometry = (f", ST_AsGeoJSON(ST_SimplifyPreserveTopology(d.boundary, {SIMPLIFY_DEGREES}), 5)"
-                " AS geometry" if with_geometry else "")
+    # simplified by SIMPLIFY_DEGREES when the boundary was stored (migration 0012)
+    geometry = ", d.outline_geojson AS geometry" if with_geometry else ""
     # the expressions are the catalogue's own text; values stay bound parameters
     select = f"SELECT b.*, {columns}{geometry} FROM district_base b "  # noqa: S608
     metrics = read_sql("district_metrics.sql")

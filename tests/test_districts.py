@@ -83,3 +83,19 @@ def test_province_and_whole_country_selections():
 def test_unknown_city_is_a_clear_error(kwargs, message):
     with pytest.raises(districts.DistrictSourceError, match=message):
         districts.district_records(**kwargs)
+
+
+def test_the_stored_outline_is_the_boundary_simplified_as_the_layers_simplify_it(kunming):
+    """District layers draw district.outline_geojson, simplified when the boundary is stored:
+    it must stay what simplifying by SIMPLIFY_DEGREES gives, also after a boundary changes."""
+    from layers.districts import SIMPLIFY_DEGREES
+
+    same = """SELECT count(*) FILTER (WHERE outline_geojson IS DISTINCT FROM
+                ST_AsGeoJSON(ST_SimplifyPreserveTopology(boundary, :t), 5)), count(*)
+              FROM district WHERE city_code = '530100'"""
+    with kunming.connect() as conn, conn.begin() as tx:
+        assert conn.execute(text(same), {"t": SIMPLIFY_DEGREES}).one() == (0, 14)
+        conn.execute(text("UPDATE district SET boundary = ST_Multi(ST_Buffer(boundary, 0.01)) "
+                          "WHERE code = '530102'"))
+        assert conn.execute(text(same), {"t": SIMPLIFY_DEGREES}).one() == (0, 14)
+        tx.rollback()

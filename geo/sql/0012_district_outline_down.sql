@@ -1,0 +1,1 @@
+ALTER TABLE district DROP COLUMN IF EXISTS outline_geojson;
