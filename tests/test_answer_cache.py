@@ -86,3 +86,57 @@ def test_no_cache_when_switched_off(small_store, client_for, monkeypatch):
     client = client_for(small_store)
     assert client.get(LAYER).status_code == 200
     assert _answers(client.application) == []
+
+
+def _counting(monkeypatch, module, name: str) -> list[int]:
+    """Count the calls of module.name (still calling it)."""
+    calls, real = [], getattr(module, name)
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+def test_the_statistics_are_computed_once_per_data_version_page_or_api(
+        small_store, client_for, monkeypatch):
+    """Two regulators open the statistics page and a third asks the JSON: the figures are
+    computed once; a write moves the version and they are computed again; an insurer's are
+    its own, never the regulator's."""
+    from webmap.work import statistics as statistics_views
+
+    computed = _counting(monkeypatch, statistics_views, "sections_of")
+    first, second = client_for(small_store), client_for(small_store)
+    page = first.get("/statistics?period=2024")
+    assert page.status_code == 200 and "承保统计" in page.get_data(as_text=True)
+    assert "承保统计" in second.get("/statistics?period=2024").get_data(as_text=True)
+    assert second.get("/api/statistics?period=2024").status_code == 200
+    assert len(computed) == 1
+    with small_store.begin() as conn:
+        conn.execute(text("UPDATE policy SET premium_yuan = premium_yuan + 1 "
+                          "WHERE id = (SELECT min(id) FROM policy)"))
+    assert first.get("/statistics?period=2024").status_code == 200
+    assert len(computed) == 2
+    with small_store.connect() as conn:
+        insurer = conn.execute(text("SELECT min(insurer_id) FROM policy_share")).scalar_one()
+    own = client_for(small_store, "insurer", insurer).get("/api/statistics?period=2024")
+    assert len(computed) == 3
+    city = second.get("/api/statistics?period=2024").get_json()
+    assert own.get_json()["sections"] != city["sections"]
+
+
+def test_the_portfolio_page_and_its_json_share_one_computation(
+        small_store, client_for, monkeypatch):
+    from layers import portfolio
+
+    computed = _counting(monkeypatch, portfolio, "portfolio")
+    first, second = client_for(small_store), client_for(small_store)
+    assert first.get("/portfolio?radius=300").status_code == 200
+    shown = second.get("/api/portfolio?radius=300").get_json()
+    assert len(computed) == 1
+    assert shown["choice"]["radius_m"] == 300 and shown["listed"]["projects"] > 0
+    # the exports hold every cell and project: computed whole, not from the trimmed copy
+    assert second.get("/portfolio/export.csv?radius=300").status_code == 200
+    assert len(computed) == 2

@@ -126,3 +126,34 @@ def with_public_etag(build: Callable[[], Response | dict | bytes | str]) -> Resp
         # shared with some origins only: a cache must not hand one origin's answer to another
         response.vary.add("Origin")
     return response
+
+
+def shared_data(name: str, params: dict, build: Callable[[], object],
+                tenant: Tenant | None = None) -> object:
+    """What ``build`` returns (JSON-ready data) for the data version, day, code and tenant of
+    now: from the shared store when another request (or `riskmap warm`) computed it already,
+    else built and kept there for RESPONSE_CACHE_SECONDS. Pages use it as the JSON API does
+    its answers, so that the second regulator to open the statistics pays nothing, whichever
+    of the two they open. Data that is not plain JSON is built each time, never stored."""
+    tenant = tenant or current_tenant()
+    seconds = current_app.config.get("RESPONSE_CACHE_SECONDS", 0)
+    if not seconds:
+        return build()
+    with connection(tenant=tenant) as conn:
+        version, as_of = store.data_state(conn)
+    key = json.dumps([version, str(as_of), _build_id(), get_web_engine().url.database,
+                      tenant.key(), name, params], sort_keys=True, default=str)
+    cache_key = keystore.key(f"data:{hashlib.sha1(key.encode()).hexdigest()}")
+    with contextlib.suppress(redis.RedisError):
+        hit = keystore.client().get(cache_key)
+        if hit is not None:
+            return json.loads(hit)
+    data = build()
+    try:
+        body = json.dumps(data, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return data
+    if len(body) <= CACHE_MAX_BYTES:
+        with contextlib.suppress(redis.RedisError):
+            keystore.client().set(cache_key, body, ex=seconds)
+    return data

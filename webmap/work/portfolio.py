@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import asdict
 from urllib.parse import quote
 
 from flask import (
@@ -30,7 +31,7 @@ from layers.filters import shown
 from layers.overview import map_context
 from layers.reports import CHINA
 from webmap.auth import roles_only
-from webmap.caching import with_etag
+from webmap.caching import shared_data, with_etag
 from webmap.reports.formats import FORMATS
 from webmap.scope import connection, current_tenant
 
@@ -55,15 +56,24 @@ def request_choice() -> Choice:
 
 
 def _data() -> dict:
+    """The whole portfolio for the request's choice (every cell and project: the exports)."""
     with connection() as conn:
         return portfolio.portfolio(conn, current_app.config["CITY"], request_choice(),
                                    current_tenant())
 
 
+def _shown() -> dict:
+    """What the page and the JSON draw of the portfolio (trimmed), computed once per data
+    version for every reader of the same tenant (an insurer's own, or the market's)."""
+    choice = request_choice()
+    return shared_data("portfolio", {"city": current_app.config["CITY"], **asdict(choice)},
+                       lambda: trimmed(_data()))
+
+
 @bp.get("/portfolio")
 @roles_only(*READERS)
 def portfolio_page():
-    data = _data()
+    data = _shown()
     with connection() as conn:
         choices = map_context(conn, current_app.config["CITY"], current_tenant())
         outlines = portfolio.district_outlines(conn, current_app.config["CITY"])
@@ -78,7 +88,7 @@ def portfolio_page():
 @roles_only(*READERS)
 def api_portfolio():
     request_choice()  # a bad choice is refused before the cache is asked
-    return with_etag(lambda: jsonify(trimmed(_data())))
+    return with_etag(lambda: jsonify(_shown()))
 
 
 # The JSON carries what a page draws: the largest cells and projects (both come largest

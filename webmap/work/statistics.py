@@ -14,7 +14,7 @@ from layers import projects, reports
 from layers.overview import map_context
 from layers.sections import all_sections as sections_of
 from webmap.auth import roles_only
-from webmap.caching import with_etag
+from webmap.caching import shared_data, with_etag
 from webmap.errors import signed_in_only
 from webmap.reports.formats import DISTRICT_FORMATS, FORMATS
 from webmap.scope import connection, current_tenant, request_filters
@@ -26,13 +26,22 @@ def _choices(conn) -> dict:
     return map_context(conn, current_app.config["CITY"], current_tenant())
 
 
+def _sections(city: str, filters) -> list[dict]:
+    """Every section for ``filters``, computed once per data version for all readers alike."""
+    def build():
+        with connection() as conn:
+            return sections_of(conn, city, filters)
+
+    return shared_data("statistics", {"city": city, **filters.query()}, build)
+
+
 @bp.get("/statistics")
 @login_required
 def statistics_page():
     city = current_app.config["CITY"]
     filters = request_filters()
+    sections = _sections(city, filters)
     with connection() as conn:
-        sections = sections_of(conn, city, filters)
         choices = _choices(conn)
         labels = reports.filter_labels(conn, filters)
         links = reports.chart_links(conn, city)
@@ -51,8 +60,7 @@ def api_statistics():
     filters, city = request_filters(), current_app.config["CITY"]
 
     def build():
-        with connection() as conn:
-            return jsonify(filters=filters.query(), sections=sections_of(conn, city, filters))
+        return jsonify(filters=filters.query(), sections=_sections(city, filters))
 
     return with_etag(build)
 
