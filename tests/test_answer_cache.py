@@ -140,3 +140,30 @@ def test_the_portfolio_page_and_its_json_share_one_computation(
     # the exports hold every cell and project: computed whole, not from the trimmed copy
     assert second.get("/portfolio/export.csv?radius=300").status_code == 200
     assert len(computed) == 2
+
+
+def test_after_riskmap_warm_the_first_regulator_computes_nothing(
+        small_store, client_for, monkeypatch):
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from layers import portfolio
+    from webmap.cli import main
+    from webmap.work import statistics as statistics_views
+
+    with small_store.begin() as conn:  # data no one has read yet
+        conn.execute(text("UPDATE policy SET premium_yuan = premium_yuan + 1 "
+                          "WHERE id = (SELECT max(id) FROM policy)"))
+    regulator = client_for(small_store)
+    app = regulator.application
+    warmed = CliRunner().invoke(main, ["warm", "--role", "regulator"],
+                                obj=ScriptInfo(create_app=lambda: app))
+    assert warmed.exit_code == 0, warmed.output
+    assert [line.split()[:2] for line in warmed.output.splitlines()] == [
+        ["statistics", "regulator"], ["portfolio", "regulator"]]
+    statistics = _counting(monkeypatch, statistics_views, "sections_of")
+    market = _counting(monkeypatch, portfolio, "portfolio")
+    assert regulator.get("/statistics").status_code == 200
+    assert regulator.get("/portfolio").status_code == 200
+    assert regulator.get("/api/statistics").status_code == 200
+    assert statistics == [] and market == []

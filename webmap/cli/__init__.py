@@ -258,7 +258,7 @@ def settings_command() -> None:
 def _register_import_commands() -> None:
     from webmap.cli.imports import import_command, template_command
     from webmap.cli.report import report
-    from webmap.cli.services import redis_group, worker_command
+    from webmap.cli.services import redis_group, warm_command, worker_command
     from webmap.cli.users import users
     from webmap.work.workflow import tasks_command
 
@@ -269,6 +269,7 @@ def _register_import_commands() -> None:
     main.add_command(tasks_command)
     main.add_command(redis_group)
     main.add_command(worker_command)
+    main.add_command(warm_command)
 
 
 _register_import_commands()

@@ -24,7 +24,7 @@ from flask import (
     url_for,
 )
 
-from geo.tenancy import CITY_ROLES
+from geo.tenancy import CITY_ROLES, Tenant
 from layers import portfolio
 from layers.exposure import BASES, PARTIES, Choice, ExposureError
 from layers.filters import shown
@@ -62,12 +62,21 @@ def _data() -> dict:
                                    current_tenant())
 
 
+def shown_portfolio(city: str, choice: Choice, tenant: Tenant | None = None) -> dict:
+    """What the page and the JSON draw of the portfolio (trimmed) as ``tenant`` (default: the
+    request's) sees it, computed once per data version for every reader of the same tenant
+    (an insurer's own, or the market's; `riskmap warm` computes the market's ahead)."""
+    tenant = tenant or current_tenant()
+
+    def build():
+        with connection(tenant=tenant) as conn:
+            return trimmed(portfolio.portfolio(conn, city, choice, tenant))
+
+    return shared_data("portfolio", {"city": city, **asdict(choice)}, build, tenant)
+
+
 def _shown() -> dict:
-    """What the page and the JSON draw of the portfolio (trimmed), computed once per data
-    version for every reader of the same tenant (an insurer's own, or the market's)."""
-    choice = request_choice()
-    return shared_data("portfolio", {"city": current_app.config["CITY"], **asdict(choice)},
-                       lambda: trimmed(_data()))
+    return shown_portfolio(current_app.config["CITY"], request_choice())
 
 
 @bp.get("/portfolio")

@@ -9,8 +9,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
 from flask_login import login_required
 
-from geo.tenancy import CITY_ROLES
+from geo.tenancy import CITY_ROLES, Tenant
 from layers import projects, reports
+from layers.filters import Filters
 from layers.overview import map_context
 from layers.sections import all_sections as sections_of
 from webmap.auth import roles_only
@@ -26,13 +27,16 @@ def _choices(conn) -> dict:
     return map_context(conn, current_app.config["CITY"], current_tenant())
 
 
-def _sections(city: str, filters) -> list[dict]:
-    """Every section for ``filters``, computed once per data version for all readers alike."""
+def statistics_for(city: str, filters: Filters, tenant: Tenant | None = None) -> list[dict]:
+    """Every section for ``filters`` as ``tenant`` (default: the request's) sees them, computed
+    once per data version for all its readers alike (`riskmap warm` computes them ahead)."""
+    tenant = tenant or current_tenant()
+
     def build():
-        with connection() as conn:
+        with connection(tenant=tenant) as conn:
             return sections_of(conn, city, filters)
 
-    return shared_data("statistics", {"city": city, **filters.query()}, build)
+    return shared_data("statistics", {"city": city, **filters.query()}, build, tenant)
 
 
 @bp.get("/statistics")
@@ -40,7 +44,7 @@ def _sections(city: str, filters) -> list[dict]:
 def statistics_page():
     city = current_app.config["CITY"]
     filters = request_filters()
-    sections = _sections(city, filters)
+    sections = statistics_for(city, filters)
     with connection() as conn:
         choices = _choices(conn)
         labels = reports.filter_labels(conn, filters)
@@ -60,7 +64,7 @@ def api_statistics():
     filters, city = request_filters(), current_app.config["CITY"]
 
     def build():
-        return jsonify(filters=filters.query(), sections=_sections(city, filters))
+        return jsonify(filters=filters.query(), sections=statistics_for(city, filters))
 
     return with_etag(build)
 
