@@ -131,9 +131,7 @@ def project_tile(conn: Connection, tms: MatrixSet, z: int, row: int, col: int) -
     margin = (xmax - xmin) * BUFFER / EXTENT
     box = _box(tms, xmin - margin, ymin - margin, xmax + margin, ymax + margin)
     # counted (in scope or not) only where points may be shown
-    points = z >= tms.point_zoom() and conn.execute(text(
-        "SELECT count(*) FROM riskmap_projects_in_box(:west, :south, :east, :north)"),
-        box).scalar_one() <= tiles.MAX_TILE_POINTS
+    points = z >= tms.point_zoom() and tiles.projects_in_box(conn, box) <= tiles.MAX_TILE_POINTS
     if not points:
         margin = 0.0  # a cell belongs to one tile only
         box = _box(tms, xmin, ymin, xmax, ymax)

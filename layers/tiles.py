@@ -99,8 +99,14 @@ def tile_query(conn: Connection, z: int, x: int, y: int, filters: Filters) -> tu
 def _projects_in(conn: Connection, z: int, x: int, y: int, margin: float) -> int:
     """How many projects, in scope or not, lie in the tile with its margin: past
     MAX_TILE_POINTS the tile holds clusters even up close, so that it stays small."""
+    return projects_in_box(conn, tile_box(z, x, y, margin + 0.01))
+
+
+def projects_in_box(conn: Connection, box: dict[str, float]) -> int:
+    """How many projects, in scope or not, lie in ``box`` (west, south, east, north in
+    degrees): what decides whether a tile, the map's or the OGC API's, may hold points."""
     sql = "SELECT count(*) FROM riskmap_projects_in_box(:west, :south, :east, :north)"
-    return conn.execute(text(sql), tile_box(z, x, y, margin + 0.01)).scalar_one()
+    return conn.execute(text(sql), box).scalar_one()
 
 
 def project_bounds(conn: Connection, filters: Filters) -> list[float] | None:
