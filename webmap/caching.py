@@ -43,12 +43,17 @@ def etag_for(version: int, as_of: dt.date, tenant: Tenant | None = None) -> str:
     """A tag that changes with the data, the day the figures are for, the code and the request."""
     # the tenant too: the same URL answers an insurer and the regulator differently
     tenant = tenant or current_tenant()
+    return f"v{version}-{_digest(version, as_of, tenant, request.full_path)[:16]}"
+
+
+def _digest(version: int, as_of: dt.date, tenant: Tenant, what: str) -> str:
+    """The hash of everything an answer is pure in: data version, day, code, database,
+    tenant, and what was asked."""
     # the database too: answers are also shared through the store (_shared), which several
     # databases may use (versions count from 1 in each)
     database = get_web_engine().url.database
-    key = f"{version}|{as_of}|{_build_id()}|{database}|{tenant.key()}|{request.full_path}"
-    key = key.encode()
-    return f"v{version}-{hashlib.sha1(key).hexdigest()[:16]}"
+    key = f"{version}|{as_of}|{_build_id()}|{database}|{tenant.key()}|{what}"
+    return hashlib.sha1(key.encode()).hexdigest()
 
 
 def _known_to_client(tag: str) -> str | None:
@@ -141,9 +146,8 @@ def shared_data(name: str, params: dict, build: Callable[[], object],
         return build()
     with connection(tenant=tenant) as conn:
         version, as_of = store.data_state(conn)
-    key = json.dumps([version, str(as_of), _build_id(), get_web_engine().url.database,
-                      tenant.key(), name, params], sort_keys=True, default=str)
-    cache_key = keystore.key(f"data:{hashlib.sha1(key.encode()).hexdigest()}")
+    asked = json.dumps([name, params], sort_keys=True, default=str)
+    cache_key = keystore.key(f"data:{_digest(version, as_of, tenant, asked)}")
     with contextlib.suppress(redis.RedisError):
         hit = keystore.client().get(cache_key)
         if hit is not None:
