@@ -93,20 +93,20 @@ def local_metres(lon, lat, epsg: int | None = None) -> tuple[np.ndarray, np.ndar
     return np.asarray(x), np.asarray(y), epsg
 
 
-def _money(frame) -> dict:
-    """The money of a frame's rows, or of one group's sums (a row of _sums), in 万元."""
-    return {f"{b}_wan": float(frame[f"{b}_yuan"].sum() if isinstance(frame, pd.DataFrame)
-                             else frame[f"{b}_yuan"]) / WAN for b in BASES}
+def _money(sums) -> dict:
+    """One group's money on every basis (a row of _sums, yuan) in 万元."""
+    return {f"{b}_wan": float(sums[f"{b}_yuan"]) / WAN for b in BASES}
 
 
 def by_district(projects: pd.DataFrame, basis: str) -> list[dict]:
     """Accumulation by district, largest first, with each district's part of the total."""
     total = float(projects[f"{basis}_yuan"].sum()) or 1.0
     out = []
-    for (code, name), group in projects.groupby(["district_code", "district"]):
-        part = 100 * float(group[f"{basis}_yuan"].sum()) / total
-        out.append({"code": code.strip(), "name": name, "projects": len(group),
-                    **_money(group), "share_pct": part})
+    totals = _sums(projects.groupby(["district_code", "district"]), projects=("lon", "size"))
+    for (code, name), row in totals.iterrows():
+        part = 100 * float(row[f"{basis}_yuan"]) / total
+        out.append({"code": code.strip(), "name": name, "projects": int(row["projects"]),
+                    **_money(row), "share_pct": part})
     return sorted(out, key=lambda r: -r[f"{basis}_wan"])
 
 
@@ -191,7 +191,8 @@ def circles(projects: pd.DataFrame, basis: str, radius_m: int, top: int) -> list
         inside = projects.iloc[list(circle.members)]
         lon, lat = back.transform(circle.x, circle.y)
         out.append({"rank": rank, "lon": round(lon, 6), "lat": round(lat, 6),
-                    "radius_m": radius_m, "projects": len(inside), **_money(inside),
+                    "radius_m": radius_m, "projects": len(inside),
+                    **_money(inside.sum(numeric_only=True)),
                     "members": [{"project_id": int(p.project_id), "permit_no": p.permit_no,
                                  "name": p.name, f"{basis}_wan": getattr(p, f"{basis}_yuan") / WAN}
                                 for p in inside.itertuples()]})
