@@ -213,6 +213,15 @@ def test_tileset_metadata_and_tile_matrix_sets_describe_every_field(server, toke
                              headers=auth).body)
     fields = tileset["layers"][0]["propertiesSchema"]["properties"]
     assert {"id", "name", "grade", "open_risk_events"} <= set(fields)
+    # a GIS client is told that points begin at the map's point zoom and counts stand before
+    layers = {layer["id"]: layer for layer in tileset["layers"]}
+    assert layers["projects"]["minTileMatrix"] == "12"
+    assert layers["project_clusters"]["minTileMatrix"] == "0"
+    assert set(layers["project_clusters"]["propertiesSchema"]["properties"]) == {
+        "count", "floor_area_m2", "open_risk_events"}
+    quad_set = json.loads(get(f"{server}/collections/projects/tiles/CGCS2000Quad",
+                              headers=auth).body)
+    assert quad_set["layers"][0]["minTileMatrix"] == "11"
     assert tileset["attribution"]
     template = next(link["href"] for link in tileset["links"] if link["rel"] == "item")
     assert template.endswith("/{tileMatrix}/{tileRow}/{tileCol}")
