@@ -46,11 +46,13 @@ def choice_for(tenant: Tenant, choice: Choice) -> Choice:
     """The reader's choice, narrowed: an insurer always looks at its own portfolio."""
     if tenant.role == "insurer":
         if choice.insurer not in (None, tenant.organisation_id):
-            raise ExposureError(f"insurer={choice.insurer}: you may only see your own "
-                                f"organisation's exposure ({tenant.organisation_id})")
+            raise ExposureError(f"只能查看本单位的风险累积。insurer={choice.insurer}: you may "
+                                "only see your own organisation's exposure "
+                                f"({tenant.organisation_id})")
         return replace(choice, insurer=tenant.organisation_id)
     if not tenant.sees_all:
-        raise ExposureError("exposure and accumulation are for insurers and the city's staff")
+        raise ExposureError("风险累积仅供保险公司和主管部门查看。exposure and accumulation are "
+                            "for insurers and the city's staff")
     return choice
 
 
