@@ -108,3 +108,18 @@ def test_an_invalid_period_leaves_no_stale_colours(server):
         assert page.is_hidden("#riskmap-notice")
     # the refused layer answered 400, which the harness (and the console) records as a problem
     assert [p for p in problems if not p.startswith("400: ") and "status of 400" not in p] == []
+
+
+def test_the_staffs_analysis_pages_fit_a_phone(server):
+    """On a 390 px phone the portfolio, a district's page and the statistics are no wider than
+    the screen: charts stack and wide tables scroll in their own box."""
+    with chromium_page() as (page, problems):
+        page.set_viewport_size({"width": 390, "height": 844})
+        sign_in(page, server, "t-regulator")
+        for path in ("/portfolio", "/districts/530102", "/statistics"):
+            page.goto(server + path, wait_until="networkidle")
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= 391, f"{path} is {wide}px wide on a 390px phone"
+        page.goto(server + "/portfolio", wait_until="networkidle")
+        screenshot(page, "portfolio-390.png")
+    assert problems == [], problems
