@@ -46,7 +46,7 @@ def choice_for(tenant: Tenant, choice: Choice) -> Choice:
     """The reader's choice, narrowed: an insurer always looks at its own portfolio."""
     if tenant.role == "insurer":
         if choice.insurer not in (None, tenant.organisation_id):
-            raise ExposureError(f"只能查看本单位的风险累积。insurer={choice.insurer}: you may "
+            raise ExposureError(f"只能查看本单位的业务。insurer={choice.insurer}: you may "
                                 "only see your own organisation's exposure "
                                 f"({tenant.organisation_id})")
         return replace(choice, insurer=tenant.organisation_id)

@@ -44,7 +44,7 @@ def test_an_insurer_is_held_to_its_own_portfolio(app, kunming):
                                   "AND id <> :i ORDER BY id LIMIT 1"), {"i": insurer}).scalar()
     refused = client.get(f"/api/portfolio?insurer={other}")
     assert refused.status_code == 400 and "only see your own" in refused.get_data(as_text=True)
-    assert "只能查看本单位的风险累积" in refused.get_json()["error"]
+    assert "只能查看本单位的业务" in refused.get_json()["error"]
     assert "全市场" not in client.get("/portfolio").get_data(as_text=True)
 
 
