@@ -137,15 +137,23 @@ BASE_COLUMNS = (
 )
 
 
-def city_values(conn: Connection, city: str, filters: Filters) -> dict:
+def city_values(conn: Connection, city: str, filters: Filters,
+                rows: list[dict] | None = None) -> dict:
     """The whole city's base totals and each layer's value over them (a city ratio, not a
-    mean of district ratios: total premium ÷ total area, as a regulator reads it)."""
-    totals = ", ".join(f"sum({c}) AS {c}" for c in BASE_COLUMNS)
+    mean of district ratios: total premium ÷ total area, as a regulator reads it).
+
+    ``rows``: the city's full district_metrics for the same filters, when the caller has
+    them. The totals are their sums, so the programme is not aggregated a second time (at
+    200,000 projects that was 5.7 s of a district report)."""
+    rows = district_metrics(conn, city, filters) if rows is None else rows
+    # summed as decimals, as SQL's sum() over the districts would
+    totals = {c: sum(Decimal(repr(r[c])) for r in rows) if rows else None
+              for c in BASE_COLUMNS}
+    columns = ", ".join(f"CAST(:{c} AS numeric) AS {c}" for c in BASE_COLUMNS)
     metrics = ", ".join(f"({layer.metric_sql}) AS {layer.id}"
                         for layer in catalogue.DISTRICT_LAYERS)
-    select = f"SELECT b.*, {metrics} FROM (SELECT {totals} FROM district_base) b"  # noqa: S608
-    row = conn.execute(text(read_sql("scope.sql") + read_sql("district_metrics.sql") + select),
-                       {**filters.params(), "city": city}).one()
+    select = f"SELECT b.*, {metrics} FROM (SELECT {columns}) b"  # noqa: S608
+    row = conn.execute(text(select), totals).one()
     return {key: _plain(value) for key, value in row._mapping.items()}
 
 
@@ -155,7 +163,7 @@ def district_summary(conn: Connection, code: str, city: str, filters: Filters) -
     mine = next((r for r in rows if r["code"] == code), None)
     if mine is None:
         return None
-    whole = city_values(conn, city, filters)
+    whole = city_values(conn, city, filters, rows)
     indicators = [{
         "id": layer.id, "title": layer.title_zh, "unit": layer.unit, "group": layer.group,
         "value": mine[layer.id], "city": whole[layer.id], "decimals": layer.decimals,

@@ -148,7 +148,7 @@ def preview(conn: Connection, city: str, layer_id: str, filters: Filters,
               "reason": found.reason(r["code"]),
               "reason_zh": disclosure.REASONS_ZH.get(found.reason(r["code"]), "")}
              for r in rows]
-    city_value = None if found.city_hidden else city_values(conn, city, filters)[layer.id]
+    city_value = None if found.city_hidden else city_values(conn, city, filters, rows)[layer.id]
     return {"layer": layer.as_json(), "districts": items, "city_value": city_value,
             "city_suppressed": found.city_hidden, "rules": rules.__dict__}
 

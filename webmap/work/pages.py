@@ -140,7 +140,7 @@ def overview():
     filters = request_filters()
     with connection() as conn:
         rows = district_metrics(conn, city, filters)
-        totals = city_values(conn, city, filters) if rows else {}
+        totals = city_values(conn, city, filters, rows) if rows else {}
         context = map_context(conn, city, current_tenant())
         version = store.data_version(conn)
     return render_template("index.html", rows=rows, totals=totals, filters=filters.query(),
