@@ -43,7 +43,8 @@ def worker_env(app, **extra) -> dict:
            "RISKMAP_REDIS_URL": config["REDIS_URL"], "RISKMAP_REDIS_PREFIX": config["REDIS_PREFIX"],
            "RISKMAP_UPLOAD_DIR": config["UPLOAD_DIR"], "RISKMAP_CITY": config["CITY"],
            "RISKMAP_SECRET_KEY": config["SECRET_KEY"]}
-    env.update({f"RISKMAP_{k}": str(v) for k, v in extra.items()})
+    # a test's worker works what the test queues, not keep-warm rounds beside it
+    env.update({f"RISKMAP_{k}": str(v) for k, v in {"WARM_EVERY_SECONDS": 0, **extra}.items()})
     return env
 
 

@@ -167,3 +167,39 @@ def test_after_riskmap_warm_the_first_regulator_computes_nothing(
     assert regulator.get("/portfolio").status_code == 200
     assert regulator.get("/api/statistics").status_code == 200
     assert statistics == [] and market == []
+
+
+def test_a_job_worker_keeps_the_regulators_first_look_warm(small_store, client_for, monkeypatch):
+    """A write makes the statistics and portfolio cold; the worker's keep-warm round computes
+    them before the first regulator asks, and queues the next round in WARM_EVERY_SECONDS."""
+    import time
+
+    from rq import SimpleWorker
+    from rq.registry import ScheduledJobRegistry
+
+    from layers import portfolio
+    from webmap import importjobs, keystore, warming
+    from webmap.work import statistics as statistics_views
+
+    with small_store.begin() as conn:  # data no one has read yet
+        conn.execute(text("UPDATE policy SET premium_yuan = premium_yuan + 2 "
+                          "WHERE id = (SELECT min(id) FROM policy)"))
+    regulator = client_for(small_store)
+    app = regulator.application
+    assert app.config["WARM_EVERY_SECONDS"] == 60
+    keystore.client(app).delete(keystore.key("warm:next", app))
+    assert warming.schedule(app, now=True)
+    assert not warming.schedule(app, now=True)  # workers started together make one chain
+    importjobs.use_app(app)
+    SimpleWorker([warming.queue(app)], connection=keystore.client(app)).work(
+        burst=True, logging_level="WARNING")
+    statistics = _counting(monkeypatch, statistics_views, "sections_of")
+    market = _counting(monkeypatch, portfolio, "portfolio")
+    assert regulator.get("/statistics").status_code == 200
+    assert regulator.get("/portfolio").status_code == 200
+    assert statistics == [] and market == []
+    scheduled = ScheduledJobRegistry(queue=warming.queue(app))
+    (next_round,) = scheduled.get_job_ids()
+    due = scheduled.get_scheduled_time(next_round).timestamp()
+    assert 50 < due - time.time() <= 60
+    scheduled.remove(next_round, delete_job=True)

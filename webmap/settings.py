@@ -291,6 +291,12 @@ SETTINGS: tuple[Setting, ...] = (
             "day, tenant and URL, so the second regulator to open the map pays nothing. A write "
             "changes the data version, so nothing stale is ever served. 0: no cache.",
             integer, at_least(0)),
+    Setting("WARM_EVERY_SECONDS", 60,
+            "How often a job worker (`riskmap worker`, started by `riskmap serve`) makes sure "
+            "the statistics and the market's portfolio are computed for the data as it is "
+            "(as `riskmap warm` does): after a write, at midnight or when the cache expired it "
+            "computes them before a regulator asks; while they are current a round takes "
+            "milliseconds. 0: only `riskmap warm` warms them.", integer, at_least(0)),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 

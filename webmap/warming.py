@@ -2,17 +2,25 @@
 now, the figures a regulator's first look reads slowest — the statistics and the market's
 portfolio, each in its default view — into the shared store (caching.shared_data), so that
 after an import even the first regulator to open them pays nothing. Every regulator (and every
-planner) shares one copy: answers are keyed by role, not by person."""
+planner) shares one copy: answers are keyed by role, not by person.
+
+A job worker keeps them warm by itself (`keep_warm`, every WARM_EVERY_SECONDS): after a write,
+at midnight or when the cached answer expires, the next round computes them again before a
+regulator asks; while they are current a round finds them in milliseconds."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
+import uuid
 
 from flask import Flask
+from rq import Queue
 
 from geo.tenancy import CITY_ROLES, Tenant
 from layers.exposure import Choice
 from layers.filters import Filters
+from webmap import keystore
 
 WARMED_ROLES = CITY_ROLES  # the roles that see the whole programme
 
@@ -35,3 +43,46 @@ def warm(app: Flask, roles: tuple[str, ...] = WARMED_ROLES) -> list[tuple[str, s
                 compute(tenant)
                 done.append((what, role, time.perf_counter() - started))
     return done
+
+
+def queue(app: Flask) -> Queue:
+    """The keep-warm queue: workers take it after imports and reports (`riskmap worker`)."""
+    return Queue(keystore.key("warm", app), connection=keystore.client(app),
+                 default_timeout=int(app.config["IMPORT_TIMEOUT_MINUTES"]) * 60)
+
+
+def schedule(app: Flask, now: bool = False) -> bool:
+    """Queue the next keep-warm round: ``now`` when a worker starts and no round is pending,
+    else (at a round's end) in WARM_EVERY_SECONDS. False when keeping warm is off (0) or a
+    round is already pending.
+
+    Each round is a job of its own id; the pending one is named under ``warm:next`` (kept a
+    round's time and its timeout), so workers started together make one chain, and a chain
+    whose worker died ends with that key and is started again by the next worker."""
+    seconds = int(app.config["WARM_EVERY_SECONDS"])
+    if seconds <= 0:
+        return False
+    client, marker = keystore.client(app), keystore.key("warm:next", app)
+    round_id = f"keep-warm-{uuid.uuid4().hex}"
+    keep = seconds + int(app.config["IMPORT_TIMEOUT_MINUTES"]) * 60 + 60
+    if not client.set(marker, round_id, ex=keep, nx=now):
+        return False
+    if now:
+        queue(app).enqueue("webmap.warming.keep_warm", job_id=round_id, result_ttl=0)
+    else:
+        queue(app).enqueue_in(dt.timedelta(seconds=seconds), "webmap.warming.keep_warm",
+                              job_id=round_id, result_ttl=0)
+    return True
+
+
+def keep_warm() -> list[tuple[str, str, float]]:
+    """The job: warm every whole-programme role's default views, then queue the next round
+    (also when this one failed, so a database that was down for a while is caught up)."""
+    from webmap.importjobs import worker_app
+
+    app = worker_app()
+    try:
+        with app.app_context():
+            return warm(app)
+    finally:
+        schedule(app)

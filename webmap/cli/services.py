@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from webmap import keystore
+from webmap import keystore, warming
 from webmap.warming import WARMED_ROLES, warm
 
 
@@ -62,9 +62,14 @@ def worker_command(burst: bool) -> None:
 
     app = current_app._get_current_object()
     importjobs.use_app(app)
-    queues = [importjobs.queue(app), QueuedReports(app).queue()]
+    # in order: a worker takes imports first, reports next, keeping warm last
+    queues = [importjobs.queue(app), QueuedReports(app).queue(), warming.queue(app)]
+    if not burst:
+        warming.schedule(app, now=True)
     click.echo(f"job worker on {', '.join(q.name for q in queues)} ({app.config['REDIS_URL']})")
-    Worker(queues, connection=keystore.client(app)).work(burst=burst, logging_level="WARNING")
+    # with_scheduler: one of the workers moves the rounds due (enqueue_in) onto their queue
+    Worker(queues, connection=keystore.client(app)).work(
+        burst=burst, logging_level="WARNING", with_scheduler=not burst)
 
 
 def start_workers(count: int) -> list[subprocess.Popen]:
