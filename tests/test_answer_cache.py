@@ -203,3 +203,76 @@ def test_a_job_worker_keeps_the_regulators_first_look_warm(small_store, client_f
     due = scheduled.get_scheduled_time(next_round).timestamp()
     assert 50 < due - time.time() <= 60
     scheduled.remove(next_round, delete_job=True)
+
+
+def _asked_together(clients, path: str) -> list:
+    import threading
+
+    answers = [None] * len(clients)
+
+    def ask(i: int) -> None:
+        try:
+            answers[i] = clients[i].get(path)
+        except Exception as failed:  # noqa: BLE001 -- a test client re-raises the server's
+            answers[i] = failed
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return answers
+
+
+def test_regulators_opening_cold_statistics_together_wait_for_one_computation(
+        small_store, client_for, monkeypatch):
+    """Four regulators open the statistics at the same moment after a write: the figures
+    are computed once (the others wait for that computation instead of each re-reading the
+    programme) and all four get the same figures."""
+    import time
+
+    from webmap.work import statistics as statistics_views
+
+    with small_store.begin() as conn:  # data no one has read yet
+        conn.execute(text("UPDATE policy SET premium_yuan = premium_yuan + 3 "
+                          "WHERE id = (SELECT min(id) FROM policy)"))
+    calls, real = [], statistics_views.sections_of
+
+    def slow(*args, **kwargs):
+        calls.append(1)
+        time.sleep(0.6)  # long enough for every reader to arrive while it runs
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(statistics_views, "sections_of", slow)
+    answers = _asked_together([client_for(small_store) for _ in range(4)], "/api/statistics")
+    assert [a.status_code for a in answers] == [200] * 4
+    assert len(calls) == 1
+    assert all(a.get_json() == answers[0].get_json() for a in answers)
+
+
+def test_a_failed_computation_does_not_keep_the_others_waiting(
+        small_store, client_for, monkeypatch):
+    """The reader computing the statistics fails: the one waiting for it computes them
+    itself at once, rather than waiting out the request's time."""
+    import time
+
+    from webmap.work import statistics as statistics_views
+
+    with small_store.begin() as conn:
+        conn.execute(text("UPDATE policy SET premium_yuan = premium_yuan + 4 "
+                          "WHERE id = (SELECT min(id) FROM policy)"))
+    calls, real = [], statistics_views.sections_of
+
+    def first_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(0.6)
+            raise RuntimeError("the database went away")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(statistics_views, "sections_of", first_fails)
+    started = time.monotonic()
+    answers = _asked_together([client_for(small_store) for _ in range(2)], "/api/statistics")
+    failed = [a for a in answers if isinstance(a, RuntimeError)]
+    assert len(failed) == 1 and [a.status_code for a in answers if a not in failed] == [200]
+    assert len(calls) == 2 and time.monotonic() - started < 30

@@ -6,12 +6,15 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 
 import redis
 from flask import Response, current_app, make_response, request
+from redis.exceptions import LockError
+from redis.lock import Lock
 
 from geo import store
 from geo.tenancy import Tenant
@@ -139,7 +142,12 @@ def shared_data(name: str, params: dict, build: Callable[[], object],
     now: from the shared store when another request (or `riskmap warm`) computed it already,
     else built and kept there for RESPONSE_CACHE_SECONDS. Pages use it as the JSON API does
     its answers, so that the second regulator to open the statistics pays nothing, whichever
-    of the two they open. Data that is not plain JSON is built each time, never stored."""
+    of the two they open. Data that is not plain JSON is built each time, never stored.
+
+    One computation at a time: a reader who finds the same answer being computed (by another
+    request or a job worker's keep-warm round) waits for it rather than computing it again —
+    at 200,000 projects the statistics take 20 s of a core, and eight regulators opening them
+    together after an import would otherwise share two cores eight ways."""
     tenant = tenant or current_tenant()
     seconds = current_app.config.get("RESPONSE_CACHE_SECONDS", 0)
     if not seconds:
@@ -148,16 +156,52 @@ def shared_data(name: str, params: dict, build: Callable[[], object],
         version, as_of = store.data_state(conn)
     asked = json.dumps([name, params], sort_keys=True, default=str)
     cache_key = keystore.key(f"data:{_digest(version, as_of, tenant, asked)}")
-    with contextlib.suppress(redis.RedisError):
-        hit = keystore.client().get(cache_key)
-        if hit is not None:
-            return json.loads(hit)
-    data = build()
+    wait = float(current_app.config["TIMEOUT"])
+    hit, lock = _stored_or_turn(cache_key, wait)
+    if hit is not None:
+        return json.loads(hit)
     try:
-        body = json.dumps(data, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError):
+        data = build()
+        try:
+            body = json.dumps(data, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError):
+            return data
+        if len(body) <= CACHE_MAX_BYTES:
+            with contextlib.suppress(redis.RedisError):
+                keystore.client().set(cache_key, body, ex=seconds)
         return data
-    if len(body) <= CACHE_MAX_BYTES:
-        with contextlib.suppress(redis.RedisError):
-            keystore.client().set(cache_key, body, ex=seconds)
-    return data
+    finally:
+        if lock is not None:
+            with contextlib.suppress(redis.RedisError, LockError):
+                lock.release()
+
+
+_POLL_SECONDS = (0.02, 0.5)  # first and longest pause between looks at another's computation
+
+
+def _stored_or_turn(cache_key: str, wait: float) -> tuple[bytes | None, Lock | None]:
+    """The stored answer (waiting up to ``wait`` seconds while another computes it), else the
+    lock that makes this reader the one to compute it. (None, None): compute without one —
+    the store failed, or the other computation outlived the wait."""
+    deadline, pause = time.monotonic() + wait, _POLL_SECONDS[0]
+    try:
+        client = keystore.client()
+        # held no longer than a request may run: a computer that died frees it by then
+        lock = client.lock(f"{cache_key}:computing", timeout=max(wait, 1.0))
+        while True:
+            hit = client.get(cache_key)
+            if hit is not None:
+                return hit, None
+            if lock.acquire(blocking=False):
+                # the one before may have stored it between the look and the lock
+                hit = client.get(cache_key)
+                if hit is not None:
+                    lock.release()
+                    return hit, None
+                return None, lock
+            if time.monotonic() >= deadline:
+                return None, None
+            time.sleep(pause)
+            pause = min(pause * 2, _POLL_SECONDS[1])
+    except redis.RedisError:
+        return None, None
