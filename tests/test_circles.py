@@ -227,3 +227,24 @@ def test_top_must_be_a_count(top):
 def test_arrays_must_match():
     with pytest.raises(ValueError, match="one length"):
         worst_circles([0.0, 1.0], [0.0], [1.0, 1.0])
+
+
+@examples
+@given(portfolios(), radii)
+def test_an_anchors_block_bound_holds_every_circle_through_it(portfolio, radius):
+    """The first bound of the search (a square block of grid cells) is never below a circle
+    that holds the anchor: else the worst circle could be pruned unseen."""
+    from layers.circles import _disk_block_bounds, _pair_centres, _reach
+
+    x, y, w = portfolio
+    x, y = x - x.min(), y - y.min()
+    i, j = np.triu_indices(x.size, 1)
+    d2 = (x[j] - x[i]) ** 2 + (y[j] - y[i]) ** 2
+    pair = (d2 > 0) & (d2 <= 4 * _reach(radius))
+    qx, qy = _pair_centres(x[i[pair]], y[i[pair]], x[j[pair]], y[j[pair]], radius)
+    cx, cy = np.concatenate([x, qx]), np.concatenate([y, qy])
+    inside = (x[None, :] - cx[:, None]) ** 2 + (y[None, :] - cy[:, None]) ** 2 <= _reach(radius)
+    totals = inside @ w
+    bounds = _disk_block_bounds(x, y, w, radius)
+    for anchor in range(x.size):
+        assert totals[inside[:, anchor]].max() <= bounds[anchor] * (1 + 1e-12)
