@@ -20,9 +20,10 @@ pair centres, the candidates, include a centre holding every point of any optima
 Speed: a candidate's circle has an anchor point on its rim or at its centre, so it lies within
 2r of that anchor. Anchors wait on a heap keyed by an upper bound of their heaviest circle: the
 heaviest square block of r/2 grid cells that one of their circles can lie in (some twice a
-circle's area), then the weight within 2r, then the exact value. An anchor is only evaluated while its bound beats every exact value found, and within an
-anchor a sweep around it bounds each candidate, so only the few that can win are counted. The
-heap outlives each circle: taking points out only lowers values, so the keys stay bounds.
+circle's area), then the weight within 2r, then the exact value. An anchor is only evaluated
+while its bound beats every exact value found, and within an anchor a sweep around it bounds
+each candidate, so only the few that can win are counted. The heap outlives each circle: taking
+points out only lowers values, so the keys stay bounds.
 """
 
 from __future__ import annotations

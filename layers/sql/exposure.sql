@@ -11,10 +11,12 @@ WITH clock AS (
 )
 SELECT po.id AS policy_id, p.id AS project_id, p.permit_no, p.name, p.district_code,
        d.name AS district, ST_X(p.location) AS lon, ST_Y(p.location) AS lat,
-       po.sum_insured_yuan AS gross_yuan,
-       po.sum_insured_yuan * COALESCE(s.share, 1) AS own_yuan,
-       po.sum_insured_yuan * COALESCE(s.share, 1) * (1 - COALESCE(c.share, 0)) AS net_yuan,
-       COALESCE(s.share, 1) AS share, COALESCE(c.share, 0) AS ceded,
+       -- as float8 here: the accumulations add floats, and 200,000 Decimals cost a second
+       CAST(po.sum_insured_yuan AS float8) AS gross_yuan,
+       CAST(po.sum_insured_yuan * COALESCE(s.share, 1) AS float8) AS own_yuan,
+       CAST(po.sum_insured_yuan * COALESCE(s.share, 1) * (1 - COALESCE(c.share, 0)) AS float8)
+         AS net_yuan,
+       CAST(COALESCE(s.share, 1) AS float8) AS share, CAST(COALESCE(c.share, 0) AS float8) AS ceded,
        dev.name AS developer, con.name AS contractor, sup.name AS supervisor,
        tis.name AS tis, COALESCE(to_char(p.completion_date, 'YYYY'), '未竣工') AS completion_year
 FROM policy po
