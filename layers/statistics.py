@@ -37,8 +37,11 @@ class Cube:
     name: str
     source: str
     keys: tuple[tuple[str, str], ...]   # (column, expression over the source)
+    file: str = ""                      # its SQL written out in layers/sql (same columns)
 
     def sql(self) -> str:
+        if self.file:
+            return read_sql(self.file)
         keys = ", ".join(f"{expr} AS {col}" for col, expr in self.keys)
         group = ", ".join(str(i + 1) for i in range(len(self.keys)))
         return f", {self.name} AS (SELECT {keys}, count(*) AS n FROM {self.source} GROUP BY {group})\n"  # noqa: S608, E501
@@ -48,7 +51,8 @@ class Cube:
 EVENT_CUBE = Cube("event_cube", "stat_event", (
     ("tis_name", "tis_name"), ("category_zh", "category_zh"), ("severity_zh", "severity_zh"),
     ("status_zh", "status_zh"), ("severity", "severity"), ("status", "status"),
-    ("overdue", "overdue"), ("found_on", "date_trunc('month', found_on)::date")))
+    ("overdue", "overdue"), ("found_on", "date_trunc('month', found_on)::date")),
+    file="event_cube.sql")
 CUBES = {EVENT_CUBE.source: EVENT_CUBE}
 _COUNT = re.compile(r"count\(\*\)( FILTER \(WHERE [^()]*\))?")
 

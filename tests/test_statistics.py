@@ -253,3 +253,28 @@ def test_the_risk_event_cube_gives_what_reading_every_event_gives(kunming, reade
 def busiest_insurer_of(engine) -> int:
     with engine.connect() as conn:
         return busiest_insurer(conn)
+
+
+def test_events_found_outside_an_inspection_count_for_the_projects_tis(make_database):
+    """An event reported without an inspection counts for its project's TIS, and a project
+    with no TIS under 未指定 — in the cube as event by event."""
+    from loaders import demo, demo_load, districts
+
+    engine = make_database()
+    with engine.begin() as conn:
+        districts.load_districts(conn, districts.district_records(city=CITY))
+        demo_load.run_demo(conn, demo.DemoOptions(city=CITY, projects=40))
+        conn.execute(text("UPDATE risk_event SET inspection_id = NULL WHERE id % 3 = 0"))
+        conn.execute(text("UPDATE policy SET tis_id = NULL WHERE project_id IN "
+                          "(SELECT id FROM project WHERE id % 5 = 0)"))
+    web = store.make_engine(engine.url.set(username="riskmap_web"))
+    try:
+        with web.begin() as conn:
+            set_tenant(conn, Tenant("regulator"))
+            args = (conn, CITY, Filters(), (statistics.RISK,))
+            cubed = statistics.statistics(*args)
+            assert cubed == statistics.statistics(*args, cubed=False)
+    finally:
+        web.dispose()
+    by_tis = {c["id"]: c for c in cubed[0]["charts"]}["risk_events_by_tis"]
+    assert "未指定" in by_tis["categories"]
