@@ -26,25 +26,30 @@ _UNDER_CONSTRUCTION = ", ".join(f"'{s}'" for s in programme.UNDER_CONSTRUCTION_S
 
 @dataclass(frozen=True)
 class Cube:
-    """A source's rows counted by every column its figures and charts group or filter by.
+    """A source's rows counted (and ``sums`` added up) by every column its figures and charts
+    group or filter by.
 
-    A city of 200,000 projects has some 1.7 million risk events; read once into a few
-    thousand cells, each figure and chart sums the cells instead of reading every event
-    again (a source used more than once is materialised, and each read of it re-scans it).
-    A figure or chart on the source is computed from the cube when its aggregates are only
-    counts (``count(*)``, with or without ``FILTER``) of key columns (``uses_cube``).
+    A city of 200,000 projects has some 1.7 million risk events and 580,000 claims; read once
+    into a few thousand cells, each figure and chart sums the cells instead of reading every
+    row again (a source used more than once is materialised, and each read of it re-scans it).
+    Every aggregate over a cubed source must be a count (``count(*)``, with or without
+    ``FILTER``) or a sum of one of ``sums``, filtered and grouped by key columns only:
+    ``on_cube`` refuses any other.
     """
     name: str
     source: str
     keys: tuple[tuple[str, str], ...]   # (column, expression over the source)
+    sums: tuple[str, ...] = ()          # columns of the source added up in each cell
     file: str = ""                      # its SQL written out in layers/sql (same columns)
 
     def sql(self) -> str:
         if self.file:
             return read_sql(self.file)
         keys = ", ".join(f"{expr} AS {col}" for col, expr in self.keys)
+        sums = "".join(f", sum({col}) AS {col}" for col in self.sums)
         group = ", ".join(str(i + 1) for i in range(len(self.keys)))
-        return f", {self.name} AS (SELECT {keys}, count(*) AS n FROM {self.source} GROUP BY {group})\n"  # noqa: S608, E501
+        return (f", {self.name} AS (SELECT {keys}, count(*) AS n{sums} "  # noqa: S608
+                f"FROM {self.source} GROUP BY {group})\n")
 
 
 # months are what the charts show of a date: a month's first day counts as the month
@@ -53,8 +58,23 @@ EVENT_CUBE = Cube("event_cube", "stat_event", (
     ("status_zh", "status_zh"), ("severity", "severity"), ("status", "status"),
     ("overdue", "overdue"), ("found_on", "date_trunc('month', found_on)::date")),
     file="event_cube.sql")
-CUBES = {EVENT_CUBE.source: EVENT_CUBE}
+_LATE_STEPS = ("survey_late", "decision_late", "settlement_late", "refusal_notice_late")
+CLAIM_CUBE = Cube("claim_cube", "stat_claim", (
+    ("district_name", "district_name"), ("lead_insurer_name", "lead_insurer_name"),
+    ("reported_on", "date_trunc('month', reported_on)::date"), ("status", "status"),
+    ("filed", "filed"), *((step, step) for step in _LATE_STEPS)), ("paid_share_yuan",),
+    file="claim_cube.sql")
+# each claim's deadline steps, from the claims' cube (claim_step in stats_base.sql, counted)
+CLAIM_STEP_CUBE = Cube("claim_step_cube", "claim_step", (
+    ("lead_insurer_name", "lead_insurer_name"), ("name", "name"), ("late", "late")),
+    file="claim_step_cube.sql")
+INSURER_CLAIM_CUBE = Cube("insurer_claim_cube", "insurer_claim", (
+    ("insurer_name", "insurer_name"), ("filed", "filed")), ("paid_share_yuan",))
+# in the order they are written: a cube may read one before it
+CUBES = {c.source: c for c in (EVENT_CUBE, CLAIM_CUBE, CLAIM_STEP_CUBE, INSURER_CLAIM_CUBE)}
 _COUNT = re.compile(r"count\(\*\)( FILTER \(WHERE [^()]*\))?")
+_SUM = re.compile(r"\bsum\((\w+)\)")
+_OTHER_AGGREGATE = re.compile(r"\b(count|min|max|avg|stddev|array_agg|string_agg)\(")
 
 
 def on_cube(source: str, aggregate: str) -> tuple[str, str]:
@@ -63,13 +83,21 @@ def on_cube(source: str, aggregate: str) -> tuple[str, str]:
 
     >>> on_cube("stat_event", "count(*) FILTER (WHERE severity = 'severe')")
     ('event_cube', "COALESCE(sum(n) FILTER (WHERE severity = 'severe'), 0)")
+    >>> on_cube("stat_claim", "COALESCE(sum(paid_share_yuan), 0) / 10000")
+    ('claim_cube', 'COALESCE(sum(paid_share_yuan), 0) / 10000')
     >>> on_cube("stat_policy", "count(*)")
     ('stat_policy', 'count(*)')
+    >>> on_cube("stat_claim", "count(DISTINCT policy_id)")
+    Traceback (most recent call last):
+    ValueError: stat_claim has a cube: count(DISTINCT policy_id) is no count or sum of its cells
     """
     if source not in CUBES:
         return source, aggregate
-    return CUBES[source].name, _COUNT.sub(lambda m: f"COALESCE(sum(n){m[1] or ''}, 0)",
-                                          aggregate)
+    cube = CUBES[source]
+    cubed = _COUNT.sub(lambda m: f"COALESCE(sum(n){m[1] or ''}, 0)", aggregate)
+    if _OTHER_AGGREGATE.search(cubed) or not set(_SUM.findall(cubed)) <= {"n", *cube.sums}:
+        raise ValueError(f"{source} has a cube: {aggregate} is no count or sum of its cells")
+    return cube.name, cubed
 
 
 @dataclass(frozen=True)

@@ -220,9 +220,10 @@ _DISTRICTS = st.sampled_from(["", "530102", "530103", "530111", "530112", "53018
 
 
 @pytest.mark.parametrize("reader", ["regulator", "insurer"])
-def test_the_risk_event_cube_gives_what_reading_every_event_gives(kunming, reader):
-    """Figures and charts from the risk events' cube equal the same computed event by event,
-    for random filters, for the regulator and through an insurer's row security."""
+def test_the_cubes_give_what_reading_every_row_gives(kunming, reader):
+    """Figures and charts from the cubes of risk events, claims, their deadline steps and
+    insurers' parts equal the same computed row by row, for random filters, for the regulator
+    and through an insurer's row security."""
     with kunming.connect() as conn:
         ids = {kind: list(conn.execute(text(
             "SELECT id FROM organisation WHERE kind = :k ORDER BY id"), {"k": kind}).scalars())
@@ -241,7 +242,7 @@ def test_the_risk_event_cube_gives_what_reading_every_event_gives(kunming, reade
                                      "insurer": str(insurer or ""), "tis": str(tis or "")})
         with web.begin() as conn:
             set_tenant(conn, tenant)
-            args = (conn, CITY, filters.for_tenant(tenant), (statistics.RISK,))
+            args = (conn, CITY, filters.for_tenant(tenant), statistics.SECTIONS)
             assert statistics.statistics(*args) == statistics.statistics(*args, cubed=False)
 
     try:
@@ -271,10 +272,11 @@ def test_events_found_outside_an_inspection_count_for_the_projects_tis(make_data
     try:
         with web.begin() as conn:
             set_tenant(conn, Tenant("regulator"))
-            args = (conn, CITY, Filters(), (statistics.RISK,))
+            args = (conn, CITY, Filters(), statistics.SECTIONS)
             cubed = statistics.statistics(*args)
             assert cubed == statistics.statistics(*args, cubed=False)
     finally:
         web.dispose()
-    by_tis = {c["id"]: c for c in cubed[0]["charts"]}["risk_events_by_tis"]
+    risk = {s["id"]: s for s in cubed}["risk"]
+    by_tis = {c["id"]: c for c in risk["charts"]}["risk_events_by_tis"]
     assert "未指定" in by_tis["categories"]

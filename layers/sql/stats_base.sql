@@ -59,7 +59,7 @@
   -- a step still waiting is measured up to today
   SELECT c.*, p.district_code, p.district_name, sp.share,
          c.paid_amount_yuan * sp.share AS paid_share_yuan,
-         COALESCE(o.short_name, o.name) AS lead_insurer_name,
+         sp.lead_insurer_id, COALESCE(o.short_name, o.name) AS lead_insurer_name,
          c.decision = 'accepted' AS filed,
          CASE WHEN c.surveyed_on IS NOT NULL OR k.today - c.reported_on > r.survey_days
               THEN COALESCE(c.surveyed_on, k.today) - c.reported_on > r.survey_days END
