@@ -187,6 +187,9 @@ def project_rows(projects) -> list[dict]:
         "developer": projects["developer"], "lon": projects["lon"], "lat": projects["lat"],
         "policies": projects["policies"].astype(int),
         **{f"{b}_wan": projects[f"{b}_yuan"] / WAN for b in BASES}})
-    # by whole columns, not row by row: 200,000 projects in 0.3 s rather than 2
+    # by whole columns, not row by row (nor by to_dict, which boxes every value on its own):
+    # 200,000 projects in 0.4 s rather than 2
     rows = rows.sort_values(["net_wan", "permit_no"], ascending=[False, True], kind="stable")
-    return rows.to_dict("records")
+    names = list(rows.columns)
+    return [dict(zip(names, values, strict=True))
+            for values in zip(*(rows[name].tolist() for name in names), strict=True)]
