@@ -252,9 +252,10 @@ def district_pdf(database_url: str) -> tuple[float, int, int]:
 
 
 def write_plans(engine: Engine, database_url: str, projects: int, z14: tuple) -> None:
-    """EXPLAIN (ANALYZE, BUFFERS) of the district layer's and a z14 tile's queries as the web
-    role acting for the regulator, and of their plain floors."""
+    """EXPLAIN (ANALYZE, BUFFERS) of the district layer's, a z14 tile's and the statistics'
+    queries as the web role acting for the regulator, and of their plain floors."""
     from layers import districts, tiles
+    from layers import statistics as stats_layer
     from webmap import create_app
     from webmap.scope import connection
     app = create_app({"DATABASE_URL": database_url})
@@ -266,6 +267,9 @@ def write_plans(engine: Engine, database_url: str, projects: int, z14: tuple) ->
         queries = [("district layer", *districts.metrics_query(
             c, bm.CITY, filters, True, districts.parts_of(layer)))]
         queries.append((f"tile {z}/{x}/{y}", *tiles.tile_query(c, z, x, y, filters)))
+        c.execute(text(f"SET LOCAL work_mem = '{stats_layer.WORK_MEM}'"))
+        queries.append(("statistics, every section in one query",
+                        *stats_layer.statistics_query(bm.CITY, filters)))
         for title, sql, params in queries:
             plan = c.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql), params).scalars()
             lines += [f"=== {title} (web role, regulator)", *plan, ""]

@@ -381,3 +381,9 @@ def statistics(conn: Connection, city: str, filters: Filters,
     row = conn.execute(text(_sections_sql(sections, cubed)),
                        {**filters.params(), "city": city}).one()._mapping
     return [_section_json(s, row) for s in sections]
+
+
+def statistics_query(city: str, filters: Filters) -> tuple[str, dict]:
+    """The SQL and parameters statistics() runs (after SET LOCAL work_mem = WORK_MEM), for
+    the benchmark's plans."""
+    return _sections_sql(SECTIONS), {**filters.params(), "city": city}
