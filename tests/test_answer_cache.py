@@ -276,3 +276,28 @@ def test_a_failed_computation_does_not_keep_the_others_waiting(
     failed = [a for a in answers if isinstance(a, RuntimeError)]
     assert len(failed) == 1 and [a.status_code for a in answers if a not in failed] == [200]
     assert len(calls) == 2 and time.monotonic() - started < 30
+
+
+def test_a_computation_longer_than_its_lock_keeps_it(small_store, client_for, monkeypatch):
+    """The portfolio's widest circles take minutes at a city's scale: the reader computing
+    keeps renewing its lock, so the one waiting never starts a second computation."""
+    import time
+
+    from webmap import caching
+    from webmap.work import statistics as statistics_views
+
+    monkeypatch.setattr(caching, "LOCK_SECONDS", 0.3)  # renewed every 0.1 s
+    with small_store.begin() as conn:
+        conn.execute(text("UPDATE policy SET premium_yuan = premium_yuan + 5 "
+                          "WHERE id = (SELECT min(id) FROM policy)"))
+    calls, real = [], statistics_views.sections_of
+
+    def slow(*args, **kwargs):
+        calls.append(1)
+        time.sleep(1.2)  # four lock lifetimes
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(statistics_views, "sections_of", slow)
+    answers = _asked_together([client_for(small_store) for _ in range(2)], "/api/statistics")
+    assert [a.status_code for a in answers] == [200, 200]
+    assert len(calls) == 1

@@ -6,8 +6,9 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 
@@ -156,11 +157,10 @@ def shared_data(name: str, params: dict, build: Callable[[], object],
         version, as_of = store.data_state(conn)
     asked = json.dumps([name, params], sort_keys=True, default=str)
     cache_key = keystore.key(f"data:{_digest(version, as_of, tenant, asked)}")
-    wait = float(current_app.config["TIMEOUT"])
-    hit, lock = _stored_or_turn(cache_key, wait)
+    hit, lock = _stored_or_turn(cache_key)
     if hit is not None:
         return json.loads(hit)
-    try:
+    with _held(lock):
         data = build()
         try:
             body = json.dumps(data, ensure_ascii=False, allow_nan=False)
@@ -170,28 +170,30 @@ def shared_data(name: str, params: dict, build: Callable[[], object],
             with contextlib.suppress(redis.RedisError):
                 keystore.client().set(cache_key, body, ex=seconds)
         return data
-    finally:
-        if lock is not None:
-            with contextlib.suppress(redis.RedisError, LockError):
-                lock.release()
 
 
+LOCK_SECONDS = 30  # a computation renews its lock every third of this: a dead one frees it then
+WAIT_AT_MOST_SECONDS = 600  # a reader waits no longer for another's computation of its answer
 _POLL_SECONDS = (0.02, 0.5)  # first and longest pause between looks at another's computation
 
 
-def _stored_or_turn(cache_key: str, wait: float) -> tuple[bytes | None, Lock | None]:
-    """The stored answer (waiting up to ``wait`` seconds while another computes it), else the
-    lock that makes this reader the one to compute it. (None, None): compute without one —
-    the store failed, or the other computation outlived the wait."""
-    deadline, pause = time.monotonic() + wait, _POLL_SECONDS[0]
+def _stored_or_turn(cache_key: str) -> tuple[bytes | None, Lock | None]:
+    """The stored answer (waiting while another computes it), else the lock that makes this
+    reader the one to compute it. (None, None): compute without one — the store failed, the
+    computation waited for ended without storing an answer (it failed, or its answer is not
+    kept: then the waiters compute side by side, as without a lock), or it outlived
+    WAIT_AT_MOST_SECONDS."""
+    deadline, pause, waited = time.monotonic() + WAIT_AT_MOST_SECONDS, _POLL_SECONDS[0], False
     try:
         client = keystore.client()
-        # held no longer than a request may run: a computer that died frees it by then
-        lock = client.lock(f"{cache_key}:computing", timeout=max(wait, 1.0))
+        # not thread-local: the thread that renews it must hold the same token
+        lock = client.lock(f"{cache_key}:computing", timeout=LOCK_SECONDS, thread_local=False)
         while True:
             hit = client.get(cache_key)
             if hit is not None:
                 return hit, None
+            if waited and not lock.locked():
+                return None, None
             if lock.acquire(blocking=False):
                 # the one before may have stored it between the look and the lock
                 hit = client.get(cache_key)
@@ -201,7 +203,31 @@ def _stored_or_turn(cache_key: str, wait: float) -> tuple[bytes | None, Lock | N
                 return None, lock
             if time.monotonic() >= deadline:
                 return None, None
+            waited = True
             time.sleep(pause)
             pause = min(pause * 2, _POLL_SECONDS[1])
     except redis.RedisError:
         return None, None
+
+
+@contextlib.contextmanager
+def _held(lock: Lock | None) -> Iterator[None]:
+    """Keep ``lock`` (when this reader has one) while the block computes, however long it
+    takes (the portfolio's widest circles take minutes at 200,000 projects), then free it."""
+    if lock is None:
+        yield
+        return
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(LOCK_SECONDS / 3):
+            with contextlib.suppress(redis.RedisError, LockError):
+                lock.reacquire()
+
+    threading.Thread(target=renew, name="riskmap-answer-lock", daemon=True).start()
+    try:
+        yield
+    finally:
+        done.set()
+        with contextlib.suppress(redis.RedisError, LockError):
+            lock.release()

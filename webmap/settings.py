@@ -234,9 +234,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("THREADS", 4, "Threads of each gunicorn worker.", integer, at_least(1)),
     Setting("TIMEOUT", 120,
             "Seconds gunicorn lets a request run before it restarts the worker (reports are "
-            "made in the background, so only pages, APIs and uploads count). Also the longest "
-            "a reader waits for another request (or a keep-warm round) computing the same "
-            "statistics or portfolio, rather than computing them a second time.", integer,
+            "made in the background, so only pages, APIs and uploads count).", integer,
             at_least(1)),
     Setting("PROXIES", 0,
             "Number of reverse proxies in front of the service (werkzeug ProxyFix): their "
