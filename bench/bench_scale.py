@@ -267,10 +267,11 @@ def write_plans(engine: Engine, database_url: str, projects: int, z14: tuple) ->
         queries = [("district layer", *districts.metrics_query(
             c, bm.CITY, filters, True, districts.parts_of(layer)))]
         queries.append((f"tile {z}/{x}/{y}", *tiles.tile_query(c, z, x, y, filters)))
-        c.execute(text(f"SET LOCAL work_mem = '{stats_layer.WORK_MEM}'"))
         queries.append(("statistics, every section in one query",
                         *stats_layer.statistics_query(bm.CITY, filters)))
         for title, sql, params in queries:
+            if title.startswith("statistics"):  # as statistics() runs it; the others as they run
+                c.execute(text(f"SET LOCAL work_mem = '{stats_layer.WORK_MEM}'"))
             plan = c.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql), params).scalars()
             lines += [f"=== {title} (web role, regulator)", *plan, ""]
     with engine.connect() as conn:

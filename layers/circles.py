@@ -236,10 +236,16 @@ def _disk_block_bounds(x, y, w, r: float) -> np.ndarray:
     side = max(reach / 4, max(float(x.max()), float(y.max()), 0.0) / _GRID_CELLS)
     k = math.ceil(reach / side) + 1
     ix, iy = (np.floor(v / side).astype(np.intp) + (k - 1) for v in (x, y))
-    grid = np.zeros((int(ix.max()) + k, int(iy.max()) + k))
+    grid = np.zeros((int(ix.max()) + k, int(iy.max()) + k))  # at most some 33 MB
     np.add.at(grid, (ix, iy), w)
-    rows = sum(grid[o:grid.shape[0] - k + 1 + o] for o in range(k))
-    blocks = sum(rows[:, o:rows.shape[1] - k + 1 + o] for o in range(k))
+    rows = grid[:grid.shape[0] - k + 1].copy()
+    for o in range(1, k):  # in place: a city's grid is tens of MB, and so is each temporary
+        rows += grid[o:grid.shape[0] - k + 1 + o]
+    del grid
+    blocks = rows[:, :rows.shape[1] - k + 1].copy()
+    for o in range(1, k):
+        blocks += rows[:, o:rows.shape[1] - k + 1 + o]
+    del rows
     # blocks[u, v] starts at cell (u, v); an anchor's circles start at its cell or k - 1 before
     best = np.full(blocks.shape, 0.0)
     for ox in range(k):

@@ -245,6 +245,10 @@ def test_an_anchors_block_bound_holds_every_circle_through_it(portfolio, radius)
     cx, cy = np.concatenate([x, qx]), np.concatenate([y, qy])
     inside = (x[None, :] - cx[:, None]) ** 2 + (y[None, :] - cy[:, None]) ** 2 <= _reach(radius)
     totals = inside @ w
-    bounds = _disk_block_bounds(x, y, w, radius)
-    for anchor in range(x.size):
-        assert totals[inside[:, anchor]].max() <= bounds[anchor] * (1 + 1e-12)
+    from unittest import mock
+
+    for cells in (2048, 3):  # a city's extent at the default cap; a nation's, cells far wider
+        with mock.patch("layers.circles._GRID_CELLS", cells):
+            bounds = _disk_block_bounds(x, y, w, radius)
+        for anchor in range(x.size):
+            assert totals[inside[:, anchor]].max() <= bounds[anchor] * (1 + 1e-12)

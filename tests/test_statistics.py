@@ -280,3 +280,18 @@ def test_events_found_outside_an_inspection_count_for_the_projects_tis(make_data
     risk = {s["id"]: s for s in cubed}["risk"]
     by_tis = {c["id"]: c for c in risk["charts"]}["risk_events_by_tis"]
     assert "未指定" in by_tis["categories"]
+
+
+def test_each_written_out_cube_has_the_columns_it_declares(kunming):
+    """A cube written out in layers/sql gives the columns its Cube names (keys, n, sums): the
+    figures and charts rewritten onto it read those."""
+    from layers.sql import read_sql
+
+    prefix = (read_sql("scope.sql") + read_sql("stats_base.sql")
+              + "".join(c.sql() for c in statistics.CUBES.values()))
+    params = {**Filters().params(), "city": CITY}
+    with kunming.connect() as conn:
+        for cube in statistics.CUBES.values():
+            got = list(conn.execute(text(f"{prefix} SELECT * FROM {cube.name} LIMIT 0"),
+                                    params).keys())
+            assert got == [k for k, _ in cube.keys] + ["n", *cube.sums], cube.name
