@@ -224,26 +224,36 @@ def _asked_together(clients, path: str) -> list:
     return answers
 
 
+def _cold_statistics(store, monkeypatch, bump: int, seconds: float, failing: int = 0) -> list:
+    """Make the statistics cold (a write no one has read) and their computation take
+    ``seconds``, the first ``failing`` of them failing at the end: the computations started."""
+    import time
+
+    from webmap.work import statistics as statistics_views
+
+    with store.begin() as conn:
+        conn.execute(text("UPDATE policy SET premium_yuan = premium_yuan + :b "
+                          "WHERE id = (SELECT min(id) FROM policy)"), {"b": bump})
+    calls, real = [], statistics_views.sections_of
+
+    def slow(*args, **kwargs):
+        calls.append(1)
+        time.sleep(seconds)
+        if len(calls) <= failing:
+            raise RuntimeError("the database went away")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(statistics_views, "sections_of", slow)
+    return calls
+
+
 def test_regulators_opening_cold_statistics_together_wait_for_one_computation(
         small_store, client_for, monkeypatch):
     """Four regulators open the statistics at the same moment after a write: the figures
     are computed once (the others wait for that computation instead of each re-reading the
     programme) and all four get the same figures."""
-    import time
-
-    from webmap.work import statistics as statistics_views
-
-    with small_store.begin() as conn:  # data no one has read yet
-        conn.execute(text("UPDATE policy SET premium_yuan = premium_yuan + 3 "
-                          "WHERE id = (SELECT min(id) FROM policy)"))
-    calls, real = [], statistics_views.sections_of
-
-    def slow(*args, **kwargs):
-        calls.append(1)
-        time.sleep(0.6)  # long enough for every reader to arrive while it runs
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(statistics_views, "sections_of", slow)
+    # long enough for every reader to arrive while it runs
+    calls = _cold_statistics(small_store, monkeypatch, 3, 0.6)
     answers = _asked_together([client_for(small_store) for _ in range(4)], "/api/statistics")
     assert [a.status_code for a in answers] == [200] * 4
     assert len(calls) == 1
@@ -256,21 +266,7 @@ def test_a_failed_computation_does_not_keep_the_others_waiting(
     itself at once, rather than waiting out the request's time."""
     import time
 
-    from webmap.work import statistics as statistics_views
-
-    with small_store.begin() as conn:
-        conn.execute(text("UPDATE policy SET premium_yuan = premium_yuan + 4 "
-                          "WHERE id = (SELECT min(id) FROM policy)"))
-    calls, real = [], statistics_views.sections_of
-
-    def first_fails(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            time.sleep(0.6)
-            raise RuntimeError("the database went away")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(statistics_views, "sections_of", first_fails)
+    calls = _cold_statistics(small_store, monkeypatch, 4, 0.6, failing=1)
     started = time.monotonic()
     answers = _asked_together([client_for(small_store) for _ in range(2)], "/api/statistics")
     failed = [a for a in answers if isinstance(a, RuntimeError)]
@@ -281,23 +277,10 @@ def test_a_failed_computation_does_not_keep_the_others_waiting(
 def test_a_computation_longer_than_its_lock_keeps_it(small_store, client_for, monkeypatch):
     """The portfolio's widest circles take minutes at a city's scale: the reader computing
     keeps renewing its lock, so the one waiting never starts a second computation."""
-    import time
-
     from webmap import caching
-    from webmap.work import statistics as statistics_views
 
     monkeypatch.setattr(caching, "LOCK_SECONDS", 0.3)  # renewed every 0.1 s
-    with small_store.begin() as conn:
-        conn.execute(text("UPDATE policy SET premium_yuan = premium_yuan + 5 "
-                          "WHERE id = (SELECT min(id) FROM policy)"))
-    calls, real = [], statistics_views.sections_of
-
-    def slow(*args, **kwargs):
-        calls.append(1)
-        time.sleep(1.2)  # four lock lifetimes
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(statistics_views, "sections_of", slow)
+    calls = _cold_statistics(small_store, monkeypatch, 5, 1.2)  # four lock lifetimes
     answers = _asked_together([client_for(small_store) for _ in range(2)], "/api/statistics")
     assert [a.status_code for a in answers] == [200, 200]
     assert len(calls) == 1
