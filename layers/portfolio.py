@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import pandas as pd
@@ -154,8 +155,15 @@ def district_outlines(conn: Connection, city: str) -> list[dict]:
     return [{"name": r.name, "geometry": json.loads(r.g)} for r in rows]
 
 
-def portfolio(conn: Connection, city: str, choice: Choice, tenant: Tenant) -> dict:
-    """The portfolio page's data for ``choice`` as ``tenant`` may see it."""
+def worst_circles(choice: Choice, projects) -> list[dict]:
+    return exposure.circles(projects, choice.basis, choice.radius_m, choice.top)
+
+
+def portfolio(conn: Connection, city: str, choice: Choice, tenant: Tenant,
+              circles: Callable[[Choice, object], list[dict]] = worst_circles) -> dict:
+    """The portfolio page's data for ``choice`` as ``tenant`` may see it. ``circles`` gives
+    the worst circles of the (narrowed) choice's projects: the slowest part, which the web
+    keeps apart from the rest, as it does not change with the cell size."""
     choice = choice_for(tenant, choice)
     policies = exposure.policy_exposures(conn, city, choice)
     projects = exposure.project_exposures(policies)
@@ -169,7 +177,7 @@ def portfolio(conn: Connection, city: str, choice: Choice, tenant: Tenant) -> di
                    **{f"{b}_wan": float(projects[f"{b}_yuan"].sum()) / WAN for b in BASES}},
         "districts": exposure.by_district(projects, choice.basis),
         "cells": exposure.by_cell(projects, choice.basis, choice.cell_m),
-        "circles": exposure.circles(projects, choice.basis, choice.radius_m, choice.top),
+        "circles": circles(choice, projects),
         "parties": {k: exposure.by_party(policies, k, choice.basis) for k in PARTIES},
         "limits": [{**vars(lim), "label": lim.label} for lim in own_limits],
         "breaches": [b for lim in own_limits for b in breaches(policies, projects, lim)],

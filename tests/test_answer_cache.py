@@ -284,3 +284,22 @@ def test_a_computation_longer_than_its_lock_keeps_it(small_store, client_for, mo
     answers = _asked_together([client_for(small_store) for _ in range(2)], "/api/statistics")
     assert [a.status_code for a in answers] == [200, 200]
     assert len(calls) == 1
+
+
+def test_trying_another_cell_size_does_not_recompute_the_circles(
+        small_store, client_for, monkeypatch):
+    """The worst circles do not change with the grid's cell size: a regulator trying cell
+    sizes waits for the cells again, not for the circles (the slowest part at a city's
+    scale), and sees the same circles."""
+    from layers import exposure, portfolio
+
+    market = _counting(monkeypatch, portfolio, "portfolio")
+    circles = _counting(monkeypatch, exposure, "circles")
+    regulator = client_for(small_store)
+    coarse = regulator.get("/api/portfolio?radius=250&cell=2000").get_json()
+    fine = regulator.get("/api/portfolio?radius=250&cell=500").get_json()
+    assert len(market) == 2 and len(circles) == 1
+    assert fine["circles"] == coarse["circles"] and fine["circles"]
+    assert fine["choice"]["cell_m"] == 500 and fine["cells"] != coarse["cells"]
+    regulator.get("/api/portfolio?radius=300&cell=500")
+    assert len(circles) == 2  # another radius: other circles
