@@ -301,5 +301,8 @@ def test_trying_another_cell_size_does_not_recompute_the_circles(
     assert len(market) == 2 and len(circles) == 1
     assert fine["circles"] == coarse["circles"] and fine["circles"]
     assert fine["choice"]["cell_m"] == 500 and fine["cells"] != coarse["cells"]
+    # the export holds every cell and project, and the same circles
+    assert regulator.get("/portfolio/export.csv?radius=250&cell=1000").status_code == 200
+    assert len(circles) == 1
     regulator.get("/api/portfolio?radius=300&cell=500")
     assert len(circles) == 2  # another radius: other circles

@@ -57,9 +57,10 @@ def request_choice() -> Choice:
 
 def _data() -> dict:
     """The whole portfolio for the request's choice (every cell and project: the exports)."""
+    city, tenant = current_app.config["CITY"], current_tenant()
     with connection() as conn:
-        return portfolio.portfolio(conn, current_app.config["CITY"], request_choice(),
-                                   current_tenant())
+        return portfolio.portfolio(conn, city, request_choice(), tenant,
+                                   circles=_kept_circles(city, tenant))
 
 
 def shown_portfolio(city: str, choice: Choice, tenant: Tenant | None = None) -> dict:
