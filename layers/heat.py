@@ -21,7 +21,10 @@ from layers.sql import boxed_scope, read_sql
 
 # kind -> the query after scope.sql; the period applies to when the event was found or the
 # claim reported, since that is when the risk showed
-KINDS = {"risk_events": "heat_risk_events.sql", "claims": "heat_claims.sql"}
+# and how a cell weighs: risk events by their severities summed, claims by their amounts
+# scaled so that the heaviest cell is 1 (a cell of claims without amounts weighs 0)
+KINDS = {"risk_events": ("heat_risk_events.sql", "weight"),
+         "claims": ("heat_claims.sql", "COALESCE(weight / NULLIF(max(weight) OVER (), 0), 0)")}
 CELL_PX = 8  # a cell on screen: under half of the map's heat radius (18 px)
 DEFAULT_ZOOM = 11  # the city on one screen
 MIN_ZOOM, MAX_ZOOM = 0, 22
@@ -82,11 +85,16 @@ def heat_points(conn: Connection, kind: str, filters: Filters,
     # a close view's box narrows the scope itself: only the policies of the projects inside
     # it (a view of much of the city reads the whole scope, as cheap there)
     boxed = view.bbox is not None and view.zoom >= BOXED_ZOOM
-    sql = text((boxed_scope() if boxed else read_sql("scope.sql")) + read_sql(KINDS[kind]))
+    points, weight = KINDS[kind]  # the code's own text, never the user's
+    final = ("SELECT round(CAST(lat AS numeric), 5) AS lat, round(CAST(lon AS numeric), 5) "  # noqa: S608
+             f"AS lon, CAST({weight} AS float8) AS weight, events "
+             "FROM heat_cell ORDER BY 1, 2 LIMIT :limit")
+    sql = text((boxed_scope() if boxed else read_sql("scope.sql")) + read_sql(points)
+               + read_sql("heat_cells.sql") + final)
     cell = view.cell_degrees()
-    while True:
+    while True:  # heat_cells.sql widens the cells; this only when 2^30 times did not do
         rows = conn.execute(sql, {**filters.params(), **view.params(), "cell": cell,
-                                  "limit": MAX_CELLS + 1}).all()
+                                  "max_cells": MAX_CELLS, "limit": MAX_CELLS + 1}).all()
         if len(rows) <= MAX_CELLS:
             return [[float(lat), float(lon), float(weight), int(count)]
                     for lat, lon, weight, count in rows]

@@ -58,6 +58,21 @@ def test_too_many_cells_are_drawn_coarser_not_cut(kunming, monkeypatch):
     assert sum(w for _, _, w, _ in bounded) == pytest.approx(sum(w for _, _, w, _ in fine))
 
 
+@pytest.mark.parametrize("kind", ["risk_events", "claims"])
+def test_the_coarser_cells_are_those_of_the_first_zoom_out_that_fits(kunming, monkeypatch, kind):
+    """Too many cells: the answer is exactly the map of the first zoom out (cells twice, four
+    times… as wide) that fits, chosen in one query — also when it fits exactly."""
+    with kunming.connect() as conn:
+        monkeypatch.setattr(heat, "MAX_CELLS", 10**6)
+        zoomed_out = [heat_points(conn, kind, Filters(), HeatView(zoom=z))
+                      for z in range(17, 0, -1)]
+        # a zoom out that holds fewer cells than the one before it, as many as may be drawn
+        k = next(k for k in range(1, len(zoomed_out))
+                 if len(zoomed_out[k]) < len(zoomed_out[k - 1]))
+        monkeypatch.setattr(heat, "MAX_CELLS", len(zoomed_out[k]))
+        assert heat_points(conn, kind, Filters(), HeatView(zoom=17)) == zoomed_out[k]
+
+
 def test_the_box_keeps_only_events_inside_it(kunming):
     box = (102.70, 25.02, 102.75, 25.07)  # central Kunming
     with kunming.connect() as conn:

@@ -1,11 +1,12 @@
--- Heat of claims (follows scope.sql): the claims on scoped policies reported in the period, at
--- their projects inside the view's box (:west/:south/:east/:north, NULL for all), weighted by
--- the amount paid or, until something is paid, claimed, summed in grid cells of :cell degrees
--- and scaled so that the heaviest cell is 1 (a cell of claims without amounts weighs 0).
+-- Heat of claims (follows scope.sql; heat_cells.sql follows it): the claims on scoped policies
+-- reported in the period, at their projects inside the view's box (:west/:south/:east/:north,
+-- NULL for all), weighted by the amount paid or, until something is paid, claimed (the
+-- caller scales the cells so that the heaviest is 1). Added up by project first.
 , heat_point AS (
-  SELECT p.location,
-         CASE WHEN c.paid_amount_yuan > 0 THEN c.paid_amount_yuan
-              ELSE COALESCE(c.claimed_amount_yuan, 0) END AS amount
+  SELECT ST_X(p.location) AS x, ST_Y(p.location) AS y,
+         sum(CASE WHEN c.paid_amount_yuan > 0 THEN c.paid_amount_yuan
+                  ELSE COALESCE(c.claimed_amount_yuan, 0) END) AS weight,
+         count(*) AS events
   FROM claim c
   JOIN scoped_policy sp ON sp.id = c.policy_id
   JOIN project p ON p.id = sp.project_id
@@ -13,14 +14,5 @@
     AND (CAST(:date_to AS date) IS NULL OR c.reported_on <= :date_to)
     AND (CAST(:west AS float8) IS NULL
          OR p.location && ST_MakeEnvelope(:west, :south, :east, :north, 4326))
-), heat_cell AS (
-  SELECT avg(ST_Y(location)) AS lat, avg(ST_X(location)) AS lon, sum(amount) AS amount,
-         count(*) AS claims
-  FROM heat_point
-  GROUP BY floor(ST_X(location) / :cell), floor(ST_Y(location) / :cell)
+  GROUP BY p.id
 )
-SELECT round(CAST(lat AS numeric), 5) AS lat, round(CAST(lon AS numeric), 5) AS lon,
-       CAST(COALESCE(amount / NULLIF(max(amount) OVER (), 0), 0) AS float8) AS weight, claims
-FROM heat_cell
-ORDER BY 1, 2
-LIMIT :limit
