@@ -16,6 +16,8 @@ CITY_ROLES = ("regulator", "planner", "admin")
 ORGANISATION_ROLES = ("insurer", "tis", "developer", "contractor", "supervisor")
 ROLES = (*CITY_ROLES, *ORGANISATION_ROLES)
 PUBLIC = "public"
+# GB/T 2260's code of the whole country: the jurisdiction of national staff
+NATION = "100000"
 ROLE_ZH = {
     "regulator": "住建局（监管）", "planner": "规划/报表", "admin": "系统管理员",
     "insurer": "保险公司", "tis": "风险管理机构", "developer": "建设单位",
@@ -25,10 +27,14 @@ ROLE_ZH = {
 
 @dataclass(frozen=True)
 class Tenant:
-    """A signed-in account's role and organisation, or the anonymous public.
+    """A signed-in account's role and organisation, or the anonymous public. The city's staff
+    act within a jurisdiction (a GB/T 2260 code: district, city, province or NATION); the
+    store shows them that part of the programme only.
 
     >>> Tenant("insurer", 3).sees_all
     False
+    >>> Tenant("regulator", jurisdiction="530100").key()
+    'regulator:@530100'
     >>> Tenant.public().role
     'public'
     """
@@ -37,12 +43,18 @@ class Tenant:
     organisation_id: int | None = None
     username: str = "anonymous"
     user_id: int | None = None
+    # for the city's staff only; code that acts for the platform itself acts for the nation
+    jurisdiction: str | None = None
 
     def __post_init__(self):
         if self.role not in (*ROLES, PUBLIC):
             raise ValueError(f"unknown role {self.role!r}")
         if self.role in ORGANISATION_ROLES and self.organisation_id is None:
             raise ValueError(f"a {self.role} acts for an organisation")
+        if self.role in CITY_ROLES and self.jurisdiction is None:
+            object.__setattr__(self, "jurisdiction", NATION)
+        if self.role not in CITY_ROLES and self.jurisdiction is not None:
+            raise ValueError(f"a {self.role} has no jurisdiction")
 
     @classmethod
     def public(cls) -> Tenant:
@@ -54,16 +66,20 @@ class Tenant:
 
     @property
     def sees_all(self) -> bool:
+        """One of the city's staff: sees the whole programme of its jurisdiction."""
         return self.role in CITY_ROLES
 
     def key(self) -> str:
         """What distinguishes this tenant's answers from another's (for cache keys)."""
+        if self.role in CITY_ROLES:
+            return f"{self.role}:@{self.jurisdiction}"
         return f"{self.role}:{self.organisation_id or ''}"
 
 
 def set_tenant(conn: Connection, tenant: Tenant) -> None:
     """Make the rest of this transaction act for ``tenant`` (settings local to it)."""
     conn.execute(text("SELECT set_config('riskmap.role', :role, true), "
-                      "set_config('riskmap.org', :org, true)"),
+                      "set_config('riskmap.org', :org, true), "
+                      "set_config('riskmap.jurisdiction', :area, true)"),
                  {"role": tenant.role, "org": "" if tenant.organisation_id is None
-                  else str(tenant.organisation_id)})
+                  else str(tenant.organisation_id), "area": tenant.jurisdiction or ""})

@@ -15,6 +15,12 @@ OUTLINE_SIMPLIFY_DEGREES = 0.001
 LEVEL_ZH = {"province": "省界", "city": "市界", "district": "区县界"}
 
 
+def city_loaded(conn: Connection, city: str) -> bool:
+    """Whether the store holds districts of ``city``."""
+    return conn.execute(text("SELECT EXISTS (SELECT 1 FROM district WHERE city_code = :c)"),
+                        {"c": city}).scalar_one()
+
+
 def outline(conn: Connection, city: str) -> dict:
     """GeoJSON of the city's province, the province's loaded cities and the city's districts;
     each feature carries ``level``, ``code``, ``name`` and ``label`` ([lat, lon] inside it).

@@ -50,20 +50,31 @@ DAILY_PARTS = frozenset({"written", "risk"})
 DAY_KEYS = frozenset({"district", "period"})
 
 
-def _metrics_sql(with_geometry: bool, parts: frozenset[str] | None = None,
-                 daily: bool = False) -> str:
+def _layer_columns(parts: frozenset[str] | None) -> str:
+    """The catalogue's expressions of the layers ``parts`` make (all for None)."""
     layers = [layer for layer in catalogue.DISTRICT_LAYERS
               if parts is None or parts_of(layer) <= parts]
-    columns = ", ".join(f"({layer.metric_sql}) AS {layer.id}" for layer in layers)
-    # simplified by SIMPLIFY_DEGREES when the boundary was stored (migration 0012)
-    geometry = ", d.outline_geojson AS geometry" if with_geometry else ""
-    # the expressions are the catalogue's own text; values stay bound parameters
-    select = f"SELECT b.*, {columns}{geometry} FROM district_base b "  # noqa: S608
+    return ", ".join(f"({layer.metric_sql}) AS {layer.id}" for layer in layers)
+
+
+def _base_sql(parts: frozenset[str] | None, daily: bool) -> str:
+    """The CTEs up to ``district_base``: from district_day, or through the scope with the
+    parts not asked for turned off."""
+    if daily:
+        return read_sql("district_days.sql")
     metrics = read_sql("district_metrics.sql")
     for part in PARTS.keys() - (parts if parts is not None else PARTS.keys()):
         metrics = metrics.replace(f"/*need:{part}*/", "AND false")  # the code's own words
-    base = read_sql("district_days.sql") if daily else read_sql("scope.sql") + metrics
-    return base + select + "JOIN district d ON d.code = b.code ORDER BY b.code"
+    return read_sql("scope.sql") + metrics
+
+
+def _metrics_sql(with_geometry: bool, parts: frozenset[str] | None = None,
+                 daily: bool = False) -> str:
+    # simplified by SIMPLIFY_DEGREES when the boundary was stored (migration 0012)
+    geometry = ", d.outline_geojson AS geometry" if with_geometry else ""
+    # the expressions are the catalogue's own text; values stay bound parameters
+    select = f"SELECT b.*, {_layer_columns(parts)}{geometry} FROM district_base b "  # noqa: S608
+    return _base_sql(parts, daily) + select + "JOIN district d ON d.code = b.code ORDER BY b.code"
 
 
 def _plain(value):
@@ -82,6 +93,61 @@ def metrics_query(conn: Connection, city: str, filters: Filters, with_geometry: 
     daily = parts is not None and parts <= DAILY_PARTS and whole_programme(conn, filters, DAY_KEYS)
     needs = {f"need_{part}": part in (parts or ()) for part in DAILY_PARTS}
     return _metrics_sql(with_geometry, parts, daily), {**filters.params(), "city": city, **needs}
+
+
+# a level above the district: its code and name columns of the district table
+ROLLUP_LEVELS = {"city": ("d.city_code", "d.city_name"),
+                 "province": ("d.province_code", "d.province_name")}
+
+
+def rollup_query(conn: Connection, area: str, level: str, filters: Filters,
+                 parts: frozenset[str] | None = None) -> tuple[str, dict]:
+    """The SQL and parameters of rollup_metrics (bench/ explains it)."""
+    key, name = ROLLUP_LEVELS[level]
+    base_sql, params = metrics_query(conn, area, filters, parts=parts)
+    daily = "riskmap_district_days" in base_sql
+    sums = ", ".join(f"sum(b.{c}) AS {c}" for c in BASE_COLUMNS)
+    # the level's columns and the catalogue's expressions: the code's own text
+    rolled = (f", rolled AS (SELECT {key} AS code, min({name}) AS name, {sums} "  # noqa: S608
+              "FROM district_base b JOIN district d ON d.code = b.code GROUP BY 1) "
+              f"SELECT b.*, {_layer_columns(parts)} FROM rolled b ORDER BY b.code")
+    return _base_sql(parts, daily) + rolled, params
+
+
+def rollup_metrics(conn: Connection, area: str, level: str, filters: Filters,
+                   parts: frozenset[str] | None = None) -> list[dict]:
+    """Each city (``level`` "city") or province ("province") of ``area`` — a province's or
+    the nation's code — with its base sums and every layer's value over them: the district
+    metrics rolled up one level in one query (from district_day where that answers), so a
+    city's ratio is its total premium ÷ its total area, as for a district."""
+    sql, params = rollup_query(conn, area, level, filters, parts)
+    out = []
+    for row in conn.execute(text(sql), params):
+        item = plain_row(row)
+        item["code"] = item["code"].strip()
+        out.append(item)
+    return out
+
+
+def rollup_layer(conn: Connection, layer_id: str, area: str, level: str,
+                 filters: Filters) -> dict:
+    """One layer over the cities (or provinces) of ``area``: each one's value, text, class
+    and colour, classed as a district layer is, with its legend."""
+    layer = catalogue.get(layer_id)
+    rows = rollup_metrics(conn, area, level, filters, parts_of(layer))
+    values = [row[layer.id] for row in rows]
+    breaks = classify.class_breaks(layer, values)
+    legend = classify.legend(layer, breaks)
+    shown = []
+    for row, value in zip(rows, values, strict=True):
+        klass = classify.class_of(value, breaks)
+        shown.append({"code": row["code"], "name": row["name"], "value": value,
+                      "value_text": "无数据" if value is None
+                      else f"{value:,.{layer.decimals}f}", "class": klass,
+                      "colour": catalogue.NO_DATA_COLOUR if klass is None
+                      else legend["colours"][klass]})
+    return {"layer": layer.as_json(), "legend": legend, "area": area, "level": level,
+            "filters": filters.query(), "rows": shown}
 
 
 def district_metrics(conn: Connection, city: str, filters: Filters,

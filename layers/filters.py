@@ -158,8 +158,9 @@ organisation's business (3)
 
 
 def whole_programme(conn: Connection, filters: Filters, keyed_by: frozenset[str]) -> bool:
-    """Whether a summary kept for the whole programme answers a request: the caller sees all
-    of it, and filters only by what the summary is keyed by (of "district", "stage" and
+    """Whether a summary kept for the whole programme answers a request: the caller is one
+    of the city's staff (the summaries answer for its jurisdiction's districts, as row
+    security would), and filters only by what the summary is keyed by (of "district", "stage" and
     "period"; never an insurer or TIS, which narrow the policies themselves)."""
     asked = {name for name, value in (
         ("insurer", filters.insurer), ("tis", filters.tis), ("district", filters.district),
@@ -167,4 +168,5 @@ def whole_programme(conn: Connection, filters: Filters, keyed_by: frozenset[str]
         if value is not None}
     if asked - keyed_by:
         return False
-    return bool(conn.execute(text("SELECT riskmap_sees_all()")).scalar_one())
+    # staff within their jurisdiction: the summaries answer for its districts only
+    return bool(conn.execute(text("SELECT riskmap_area() IS NOT NULL")).scalar_one())

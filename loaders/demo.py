@@ -47,6 +47,8 @@ class District:
 
 @dataclass(frozen=True)
 class DemoOptions:
+    # a city's GB/T 2260 code; or a province's, or 100000, for a programme across all their
+    # loaded cities
     city: str
     seed: int = DEFAULT_SEED
     projects: int = 300
@@ -115,7 +117,7 @@ def generate(districts: list[District], options: DemoOptions,
     out = Programme()
     recent: dict = {}
     parties = _organisations(rng, out, options.city)
-    sites = _place_projects(rng, districts, options.projects)
+    sites = _place_across_cities(rng, districts, options.projects)
     for first in range(0, len(sites), CHUNK_PROJECTS):
         for district, (lon, lat) in sites[first:first + CHUNK_PROJECTS]:
             project = _project(rng, out, district, lon, lat, parties, options.as_of)
@@ -166,6 +168,22 @@ def _choose(rng, rows: list[dict], k: int = 1) -> list[dict]:
 @functools.lru_cache(maxsize=64)
 def _cumulative(weights: tuple[float, ...]) -> tuple[float, ...]:
     return tuple(itertools.accumulate(weights))
+
+
+def _place_across_cities(rng, districts: list[District], n: int
+                         ) -> list[tuple[District, tuple]]:
+    """Project sites of a programme over one or many cities: a province's capital (its city
+    numbered 01) and cities of many urban districts build the most."""
+    by_city = [(code, list(group)) for code, group in
+               itertools.groupby(sorted(districts, key=lambda d: d.code),
+                                 key=lambda d: d.city_code)]
+    if len(by_city) == 1:
+        return _place_projects(rng, districts, n)
+    weights = np.array([(4.0 if code[2:4] == "01" else 1.0)
+                        * (1 + sum(d.is_urban for d in group)) for code, group in by_city])
+    counts = rng.multinomial(n, weights / weights.sum())
+    return [site for (_, group), count in zip(by_city, counts, strict=True) if count
+            for site in _place_projects(rng, group, int(count))]
 
 
 def _place_projects(rng, districts: list[District], n: int) -> list[tuple[District, tuple]]:

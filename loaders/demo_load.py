@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from geo import grades, store
+from geo.jurisdiction import code_prefix
 from loaders import demo_life
 from loaders.demo import DemoOptions, District, Programme, generate
 
@@ -26,9 +27,12 @@ SERIAL_TABLES = ("organisation", "project", "policy", "coverage_section", "inspe
 
 
 def city_districts(conn: Connection, city: str) -> list[District]:
+    """The districts of a city; of a province's or the nation's (100000) cities for its
+    code."""
     rows = conn.execute(text(
         "SELECT code, name, city_code, ST_AsBinary(boundary) FROM district "
-        "WHERE city_code = :city ORDER BY code"), {"city": city})
+        "WHERE city_code = :city OR (length(:prefix) < 4 AND starts_with(code, :prefix)) "
+        "ORDER BY code"), {"city": city, "prefix": code_prefix(city)})
     return [District(code.strip(), name, city_code.strip(), shapely.from_wkb(bytes(wkb)))
             for code, name, city_code, wkb in rows]
 

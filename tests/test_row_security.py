@@ -43,12 +43,16 @@ def rows_as_owner(kunming, table: str, projects: set[int]) -> set[int]:
         return {i for i, p in conn.execute(text(PROTECTED[table])) if p in projects}
 
 
-def rows_as(web, role: str | None, org: int | None, table: str) -> set[int]:
+def rows_as(web, role: str | None, org: int | None, table: str,
+            jurisdiction: str = "530100") -> set[int]:
+    """The rows of ``table`` the web role reads for ``role`` (the city's staff: within
+    ``jurisdiction``, Kunming by default)."""
     with web.begin() as conn:
         if role:
             conn.execute(text("SELECT set_config('riskmap.role', :r, true), "
-                              "set_config('riskmap.org', :o, true)"),
-                         {"r": role, "o": "" if org is None else str(org)})
+                              "set_config('riskmap.org', :o, true), "
+                              "set_config('riskmap.jurisdiction', :j, true)"),
+                         {"r": role, "o": "" if org is None else str(org), "j": jurisdiction})
         return {i for i, _ in conn.execute(text(PROTECTED[table]))}
 
 
@@ -81,6 +85,10 @@ def test_the_city_sees_everything_and_nobody_else_sees_anything(kunming, web):
         everything = rows_as_owner(kunming, table, every)
         for role in ("regulator", "planner", "admin"):
             assert rows_as(web, role, None, table) == everything
+            assert rows_as(web, role, None, table, "100000") == everything
+            # the city's staff without a jurisdiction, or of another city: nothing
+            assert rows_as(web, role, None, table, "") == set()
+            assert rows_as(web, role, None, table, "421300") == set()
         assert rows_as(web, None, None, table) == set()          # no settings: nothing
         assert rows_as(web, "public", None, table) == set()
         assert rows_as(web, "insurer", None, table) == set()     # a role without its org
@@ -106,7 +114,8 @@ def test_only_admins_read_the_audit_log_and_nobody_rewrites_it(kunming, web):
                       *tenants(kunming)[:1]]:
         with web.begin() as conn:
             conn.execute(text("SELECT set_config('riskmap.role', :r, true), "
-                              "set_config('riskmap.org', :o, true)"),
+                              "set_config('riskmap.org', :o, true), "
+                              "set_config('riskmap.jurisdiction', '530100', true)"),
                          {"r": role, "o": "" if org is None else str(org)})
             seen = conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one()
             assert (seen > 0) == (role == "admin"), role

@@ -125,8 +125,10 @@ def claim(conn: Connection, ids: dict, **changes) -> Row:
 
 def app_user(conn: Connection, **changes) -> Row:
     row = {"username": f"test_{uuid.uuid4().hex[:8]}", "display_name": "测试用户",
-           "role": "regulator", "password_hash": "x"}
-    return insert(conn, "app_user", **(row | changes))
+           "role": "regulator", "password_hash": "x"} | changes
+    # the city's staff oversee a jurisdiction; the others have none
+    staff = row["role"] in ("regulator", "planner", "admin")
+    return insert(conn, "app_user", **({"jurisdiction": "530100" if staff else None} | row))
 
 
 def programme(conn: Connection) -> dict[str, int]:

@@ -82,6 +82,13 @@ NOT_IN_MATRIX = {
     "/owner/<ref>/notice.pdf": "a building's 告知书 (tests/test_owner.py)",
     "/projects/<int:project_id>/tis-grade": "a TIS's own grade of a project: POST, refused to "
                                             "other roles and foreign TIS (tests/test_grades.py)",
+    "/areas": "the overview above the city: provinces and cities rolled up from the district "
+              "layers as the caller sees them (tests/test_jurisdiction.py: an insurer's equal "
+              "its own district layers)",
+    "/api/layers/<layer_id>/areas": "the same as JSON (tests/test_jurisdiction.py)",
+    "/city": "the city switcher: POST that chooses which of the user's cities later pages show; "
+             "no data, and a city outside the user's jurisdiction is refused "
+             "(tests/test_jurisdiction.py)",
 }
 # pages anyone may open without signing in (every other page must send the public to /login)
 PUBLIC_PAGES = {

@@ -30,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webmap.reports import jobs
     from webmap.work import (
         api,
+        areas,
         pages,
         portfolio,
         report_files,
@@ -47,7 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     readpool.init_app(app)
     errors.init_app(app)
     security.init_app(app)
-    for blueprint in (pages, api, tiles, public_map, public_tiles, claims, publications,
+    for blueprint in (pages, api, areas, tiles, public_map, public_tiles, claims, publications,
                       uploads, search, statistics, report_files, portfolio, workflow,
                       complaints, owner, service, account, ogc):
         app.register_blueprint(blueprint.bp)

@@ -15,8 +15,8 @@ from sqlalchemy.engine import Connection
 from werkzeug.security import generate_password_hash
 
 from geo import store
+from geo.tenancy import CITY_ROLES, NATION, ROLES, Tenant
 from geo.tenancy import ORGANISATION_ROLES as ROLES_WITH_ORGANISATION
-from geo.tenancy import ROLES, Tenant
 
 MIN_PASSWORD = 10
 
@@ -34,10 +34,12 @@ class Account:
     organisation_id: int | None
     organisation: str | None
     is_active: bool
+    jurisdiction: str | None = None
 
     def tenant(self) -> Tenant:
         """Whom this account's requests act for, as row-level security sees it."""
-        return Tenant(self.role, self.organisation_id, self.username, self.id)
+        return Tenant(self.role, self.organisation_id, self.username, self.id,
+                      self.jurisdiction)
 
 
 def new_password() -> str:
@@ -59,10 +61,24 @@ def _organisation(conn: Connection, role: str, organisation: str | None) -> int 
     return row.id
 
 
+def _jurisdiction(conn: Connection, role: str, code: str | None) -> str | None:
+    """The city's staff act within a jurisdiction (NATION when none is given); others not."""
+    if role not in CITY_ROLES:
+        if code:
+            raise AccountError(f"a {role} account has no jurisdiction: it sees its own business")
+        return None
+    code = (code or NATION).strip()
+    if code != NATION and not conn.execute(text("SELECT is_gb2260(:c)"), {"c": code}).scalar():
+        raise AccountError(f"jurisdiction {code!r}: a GB/T 2260 code of a district, city or "
+                           f"province, or {NATION} for the nation")
+    return code
+
+
 def add_user(conn: Connection, username: str, role: str, password: str, *,
              organisation: str | None = None, display_name: str | None = None,
-             actor: str = "cli") -> int:
-    """Create an account; refuses unknown roles, short passwords and wrong organisations."""
+             actor: str = "cli", jurisdiction: str | None = None) -> int:
+    """Create an account; refuses unknown roles, short passwords, wrong organisations and
+    jurisdictions."""
     if role not in ROLES:
         raise AccountError(f"role {role!r}: one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
@@ -70,16 +86,43 @@ def add_user(conn: Connection, username: str, role: str, password: str, *,
     if conn.execute(text("SELECT 1 FROM app_user WHERE username = :u"), {"u": username}).first():
         raise AccountError(f"user {username!r} exists already")
     org_id = _organisation(conn, role, organisation)
+    area = _jurisdiction(conn, role, jurisdiction)
     user_id = conn.execute(text("""INSERT INTO app_user (username, display_name, role,
-        organisation_id, password_hash) VALUES (:u, :d, :r, :o, :h) RETURNING id"""),
+        organisation_id, password_hash, jurisdiction) VALUES (:u, :d, :r, :o, :h, :j)
+        RETURNING id"""),
         {"u": username, "d": display_name or username, "r": role, "o": org_id,
-         "h": generate_password_hash(password, method="scrypt")}).scalar_one()
-    store.record_audit(conn, actor, "user.add", username, json.dumps({"role": role}))
+         "h": generate_password_hash(password, method="scrypt"), "j": area}).scalar_one()
+    store.record_audit(conn, actor, "user.add", username,
+                       json.dumps({"role": role, "jurisdiction": area}))
     return user_id
 
 
+def set_jurisdiction(conn: Connection, username: str, code: str, actor: str = "cli") -> int:
+    """Move a staff account to another jurisdiction; returns its id (end its sessions)."""
+    row = conn.execute(text("SELECT id, role FROM app_user WHERE username = :u"),
+                       {"u": username}).first()
+    if row is None:
+        raise AccountError(f"no user {username!r}")
+    area = _jurisdiction(conn, row.role, code)
+    if area is None:
+        raise AccountError(f"a {row.role} account has no jurisdiction: it sees its own business")
+    conn.execute(text("UPDATE app_user SET jurisdiction = :j WHERE id = :id"),
+                 {"j": area, "id": row.id})
+    store.record_audit(conn, actor, "user.jurisdiction", username,
+                       json.dumps({"jurisdiction": area}))
+    return row.id
+
+
+def tenant_of(conn: Connection, username: str) -> Tenant | None:
+    """Whom the active account ``username`` acts for (CLI work done in its name), or None."""
+    row = conn.execute(text("SELECT id, role, organisation_id, jurisdiction FROM app_user "
+                            "WHERE username = :u AND is_active"), {"u": username}).first()
+    return None if row is None else Tenant(row.role, row.organisation_id, username, row.id,
+                                           row.jurisdiction)
+
+
 _ACCOUNTS = """SELECT u.id, u.username, u.display_name, u.role, u.organisation_id,
-    o.name AS organisation, u.is_active FROM app_user u
+    o.name AS organisation, u.is_active, u.jurisdiction FROM app_user u
     LEFT JOIN organisation o ON o.id = u.organisation_id"""
 
 
@@ -162,11 +205,13 @@ _DEMO_ORDER = {"contractor": (
     "WHERE p.contractor_id = o.id AND e.status <> 'closed') DESC, ")}
 
 
-def demo_accounts(conn: Connection) -> list[tuple[str, str, str, str | None]]:
-    """One account per role for the demo, with fresh passwords: (user, password, role, org)."""
+def demo_accounts(conn: Connection, city: str | None = None
+                  ) -> list[tuple[str, str, str, str | None]]:
+    """One account per role for the demo, with fresh passwords: (user, password, role, org);
+    the city's staff act for ``city`` (the nation when None)."""
     made = []
     for role in ROLES:
-        org = None
+        org, area = None, (city or NATION) if role in CITY_ROLES else None
         if role in ROLES_WITH_ORGANISATION:
             # the demo's contractor is one with rectification work, so its list is not empty
             busiest = _DEMO_ORDER.get(role, "")
@@ -176,13 +221,15 @@ def demo_accounts(conn: Connection) -> list[tuple[str, str, str, str | None]]:
         # an account that has signed in is referred to by the audit log: reset, never delete
         reset = conn.execute(text(
             "UPDATE app_user SET password_hash = :h, is_active = true, organisation_id = "
-            "(SELECT id FROM organisation WHERE name = :o) WHERE username = :u AND role = :r"),
+            "(SELECT id FROM organisation WHERE name = :o), jurisdiction = :j "
+            "WHERE username = :u AND role = :r"),
             {"h": generate_password_hash(password, method="scrypt"), "o": org, "u": username,
-             "r": role}).rowcount
+             "r": role, "j": area}).rowcount
         if reset:
             store.record_audit(conn, "demo", "user.reset", username, "{}")
         else:
-            add_user(conn, username, role, password, organisation=org, actor="demo")
+            add_user(conn, username, role, password, organisation=org, actor="demo",
+                     jurisdiction=area)
         made.append((username, password, role, org))
     return made
 

@@ -22,7 +22,7 @@ from geo.tenancy import Tenant
 from layers import catalogue
 from webmap import keystore
 from webmap.db import get_web_engine
-from webmap.scope import connection, current_tenant
+from webmap.scope import connection, current_city, current_tenant
 from webmap.setting_checks import origin_list
 
 _BUILD = "riskmap.build"
@@ -45,9 +45,11 @@ def _build_id() -> str:
 
 def etag_for(version: int, as_of: dt.date, tenant: Tenant | None = None) -> str:
     """A tag that changes with the data, the day the figures are for, the code and the request."""
-    # the tenant too: the same URL answers an insurer and the regulator differently
+    # the tenant too: the same URL answers an insurer and the regulator differently; and the
+    # city a signed-in user chose with the switcher, which the URL does not say
     tenant = tenant or current_tenant()
-    return f"v{version}-{_digest(version, as_of, tenant, request.full_path)[:16]}"
+    what = request.full_path if tenant.is_public else f"{request.full_path}|{current_city()}"
+    return f"v{version}-{_digest(version, as_of, tenant, what)[:16]}"
 
 
 def _digest(version: int, as_of: dt.date, tenant: Tenant, what: str) -> str:

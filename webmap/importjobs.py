@@ -25,6 +25,7 @@ from rq.job import Job, JobStatus
 
 from geo.tenancy import Tenant
 from webmap import keystore, metrics
+from webmap.scope import current_city
 
 STATES_ZH = {"queued": "排队中", "started": "导入中", "finished": "已完成", "failed": "失败",
              "deferred": "排队中", "scheduled": "排队中", "stopped": "已停止",
@@ -54,12 +55,13 @@ def queue(app: Flask | None = None) -> Queue:
 
 
 def submit(upload: Upload, owner: str) -> Job:
-    """Queue the import of ``upload`` for ``owner`` (who alone may follow it)."""
+    """Queue the import of ``upload`` for ``owner`` (who alone may follow it), into the city
+    the request shows."""
     config = current_app.config
     keep = int(config["IMPORT_KEEP_MINUTES"]) * 60
     metrics.IMPORTS.labels(upload.kind).inc()
     return queue().enqueue(
-        "webmap.importjobs.run", upload, config["CITY"], result_ttl=keep, failure_ttl=keep,
+        "webmap.importjobs.run", upload, current_city(), result_ttl=keep, failure_ttl=keep,
         meta={"owner": owner, "step": "排队中", "rows": 0, "file": upload.name})
 
 

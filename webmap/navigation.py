@@ -4,9 +4,13 @@ the same on every page and on the maps, each link offered to the roles that may 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import groupby
+from urllib.parse import urlencode
 
-from flask import url_for
+from flask import request, url_for
 from flask_login import current_user
+
+from webmap.scope import current_city, open_cities
 
 CITY = ("regulator", "planner", "admin")
 BOOKS = (*CITY, "insurer")  # roles with a portfolio and a service rating to read
@@ -22,6 +26,7 @@ class Link:
 
 GROUPS: tuple[tuple[str, tuple[Link, ...]], ...] = (
     ("地图", (Link("风险地图", "pages.risk_map", id="map-link"),
+             Link("辖区概览", "areas.overview", BOOKS, "areas-link"),
              Link("搜索", "search.search_page", id="search-link"),
              Link("风险累积", "portfolio.portfolio_page", BOOKS, "portfolio-link"))),
     ("统计与报表", (Link("区县统计表", "pages.overview", id="overview-link"),
@@ -59,5 +64,22 @@ def nav_groups() -> list[dict]:
     return groups_for(current_user.account.role)
 
 
+def city_switch() -> dict | None:
+    """For the templates: the cities the signed-in user may switch between, by province,
+    the one shown and the page to come back to (without ``?city=``); None with one city."""
+    if not current_user.is_authenticated:
+        return None
+    cities = open_cities()
+    if len(cities) < 2:
+        return None
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "city"]
+    back = request.path + ("?" + urlencode(args) if args else "")
+    # by code: a province's cities share its first two digits, so each province is one run
+    provinces = [(name, list(group)) for name, group in
+                 groupby(sorted(cities, key=lambda c: c.code), key=lambda c: c.province)]
+    return {"provinces": provinces, "current": current_city(), "next": back}
+
+
 def register(app) -> None:
     app.add_template_global(nav_groups)
+    app.add_template_global(city_switch)

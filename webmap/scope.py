@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import request
+from flask import current_app, g, request, session
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from geo.jurisdiction import City, cities_for, first_city
 from geo.tenancy import Tenant, set_tenant
 from layers.filters import Filters
 from webmap import readpool
@@ -51,3 +52,46 @@ def connection(write: bool = False, tenant: Tenant | None = None,
 def request_filters() -> Filters:
     """The URL's filters, narrowed to what the request's tenant may see."""
     return Filters.from_args(request.args).for_tenant(current_tenant())
+
+
+class CityRefused(LookupError):
+    """A request named a city its tenant may not open (or that the store does not hold)."""
+
+
+CITY_KEY = "city"  # the session's choice of city (the switcher), as ?city= is the URL's
+
+
+def open_cities() -> list[City]:
+    """The cities of the store the request's tenant may open (none for the public)."""
+    if "riskmap_cities" not in g:
+        with connection() as conn:
+            g.riskmap_cities = cities_for(conn, current_tenant())
+    return g.riskmap_cities
+
+
+def current_city() -> str:
+    """The city a request shows: ``?city=`` when given (CityRefused unless the tenant may
+    open it), else the city chosen with the switcher, else the tenant's first
+    (`geo.jurisdiction.first_city`). The public sees the CITY setting's city."""
+    configured = current_app.config["CITY"]
+    tenant = current_tenant()
+    if tenant.is_public:
+        return configured
+    codes = {city.code for city in open_cities()}
+    asked = request.args.get("city")
+    if asked is not None:
+        if asked not in codes:
+            raise CityRefused(asked)
+        return asked
+    chosen = session.get(CITY_KEY)
+    return chosen if chosen in codes else first_city(open_cities(), tenant, configured)
+
+
+def city_of_district(code: str) -> str:
+    """The city of district ``code`` when the tenant may open it (a link to a district of
+    another city opens in that city), else the request's city."""
+    with connection() as conn:
+        city = conn.execute(text("SELECT city_code FROM district WHERE code = :c"),
+                            {"c": code}).scalar()
+    city = city.strip() if city else None
+    return city if city in {c.code for c in open_cities()} else current_city()

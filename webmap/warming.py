@@ -2,7 +2,8 @@
 now, the figures a regulator's first look reads slowest — the statistics and the market's
 portfolio, each in its default view — into the shared store (caching.shared_data), so that
 after an import even the first regulator to open them pays nothing. Every regulator (and every
-planner) shares one copy: answers are keyed by role, not by person.
+planner) of a jurisdiction shares one copy: answers are keyed by role and jurisdiction, not by
+person; a round computes them for each jurisdiction an active account of the role oversees.
 
 A job worker keeps them warm by itself (`keep_warm`, every WARM_EVERY_SECONDS): after a write,
 at midnight or when the cached answer expires, the next round computes them again before a
@@ -16,11 +17,13 @@ import uuid
 
 from flask import Flask
 from rq import Queue
+from sqlalchemy import text
 
-from geo.tenancy import CITY_ROLES, Tenant
+from geo.tenancy import CITY_ROLES, NATION, Tenant
 from layers.exposure import Choice
 from layers.filters import Filters
 from webmap import keystore
+from webmap.db import get_engine
 
 WARMED_ROLES = CITY_ROLES  # the roles that see the whole programme
 
@@ -36,13 +39,24 @@ def warm(app: Flask, roles: tuple[str, ...] = WARMED_ROLES) -> list[tuple[str, s
     done = []
     # a request context of no one's: the tenant is given to each computation explicitly
     with app.test_request_context("/"):
-        for role in roles:
-            tenant = Tenant(role, username="riskmap-warm")
+        for role, area in _staff_jurisdictions(roles):
+            tenant = Tenant(role, username="riskmap-warm", jurisdiction=area)
             for what, compute in views:
                 started = time.perf_counter()
                 compute(tenant)
                 done.append((what, role, time.perf_counter() - started))
     return done
+
+
+def _staff_jurisdictions(roles: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(role, jurisdiction) of the active accounts of ``roles``; the nation for a role that
+    has none yet."""
+    with get_engine().connect() as conn:
+        rows = conn.execute(text(
+            "SELECT DISTINCT role, jurisdiction FROM app_user WHERE is_active "
+            "AND role = ANY(:roles) ORDER BY role, jurisdiction"), {"roles": list(roles)}).all()
+    found = [(row.role, row.jurisdiction) for row in rows]
+    return found + [(role, NATION) for role in roles if role not in {r for r, _ in found}]
 
 
 def queue(app: Flask) -> Queue:

@@ -31,6 +31,6 @@ WITH days AS (
          0::numeric AS earned_premium_yuan, 0::bigint AS graded_projects,
          0::bigint AS graded_c_or_d, 0::bigint AS complaints
   FROM district d LEFT JOIN days x ON x.district_code = d.code
-  WHERE d.city_code = :city
+  WHERE starts_with(d.code, riskmap_jurisdiction_prefix(:city))
     AND (CAST(:district AS text) IS NULL OR d.code = :district)
 )

@@ -1,5 +1,6 @@
 -- Base aggregates per district, after scope.sql. The catalogue's metric expressions
--- (layers/catalogue.py) are computed over these columns.
+-- (layers/catalogue.py) are computed over these columns. :city is a city's code, or a
+-- province's or the nation's (100000) for every district of theirs (layers rolled up).
 -- Period: policy issue date (premium), risk event found (risk), claim reported (claims),
 -- complaint received (complaints); a project's grade is its current one (geo/grades.py).
 -- Each part carries a /*need:<part>*/ mark: a layer that reads none of a part's columns has
@@ -123,6 +124,6 @@
   LEFT JOIN earned e ON e.district_code = d.code
   LEFT JOIN graded g ON g.district_code = d.code
   LEFT JOIN complaints k ON k.district_code = d.code
-  WHERE d.city_code = :city
+  WHERE starts_with(d.code, riskmap_jurisdiction_prefix(:city))
     AND (CAST(:district AS text) IS NULL OR d.code = :district)
 )

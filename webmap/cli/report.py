@@ -19,6 +19,7 @@ from tqdm import tqdm
 from geo.tenancy import Tenant, set_tenant
 from layers import reports
 from layers.filters import FilterError, Filters
+from webmap.accounts import tenant_of
 from webmap.cli import UserError
 from webmap.db import get_engine, get_web_engine
 from webmap.reports import with_basemap
@@ -39,11 +40,10 @@ def _tenant(username: str | None) -> Tenant:
     if not username:
         return Tenant("regulator", username=f"cli:{getpass.getuser()}")
     with get_engine().connect() as conn:
-        row = conn.execute(text("SELECT id, role, organisation_id, is_active FROM app_user "
-                                "WHERE username = :u"), {"u": username}).first()
-    if row is None or not row.is_active:
+        tenant = tenant_of(conn, username)
+    if tenant is None:
         raise UserError(f"no active user {username!r} (see `riskmap users list`)")
-    return Tenant(row.role, row.organisation_id, username, row.id)
+    return tenant
 
 
 def _write(build, fmt: str, output: Path | None, tenant: Tenant) -> None:

@@ -1,4 +1,4 @@
-"""`riskmap users add|list|disable|password` and `riskmap users token add|list|revoke`:
+"""`riskmap users add|list|disable|password|jurisdiction` and `riskmap users token add|list|revoke`:
 accounts of the platform and the API tokens of the systems that upload data for them."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from geo.tenancy import CITY_ROLES
 from webmap.accounts import (
     ROLES,
     AccountError,
@@ -19,6 +20,7 @@ from webmap.accounts import (
     list_users,
     new_password,
     revoke_token,
+    set_jurisdiction,
     set_password,
 )
 from webmap.db import get_engine
@@ -35,16 +37,22 @@ def users() -> None:
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--org", "organisation", help="Organisation name or id (insurer, TIS, parties).")
 @click.option("--name", "display_name", help="Name shown in the service.")
+@click.option("--jurisdiction", help="Regulator, planner, admin: the GB/T 2260 code of the "
+              "district, city or province they oversee, or 100000 for the nation "
+              "(default: the CITY setting).")
 @click.option("--generate", is_flag=True, help="Make a random password and print it once.")
 @with_appcontext
-def add(username, role, organisation, display_name, generate) -> None:
+def add(username, role, organisation, display_name, jurisdiction, generate) -> None:
     """Add USERNAME; asks for the password unless --generate."""
+    if role in CITY_ROLES and not jurisdiction:
+        jurisdiction = current_app.config["CITY"]
     password = new_password() if generate else click.prompt(
         "password", hide_input=True, confirmation_prompt=True)
     try:
         with get_engine().begin() as conn:
             add_user(conn, username, role, password, organisation=organisation,
-                     display_name=display_name, actor=f"cli:{getpass.getuser()}")
+                     display_name=display_name, actor=f"cli:{getpass.getuser()}",
+                     jurisdiction=jurisdiction)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"user {username} added as {role}"
@@ -59,7 +67,8 @@ def list_command() -> None:
         accounts = list_users(conn)
     for a in accounts:
         state = "active" if a.is_active else "disabled"
-        click.echo(f"{a.username:<20} {a.role:<11} {state:<8} {a.organisation or ''}")
+        click.echo(f"{a.username:<20} {a.role:<11} {state:<8} "
+                   f"{a.organisation or a.jurisdiction or ''}")
     if not accounts:
         click.echo("no accounts yet: riskmap users add NAME --role regulator")
 
@@ -77,6 +86,22 @@ def disable(username) -> None:
         raise click.ClickException(str(exc)) from exc
     end_all(user_id, current_app)
     click.echo(f"user {username} disabled; its sessions ended")
+
+
+@users.command("jurisdiction")
+@click.argument("username")
+@click.argument("code")
+@with_appcontext
+def jurisdiction_command(username, code) -> None:
+    """Let staff account USERNAME oversee CODE (GB/T 2260: a district, city or province, or
+    100000 for the nation); every session of the account ends at once."""
+    try:
+        with get_engine().begin() as conn:
+            user_id = set_jurisdiction(conn, username, code, actor=f"cli:{getpass.getuser()}")
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    end_all(user_id, current_app)
+    click.echo(f"{username} now oversees {code}; its sessions ended")
 
 
 @users.command("password")

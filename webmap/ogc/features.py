@@ -21,7 +21,7 @@ from webmap.ogc.negotiate import (
     url,
     with_args,
 )
-from webmap.scope import connection, current_tenant, request_filters
+from webmap.scope import connection, current_city, current_tenant, request_filters
 
 TITLE = "住宅工程质量潜在缺陷保险风险地图 OGC API"
 CONFORMANCE = (
@@ -58,7 +58,7 @@ def city_frame() -> tuple[list[float] | None, int]:
     frame = current_app.extensions.get(_FRAME)
     if frame is None:
         with connection() as conn:
-            bounds = ogc_features.extent(conn, current_app.config["CITY"])
+            bounds = ogc_features.extent(conn, current_city())
         centre = (bounds[0] + bounds[2]) / 2 if bounds else 102.7
         frame = current_app.extensions[_FRAME] = (bounds, ogc_crs.city_zone(centre))
     return frame
@@ -137,7 +137,7 @@ def collections():
     zone = city_frame()[1]
     with connection() as conn:
         listed = ogc_collections.for_tenant(conn, current_tenant(), filters,
-                                            current_app.config["CITY"], zone, cell_m)
+                                            current_city(), zone, cell_m)
     doc = {"collections": [_collection_doc(c) for c in listed],
            "links": self_links("ogc.collections")}
     return answer(doc, {"heading": "数据集 Collections"})
@@ -155,7 +155,7 @@ def _find(collection_id: str) -> Collection | Response:
     zone = city_frame()[1]
     with connection() as conn:
         found = ogc_collections.find(conn, current_tenant(), collection_id, filters,
-                                     current_app.config["CITY"], zone, cell_m)
+                                     current_city(), zone, cell_m)
     if found is not None:
         return found
     if current_tenant().is_public and ogc_collections.is_tenant_collection(collection_id):

@@ -6,7 +6,7 @@ row, and these endpoints read only approved publications.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, url_for
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from markupsafe import escape
 
 from geo.tenancy import Tenant
@@ -79,10 +79,17 @@ def layer(pub_id: int):
 
 @bp.get("/api/public/outline")
 def outline():
-    """The offline outline basemap: boundaries and names are public, whoever asks."""
+    """The offline outline basemap: boundaries and names are public, whoever asks; of the
+    CITY setting's city, or of ``?city=`` (any city of the store: a signed-in user's maps
+    ask for the city they show)."""
+    city = request.args.get("city", current_app.config["CITY"])
+    with connection(tenant=Tenant.public()) as conn:
+        if not basemap.city_loaded(conn, city):
+            return jsonify(error=f"没有城市 {city} 的边界"), 404
+
     def build():
         with connection(tenant=Tenant.public()) as conn:
-            return jsonify(basemap.outline(conn, current_app.config["CITY"]))
+            return jsonify(basemap.outline(conn, city))
     response = with_public_etag(build)
     if response.status_code == 200:
         response.mimetype = "application/geo+json"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, jsonify, request, url_for
 
+from geo.jurisdiction import overview_area, overview_level
 from layers import catalogue, districts, projects
 from layers.filters import shown
 from webmap.caching import with_etag
 from webmap.errors import json_error, not_found, signed_in_only
-from webmap.scope import connection, current_tenant, request_filters
+from webmap.scope import connection, current_city, current_tenant, request_filters
 
 bp = Blueprint("api", __name__)
 
@@ -45,7 +46,7 @@ def district_layer(layer_id: str):
     if layer is None or layer.kind != "district" or current_tenant().role not in layer.visible_to:
         return not_found(f"no district layer {shown(layer_id)}")
     filters = request_filters()
-    city = current_app.config["CITY"]
+    city = current_city()
 
     def build():
         with connection() as conn:
@@ -56,10 +57,30 @@ def district_layer(layer_id: str):
     return response
 
 
+@bp.get("/api/layers/<layer_id>/areas")
+def area_layer(layer_id: str):
+    """One layer over the cities (or provinces) of an area above the city: ``?area=`` a
+    province's code or 100000 (default: the caller's jurisdiction), ``?level=city`` for the
+    nation's cities rather than its provinces."""
+    layer = catalogue.BY_ID.get(layer_id)
+    if layer is None or layer.kind != "district" or current_tenant().role not in layer.visible_to:
+        return not_found(f"no district layer {shown(layer_id)}")
+    area = overview_area(current_tenant(), request.args.get("area"))
+    if area is None:
+        return not_found(f"地区 {shown(request.args.get('area'))} 不在您的管辖范围内。"
+                         "The area is outside your jurisdiction.")
+    level, filters = overview_level(area, request.args.get("level")), request_filters()
+
+    def build():
+        with connection() as conn:
+            return jsonify(districts.rollup_layer(conn, layer_id, area, level, filters))
+    return with_etag(build)
+
+
 @bp.get("/api/districts/<code>")
 def district_summary(code: str):
     filters = request_filters()
-    city = current_app.config["CITY"]
+    city = current_city()
     with connection() as conn:
         summary = districts.district_summary(conn, code, city, filters)
     if summary is None:

@@ -14,6 +14,7 @@ from flask import (
     render_template,
     request,
     send_from_directory,
+    session,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -30,7 +31,15 @@ from layers.overview import map_context
 from webmap import assets, basemaps
 from webmap.mappage import build_map, vendor_url
 from webmap.public import map as public
-from webmap.scope import connection, current_tenant, request_filters
+from webmap.scope import (
+    CITY_KEY,
+    CityRefused,
+    connection,
+    current_city,
+    current_tenant,
+    open_cities,
+    request_filters,
+)
 from webmap.security import with_nonces
 
 bp = Blueprint("pages", __name__)
@@ -40,7 +49,8 @@ bp.add_app_template_global(vendor_url)
 @bp.app_template_global("basemap_options")
 def basemap_options() -> dict:
     """The basemaps every map of the service offers (webmap/basemaps.py)."""
-    return basemaps.page_options(current_app.config, url_for("public.outline"))
+    return basemaps.page_options(current_app.config,
+                                 url_for("public.outline", city=current_city()))
 
 
 @bp.app_template_filter("role_zh")
@@ -104,7 +114,7 @@ def risk_map():
         layer_id = catalogue.DEFAULT_LAYER
     filters = request_filters()
     with connection() as conn:
-        context = map_context(conn, current_app.config["CITY"], current_tenant())
+        context = map_context(conn, current_city(), current_tenant())
     options = {
         **context, "filters": filters.query(),
         "title": str(escape(f"{context['city_name']}住宅工程质量潜在缺陷保险风险地图")),
@@ -136,7 +146,7 @@ def _user_options() -> dict:
 @bp.get("/districts")
 @login_required
 def overview():
-    city = current_app.config["CITY"]
+    city = current_city()
     filters = request_filters()
     with connection() as conn:
         rows = district_metrics(conn, city, filters)
@@ -175,6 +185,22 @@ def tis_grade(project_id: int):
         else:
             flash("已记录本机构评级。")
     return redirect(url_for("pages.project_page", project_id=project_id, _anchor="grades"), 303)
+
+
+@bp.post("/city")
+@login_required
+def choose_city():
+    """The city switcher: later pages show the chosen city (of those the user may open), and
+    the user returns to the page it switched from."""
+    code = request.form.get("city", "")
+    if code not in {city.code for city in open_cities()}:
+        raise CityRefused(code)
+    session[CITY_KEY] = code
+    back = request.form.get("next", "")
+    # only a page of this service: a path, never another host ("//evil", "/\\evil")
+    if not back.startswith("/") or back.startswith("//") or "\\" in back:
+        back = url_for("pages.risk_map")
+    return redirect(back, 303)
 
 
 @bp.get("/vendor/<package>/dist/<path:filename>")

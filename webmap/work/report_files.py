@@ -32,7 +32,7 @@ from webmap.reports import queued
 from webmap.reports.formats import DISTRICT_FORMATS, FORMATS, PERIODIC_FORMATS, Format
 from webmap.reports.formats import report_filename as filename_of
 from webmap.reports.jobs import jobs_of
-from webmap.scope import connection, current_tenant, request_filters
+from webmap.scope import connection, current_city, current_tenant, request_filters
 
 bp = Blueprint("report_files", __name__)
 
@@ -79,7 +79,7 @@ def _start(recipe: queued.Recipe, filename: str) -> tuple[Response, int]:
 @bp.post("/reports/district/<code>")
 @login_required
 def start_district(code: str):
-    city, fmt, filters = current_app.config["CITY"], _format(DISTRICT_FORMATS), request_filters()
+    city, fmt, filters = current_city(), _format(DISTRICT_FORMATS), request_filters()
     with connection() as conn:
         name = conn.execute(text("SELECT name FROM district WHERE code = :c AND city_code = :city"),
                             {"c": code, "city": city}).scalar()
@@ -101,7 +101,7 @@ def periodic_page():
 @bp.post("/reports/periodic")
 @roles_only(*CITY_ROLES)
 def start_periodic():
-    city, fmt = current_app.config["CITY"], _format(PERIODIC_FORMATS)
+    city, fmt = current_city(), _format(PERIODIC_FORMATS)
     period = request.args.get("period", "").strip()
     reports.periodic_filters(period)  # refuses anything but a month or a quarter
     filename = filename_of({"kind": "periodic", "subtitle": f"统计期间 {period}"}, fmt)

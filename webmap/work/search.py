@@ -5,7 +5,7 @@ security keeps a tenant's search to its own projects."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, jsonify, render_template, request
 from flask_login import login_required
 
 from layers import search as finder
@@ -13,7 +13,7 @@ from layers.filters import FilterError
 from layers.overview import map_context
 from webmap.caching import with_etag
 from webmap.errors import signed_in_only
-from webmap.scope import connection, current_tenant, request_filters
+from webmap.scope import connection, current_city, current_tenant, request_filters
 
 bp = Blueprint("search", __name__)
 
@@ -42,7 +42,7 @@ def search_page():
     asked = "q" in request.args
     results, error, status = [], "", 200
     with connection() as conn:
-        choices = map_context(conn, current_app.config["CITY"], current_tenant())
+        choices = map_context(conn, current_city(), current_tenant())
         if asked:
             try:
                 results = finder.search(conn, request.args.get("q", ""), request_filters())

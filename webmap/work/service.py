@@ -4,14 +4,14 @@ reader's row security and filters apply (an insurer sees its own portfolio)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 
 from geo import programme
 from geo.tenancy import CITY_ROLES
 from layers import reports, service
 from layers.overview import map_context
 from webmap.auth import roles_only
-from webmap.scope import connection, current_tenant, request_filters
+from webmap.scope import connection, current_city, current_tenant, request_filters
 
 bp = Blueprint("service", __name__)
 
@@ -19,7 +19,7 @@ bp = Blueprint("service", __name__)
 @bp.get("/service")
 @roles_only(*CITY_ROLES, "insurer")
 def service_page():
-    city = current_app.config["CITY"]
+    city = current_city()
     filters = request_filters()
     with connection() as conn:
         section = service.service_section(conn, city, filters)

@@ -6,7 +6,7 @@ reader's row security and filters apply to everything (an insurer sees its own p
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from geo.tenancy import CITY_ROLES, Tenant
@@ -18,13 +18,19 @@ from webmap.auth import roles_only
 from webmap.caching import shared_data, with_etag
 from webmap.errors import signed_in_only
 from webmap.reports.formats import DISTRICT_FORMATS, FORMATS
-from webmap.scope import connection, current_tenant, request_filters
+from webmap.scope import (
+    city_of_district,
+    connection,
+    current_city,
+    current_tenant,
+    request_filters,
+)
 
 bp = Blueprint("statistics", __name__)
 
 
 def _choices(conn) -> dict:
-    return map_context(conn, current_app.config["CITY"], current_tenant())
+    return map_context(conn, current_city(), current_tenant())
 
 
 def statistics_for(city: str, filters: Filters, tenant: Tenant | None = None) -> list[dict]:
@@ -42,7 +48,7 @@ def statistics_for(city: str, filters: Filters, tenant: Tenant | None = None) ->
 @bp.get("/statistics")
 @login_required
 def statistics_page():
-    city = current_app.config["CITY"]
+    city = current_city()
     filters = request_filters()
     sections = statistics_for(city, filters)
     with connection() as conn:
@@ -61,7 +67,7 @@ def api_statistics():
     refused = signed_in_only()
     if refused is not None:
         return refused
-    filters, city = request_filters(), current_app.config["CITY"]
+    filters, city = request_filters(), current_city()
 
     def build():
         return jsonify(filters=filters.query(), sections=statistics_for(city, filters))
@@ -72,7 +78,12 @@ def api_statistics():
 @bp.get("/districts/<code>")
 @login_required
 def district_page(code: str):
-    city = current_app.config["CITY"]
+    city = city_of_district(code)
+    if city != current_city():
+        # a district of another city the user may open: shown in its city (its filters, its
+        # reports), as the URL then says
+        return redirect(url_for("statistics.district_page", code=code,
+                                **{**request.args.to_dict(), "city": city}))
     filters = request_filters()
     with connection() as conn:
         report = reports.district_report(conn, city, code, filters, current_tenant())
@@ -82,7 +93,7 @@ def district_page(code: str):
         abort(404)
     downloads = [{"format": f, "label": FORMATS[f].label,
                   "url": url_for("report_files.start_district", code=code, format=f,
-                                 **filters.query())} for f in DISTRICT_FORMATS]
+                                 city=city, **filters.query())} for f in DISTRICT_FORMATS]
     return render_template("district.html", report=report, choices=choices, args=request.args,
                            downloads=downloads, links=links, kpis=reports.kpis(report))
 
@@ -91,5 +102,5 @@ def district_page(code: str):
 @roles_only(*CITY_ROLES)
 def uninsured_page():
     with connection() as conn:
-        rows = projects.uninsured_projects(conn, current_app.config["CITY"])
+        rows = projects.uninsured_projects(conn, current_city())
     return render_template("uninsured.html", rows=rows)

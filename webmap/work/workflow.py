@@ -37,6 +37,7 @@ from geo.lifecycle import DEADLINES, LIFECYCLES, Lifecycle, LifecycleError
 from geo.tenancy import Tenant, set_tenant
 from geo.workflow import DOCUMENT_KINDS, Document, advance, current_state, today
 from geo.workflow_effects import MAY_ACT, required_documents
+from webmap.accounts import tenant_of
 from webmap.auth import csrf
 from webmap.db import get_engine, get_web_engine
 from webmap.errors import json_error
@@ -351,11 +352,10 @@ def _cli_tenant(username: str | None) -> Tenant:
     if not username:
         return Tenant("regulator", username="cli")
     with get_engine().connect() as conn:
-        row = conn.execute(text("SELECT id, role, organisation_id, is_active FROM app_user "
-                                "WHERE username = :u"), {"u": username}).first()
-    if row is None or not row.is_active:
+        tenant = tenant_of(conn, username)
+    if tenant is None:
         raise click.ClickException(f"no active user {username!r} (see `riskmap users list`)")
-    return Tenant(row.role, row.organisation_id, username, row.id)
+    return tenant
 
 
 def _line(t: dict) -> str:

@@ -1,0 +1,127 @@
+"""Jurisdictions: which cities of the store a tenant may look at, and which one it sees first.
+
+The city's staff oversee a district, a city, a province or the nation (a GB/T 2260 code;
+row security keeps them inside it, ``0013_jurisdiction.sql``); an insurer, a TIS and the
+parties see their own business wherever it is, so every city of the store is theirs to open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from geo.tenancy import CITY_ROLES, NATION, Tenant
+
+
+def code_prefix(code: str) -> str:
+    """The district-code prefix a jurisdiction covers (as the store's
+    riskmap_jurisdiction_prefix).
+
+    >>> [code_prefix(c) for c in ("100000", "530000", "530100", "530102")]
+    ['', '53', '5301', '530102']
+    """
+    if code == NATION:
+        return ""
+    if code.endswith("0000"):
+        return code[:2]
+    if code.endswith("00"):
+        return code[:4]
+    return code
+
+
+def city_of(code: str) -> str | None:
+    """The city a jurisdiction lies in; None for a province or the nation.
+
+    >>> city_of("530102"), city_of("530100"), city_of("530000"), city_of("100000")
+    ('530100', '530100', None, None)
+    """
+    prefix = code_prefix(code)
+    return prefix[:4] + "00" if len(prefix) >= 4 else None
+
+
+@dataclass(frozen=True)
+class City:
+    code: str
+    name: str
+    province: str
+
+
+def cities_for(conn: Connection, tenant: Tenant) -> list[City]:
+    """The cities of the store ``tenant`` may open (the public: none; it sees the CITY
+    setting's public map), by code."""
+    if tenant.is_public:
+        return []
+    prefix = code_prefix(tenant.jurisdiction) if tenant.role in CITY_ROLES else ""
+    rows = conn.execute(text(
+        "SELECT city_code, min(city_name) AS name, min(province_name) AS province "
+        "FROM district WHERE starts_with(code, :prefix) GROUP BY city_code ORDER BY city_code"),
+        {"prefix": prefix})
+    return [City(row.city_code.strip(), row.name, row.province) for row in rows]
+
+
+def first_city(cities: list[City], tenant: Tenant, configured: str) -> str:
+    """The city a tenant's pages open on: its own city when it oversees one (or a district
+    of one), else the configured city when it may open it, else its first.
+
+    >>> km, qj = City("530100", "昆明市", "云南省"), City("530300", "曲靖市", "云南省")
+    >>> first_city([km, qj], Tenant("regulator", jurisdiction="530302"), "530100")
+    '530300'
+    >>> first_city([km, qj], Tenant("regulator", jurisdiction="530000"), "530100")
+    '530100'
+    >>> first_city([qj], Tenant("regulator", jurisdiction="530000"), "530100")
+    '530300'
+    >>> first_city([], Tenant.public(), "530100")
+    '530100'
+    """
+    codes = [city.code for city in cities]
+    own = city_of(tenant.jurisdiction) if tenant.jurisdiction else None
+    for choice in (own, configured):
+        if choice in codes:
+            return choice
+    return codes[0] if codes else configured
+
+
+def overview_area(tenant: Tenant, asked: str | None) -> str | None:
+    """The area whose cities (or provinces) an overview shows: ``asked`` (a GB/T 2260 code,
+    or NATION) when the tenant's jurisdiction covers it, else None; by default the tenant's
+    own jurisdiction (the nation for an insurer, a TIS or a party: their own business).
+
+    >>> overview_area(Tenant("planner", jurisdiction="530000"), None)
+    '530000'
+    >>> overview_area(Tenant("planner", jurisdiction="530000"), "530100")
+    '530100'
+    >>> overview_area(Tenant("planner", jurisdiction="530000"), "100000") is None
+    True
+    >>> overview_area(Tenant("insurer", 3), "420000")
+    '420000'
+    """
+    own = tenant.jurisdiction if tenant.role in CITY_ROLES else NATION
+    area = asked or own
+    if area != NATION and not (len(area) == 6 and area.isdigit() and area.endswith("00")):
+        return None
+    return area if code_prefix(area).startswith(code_prefix(own)) else None
+
+
+def overview_level(area: str, asked: str | None) -> str:
+    """The level an overview of ``area`` lists: provinces for the nation, else cities
+    (``asked`` "city" lists the nation's cities).
+
+    >>> overview_level("100000", None), overview_level("100000", "city")
+    ('province', 'city')
+    >>> overview_level("530000", "province")
+    'city'
+    """
+    return "province" if area == NATION and asked != "city" else "city"
+
+
+def area_name(conn: Connection, area: str) -> str | None:
+    """全国, a province's or a city's name; None when the store holds none of its districts."""
+    if area == NATION:
+        return "全国"
+    column = "province_name" if area.endswith("0000") else "city_name"
+    # the column is one of two of this code's own
+    return conn.execute(text(f"SELECT min({column}) FROM district "  # noqa: S608
+                             "WHERE starts_with(code, :prefix)"),
+                        {"prefix": code_prefix(area)}).scalar()

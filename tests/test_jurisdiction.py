@@ -1,0 +1,424 @@
+"""One store, many cities: the city's staff see their jurisdiction's programme only — a
+district, a city, a province or the nation — while an insurer sees its own business in
+every city. Checked as the web role in PostgreSQL itself, and through the service."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+from test_row_security import PROTECTED
+
+from conftest import as_web
+from geo.tenancy import NATION, Tenant, set_tenant
+from layers import catalogue, districts, tiles
+from layers.filters import Filters
+from loaders import demo, demo_load
+from loaders import districts as district_loader
+from webmap import accounts, create_app, sessions
+
+KUNMING, QUJING, SUIZHOU, YUNNAN, WUHUA = "530100", "530300", "421300", "530000", "530102"
+
+
+@pytest.fixture(scope="module")
+def cities(make_database):
+    """Kunming's demo programme (300 projects) with every tenth project moved to Suizhou
+    (Hubei) and every tenth but one to Qujing (Yunnan, like Kunming), policies, risk events
+    and claims with them: three cities of two provinces in one store."""
+    engine = make_database()
+    with engine.begin() as conn:
+        for city in (KUNMING, QUJING, SUIZHOU):
+            district_loader.load_districts(conn, district_loader.district_records(city=city))
+        demo_load.run_demo(conn, demo.DemoOptions(city=KUNMING))
+        for city, remainder in ((SUIZHOU, 1), (QUJING, 2)):
+            conn.execute(text("""
+                UPDATE project p SET district_code = d.code,
+                  location = ST_PointOnSurface(d.boundary), footprint = NULL
+                FROM (SELECT code, boundary FROM district WHERE city_code = :city
+                      ORDER BY code LIMIT 1) d
+                WHERE p.id % 10 = :r"""), {"city": city, "r": remainder})
+    return engine
+
+
+def projects_of(engine, prefix: str) -> set[int]:
+    with engine.connect() as conn:
+        return set(conn.execute(text("SELECT id FROM project WHERE starts_with(district_code, :p)"),
+                                {"p": prefix}).scalars())
+
+
+def rows(engine, tenant: Tenant | None, table: str) -> set[int]:
+    """The rows of ``table`` the web role reads for ``tenant`` (the owner's for None), as
+    (row id) of projects — to compare with the owner's view restricted to projects."""
+    with engine.begin() as conn:
+        if tenant is not None:
+            conn.execute(text("SET LOCAL ROLE riskmap_web"))
+            set_tenant(conn, tenant)
+        return {(i, p) for i, p in conn.execute(text(PROTECTED[table]))}
+
+
+def test_each_jurisdiction_sees_exactly_its_own_programme_by_direct_sql(cities):
+    everything = {table: rows(cities, None, table) for table in PROTECTED}
+    kunming, suizhou = projects_of(cities, "5301"), projects_of(cities, "4213")
+    assert kunming and suizhou and projects_of(cities, "5303")
+    assert any(p in suizhou for _, p in everything["claim"])  # claims moved too
+    for code, prefix in ((KUNMING, "5301"), (YUNNAN, "53"), (SUIZHOU, "4213"),
+                         (WUHUA, WUHUA), (NATION, "")):
+        own = projects_of(cities, prefix)
+        for role in ("regulator", "planner", "admin"):
+            tenant = Tenant(role, jurisdiction=code)
+            for table in PROTECTED:
+                seen = rows(cities, tenant, table)
+                assert seen == {r for r in everything[table] if r[1] in own}, (code, role, table)
+    assert projects_of(cities, YUNNAN[:2]) == kunming | projects_of(cities, "5303")
+    assert not rows(cities, Tenant("regulator", jurisdiction="440300"), "project")
+
+
+def test_an_insurer_sees_its_own_business_in_every_city(cities):
+    with cities.connect() as conn:
+        insurer, own = conn.execute(text("""
+            SELECT s.insurer_id, array_agg(DISTINCT po.project_id) FROM policy_share s
+            JOIN policy po ON po.id = s.policy_id GROUP BY 1 ORDER BY count(*) DESC LIMIT 1""")
+        ).one()
+    seen = {p for _, p in rows(cities, Tenant("insurer", insurer), "project")}
+    assert seen == set(own)
+    assert seen & projects_of(cities, "4213") and seen & projects_of(cities, "5301")
+
+
+def test_a_city_regulator_cannot_write_into_another_city(cities):
+    suizhou, kunming = min(projects_of(cities, "4213")), min(projects_of(cities, "5301"))
+    with cities.connect() as conn, conn.begin():
+        with as_web(conn, Tenant("regulator", jurisdiction=KUNMING)):
+            moved = conn.execute(text("UPDATE project SET units = units + 1 WHERE id = :id"),
+                                 {"id": suizhou}).rowcount
+            assert moved == 0
+            assert conn.execute(text("UPDATE project SET units = units + 1 WHERE id = :id"),
+                                {"id": kunming}).rowcount == 1
+            with pytest.raises(Exception, match="row-level security"), conn.begin_nested():
+                # moving its own project into Suizhou takes it out of its jurisdiction
+                conn.execute(text("UPDATE project SET district_code = '421303' WHERE id = :id"),
+                             {"id": kunming})
+            with pytest.raises(Exception, match="row-level security"), conn.begin_nested():
+                conn.execute(text("""INSERT INTO risk_event (project_id, found_on, category,
+                    severity, status, description) SELECT :id, found_on, category, severity,
+                    status, 'x' FROM risk_event LIMIT 1"""), {"id": suizhou})
+        conn.rollback()
+
+
+def test_kept_summaries_answer_a_city_regulator_for_its_city_only(cities):
+    """The district layers summed from district_day and the tiles read from map_project
+    (the fast paths) equal row security's answer for each jurisdiction."""
+    with cities.connect() as conn:
+        for code in (KUNMING, SUIZHOU, YUNNAN, NATION):
+            for city in (KUNMING, SUIZHOU):
+                with as_web(conn, Tenant("regulator", jurisdiction=code)):
+                    daily = districts.district_metrics(conn, city, Filters(),
+                                                       parts=frozenset({"written", "risk"}))
+                    sql, _ = districts.metrics_query(conn, city, Filters(),
+                                                     parts=frozenset({"written", "risk"}))
+                    assert "riskmap_district_days" in sql
+                scoped = _scoped_metrics(conn, city, code)
+                assert daily == scoped, (code, city)
+                covered = code == NATION or city.startswith(code.rstrip("0"))
+                assert any(r["premium_yuan"] for r in daily) == covered, (code, city)
+
+
+def _scoped_metrics(conn, city: str, code: str) -> list[dict]:
+    """The same district metrics aggregated through row security (no kept summary)."""
+    with as_web(conn, Tenant("regulator", jurisdiction=code)):
+        sql = districts._metrics_sql(False, frozenset({"written", "risk"}), daily=False)
+        out = []
+        for row in conn.execute(text(sql), {**Filters().params(), "city": city,
+                                            "need_written": True, "need_risk": True}):
+            item = districts.plain_row(row)
+            item["code"] = item["code"].strip()
+            out.append(item)
+        return out
+
+
+_ROLLUP_PERIODS = st.sampled_from([(None, None), ("2022-01-01", "2022-12-31"),
+                                   ("2023-04-01", "2023-06-30"), ("2019-05-02", None)])
+_ROLLUP_PARTS = st.sampled_from([None, frozenset({"written"}), frozenset({"risk"}),
+                                 frozenset({"written", "risk"}), frozenset({"claims", "earned"})])
+
+
+def test_cities_and_provinces_rolled_up_equal_each_citys_own_totals(cities):
+    """A city's (or province's) row of the rolled-up layers equals that city's own totals
+    (`city_values` over its district layer), for any tenant, period, stage, insurer and
+    parts, whether summed from district_day or through row security."""
+    with cities.connect() as conn:
+        insurer = conn.execute(text("SELECT min(insurer_id) FROM policy_share")).scalar_one()
+    tenants = st.sampled_from([Tenant("regulator", jurisdiction=NATION),
+                               Tenant("planner", jurisdiction=YUNNAN),
+                               Tenant("regulator", jurisdiction=KUNMING),
+                               Tenant("insurer", insurer)])
+
+    @settings(max_examples=25, deadline=None, database=None)
+    @given(tenants, _ROLLUP_PERIODS, st.sampled_from([None, "delivered"]), _ROLLUP_PARTS,
+           st.sampled_from([(NATION, "city"), (YUNNAN, "city"), (NATION, "province")]))
+    def check(tenant, period, stage, parts, asked):
+        area, level = asked
+        filters = Filters(date_from=period[0] and dt.date.fromisoformat(period[0]),
+                          date_to=period[1] and dt.date.fromisoformat(period[1]),
+                          stage=stage).for_tenant(tenant)
+        with cities.connect() as conn, as_web(conn, tenant):
+            rolled = {row["code"]: row for row in
+                      districts.rollup_metrics(conn, area, level, filters, parts)}
+            own = {}
+            for city, prefix in ((KUNMING, "53"), (QUJING, "53"), (SUIZHOU, "42")):
+                if not city.startswith(area.rstrip("0")) and area != NATION:
+                    continue
+                rows = districts.district_metrics(conn, city, filters, parts=parts)
+                totals = districts.city_values(conn, city, filters, rows)
+                code = city if level == "city" else prefix + "0000"
+                own.setdefault(code, []).append(totals)
+        assert set(rolled) == set(own)
+        for code, parts_of_code in own.items():
+            for column in districts.BASE_COLUMNS:
+                assert rolled[code][column] == pytest.approx(
+                    sum(t[column] for t in parts_of_code)), (code, column)
+            if len(parts_of_code) == 1:  # a ratio of one city's totals is that city's
+                for layer in catalogue.DISTRICT_LAYERS:
+                    if parts is None or districts.parts_of(layer) <= parts:
+                        assert rolled[code][layer.id] == pytest.approx(
+                            parts_of_code[0][layer.id], nan_ok=True), (code, layer.id)
+
+    check()
+
+
+def test_a_tile_over_suizhou_is_empty_for_kunmings_regulator(cities):
+    with cities.connect() as conn:
+        x, y = conn.execute(text("""
+            SELECT ST_X(location), ST_Y(location) FROM project
+            WHERE starts_with(district_code, '4213') LIMIT 1""")).one()
+    z = 12
+    tx, ty = tiles_xy(x, y, z)
+    with cities.connect() as conn:
+        with as_web(conn, Tenant("regulator", jurisdiction=KUNMING)):
+            kunming_tile = tiles.project_tile(conn, z, tx, ty, Filters())
+        with as_web(conn, Tenant("regulator", jurisdiction=SUIZHOU)):
+            suizhou_tile = tiles.project_tile(conn, z, tx, ty, Filters())
+    assert not kunming_tile and suizhou_tile
+
+
+def tiles_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
+    import math
+    n = 2 ** z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def signed_in(engine, username: str, jurisdiction: str):
+    """A client of the service signed in as staff account ``username`` of ``jurisdiction``."""
+    with engine.begin() as conn:
+        user_id = conn.execute(text("SELECT id FROM app_user WHERE username = :u"),
+                               {"u": username}).scalar()
+        if user_id is None:
+            user_id = accounts.add_user(conn, username, "regulator", "a-long-password",
+                                        jurisdiction=jurisdiction)
+    client = create_app({"TESTING": True, "DATABASE_URL": engine.url.render_as_string(
+        hide_password=False)}).test_client()
+    with client.session_transaction() as session:
+        session.update(sessions.signed_in_fields(user_id, client.application))
+    return client
+
+
+def signed_in_as(engine, role: str, organisation_id: int):
+    """A client signed in as a (made-on-demand) account of an organisation."""
+    from conftest import sign_in
+
+    client = create_app({"TESTING": True, "DATABASE_URL": engine.url.render_as_string(
+        hide_password=False)}).test_client()
+    return sign_in(client, engine, role, organisation_id)
+
+
+def test_a_city_regulator_is_shown_its_city_only_through_the_service(cities):
+    suizhou, kunming = min(projects_of(cities, "4213")), min(projects_of(cities, "5301"))
+    km = signed_in(cities, "km-regulator", KUNMING)
+    sz = signed_in(cities, "sz-regulator", SUIZHOU)
+    nation = signed_in(cities, "cn-regulator", NATION)
+    assert km.get(f"/projects/{suizhou}").status_code == 404
+    assert km.get(f"/api/projects/{suizhou}").status_code == 404
+    assert km.get(f"/projects/{kunming}").status_code == 200
+    assert sz.get(f"/projects/{suizhou}").status_code == 200
+    assert sz.get(f"/projects/{kunming}").status_code == 404
+    # the same URL, cached per jurisdiction: each regulator gets its own figures
+    counts = {}
+    for name, client in (("km", km), ("sz", sz), ("cn", nation), ("km again", km)):
+        answer = client.get("/api/statistics")
+        assert answer.status_code == 200, name
+        counts[name] = answer.get_json()
+    assert counts["km"] == counts["km again"]
+    assert len({repr(counts[n]) for n in ("km", "sz", "cn")}) == 3
+
+
+def test_the_city_switcher_offers_only_the_users_cities_and_stays_on_this_site(cities):
+    nation, km = signed_in(cities, "cn-regulator", NATION), signed_in(cities, "km-regulator",
+                                                                         KUNMING)
+    page = nation.get("/statistics").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)[1]
+    assert re.findall(r'<option value="(\d+)"', page.split('id="city-choice"')[1]
+                      .split("</select>")[0]) == [SUIZHOU, KUNMING, QUJING]
+    switched = nation.post("/city", data={"city": SUIZHOU, "next": "/statistics?period=2024",
+                                          "csrf_token": token})
+    assert switched.status_code == 303 and switched.location == "/statistics?period=2024"
+    assert "随州市" in nation.get("/statistics").get_data(as_text=True)
+    for away in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        answer = nation.post("/city", data={"city": KUNMING, "next": away, "csrf_token": token})
+        assert answer.location == "/", away
+    # a city regulator has one city: no switcher, and another city is refused, by form or URL
+    page = km.get("/statistics").get_data(as_text=True)
+    assert 'id="city-choice"' not in page
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)[1]
+    refused = km.post("/city", data={"city": SUIZHOU, "csrf_token": token})
+    assert refused.status_code == 404 and "不在您的管辖范围内" in refused.get_data(as_text=True)
+    assert km.get(f"/api/statistics?city={SUIZHOU}").status_code == 404
+    assert km.get(f"/api/layers/premium_total/districts?city={SUIZHOU}").status_code == 404
+    # a district of another city the user may open shows in that city (Kunming is shown now)
+    assert nation.get("/districts/530102").status_code == 200
+    opened = nation.get("/districts/421303?period=2024")
+    assert opened.status_code == 302 and "city=421300" in opened.location
+    assert "period=2024" in opened.location
+    assert "曾都区" in nation.get(opened.location).get_data(as_text=True)
+
+
+def test_the_overview_rolls_the_jurisdiction_up_by_province_and_city(cities):
+    nation, km = signed_in(cities, "cn-regulator", NATION), signed_in(cities, "km-regulator",
+                                                                         KUNMING)
+    yunnan = signed_in(cities, "yn-regulator", YUNNAN)
+    provinces = nation.get("/api/layers/risk_events/areas").get_json()
+    assert [(r["code"], r["name"]) for r in provinces["rows"]] == [
+        ("420000", "湖北省"), ("530000", "云南省")]
+    own = yunnan.get("/api/layers/risk_events/areas").get_json()
+    assert [r["code"] for r in own["rows"]] == [KUNMING, QUJING] and own["level"] == "city"
+    # the province's row is its cities' sum
+    assert provinces["rows"][1]["value"] == sum(r["value"] for r in own["rows"])
+    page = yunnan.get("/areas?layer=risk_events").get_data(as_text=True)
+    assert "全国 › <b>云南省</b>" not in page and "<b>云南省</b>" in page and "曲靖市" in page
+    assert yunnan.get("/areas?area=100000").status_code == 404
+    assert yunnan.get("/api/layers/risk_events/areas?area=420000").status_code == 404
+    assert km.get("/areas?area=530000").status_code == 404
+    mine = km.get("/api/layers/risk_events/areas").get_json()
+    assert [r["code"] for r in mine["rows"]] == [KUNMING]
+    assert mine["rows"][0]["value"] == own["rows"][0]["value"]
+
+
+def test_an_insurers_overview_is_its_own_business_in_every_city(cities):
+    with cities.connect() as conn:
+        insurer = conn.execute(text("SELECT insurer_id FROM policy_share GROUP BY 1 "
+                                    "ORDER BY count(*) DESC LIMIT 1")).scalar_one()
+    client = signed_in_as(cities, "insurer", insurer)
+    rolled = client.get("/api/layers/premium_total/areas?level=city").get_json()
+    assert rolled["level"] == "city" and rolled["filters"]["insurer"] == str(insurer)
+    for row in rolled["rows"]:
+        layer = client.get(f"/api/layers/premium_total/districts?city={row['code']}").get_json()
+        total = sum(f["properties"]["value"] or 0 for f in layer["features"])
+        assert row["value"] == pytest.approx(total), row["code"]
+    assert all(row["value"] for row in rolled["rows"])  # its business is in all three
+    assert client.get("/areas").status_code == 200
+
+
+def test_accounts_refuse_a_jurisdiction_that_is_none(cities):
+    with cities.begin() as conn:
+        with pytest.raises(accounts.AccountError, match="GB/T 2260"):
+            accounts.add_user(conn, "bad-area", "regulator", "a-long-password",
+                              jurisdiction="999999")
+        with pytest.raises(accounts.AccountError, match="no jurisdiction"):
+            accounts.add_user(conn, "bad-insurer", "insurer", "a-long-password",
+                              organisation="1", jurisdiction=KUNMING)
+        accounts.add_user(conn, "yn-planner", "planner", "a-long-password",
+                          jurisdiction=YUNNAN)
+        assert accounts.tenant_of(conn, "yn-planner").key() == "planner:@530000"
+        accounts.set_jurisdiction(conn, "yn-planner", SUIZHOU)
+        assert accounts.tenant_of(conn, "yn-planner").jurisdiction == SUIZHOU
+        with pytest.raises(Exception, match="app_user_staff_jurisdiction"), conn.begin_nested():
+            conn.execute(text("UPDATE app_user SET jurisdiction = NULL "
+                              "WHERE username = 'yn-planner'"))
+
+
+def test_the_browser_drills_from_the_nation_to_a_project_of_another_city(cities):
+    """A national regulator opens the map on the configured city, goes from the nation's
+    provinces to Hubei's cities to Suizhou's map, clicks a district and opens its riskiest
+    project; a city regulator is offered no switch."""
+    from browsing import chromium_page, serving, sign_in
+
+    from conftest import TEST_PASSWORD
+    with cities.begin() as conn:
+        for name, code in (("cn-browser", NATION), ("km-browser", KUNMING)):
+            if not conn.execute(text("SELECT 1 FROM app_user WHERE username = :u"),
+                                {"u": name}).first():
+                accounts.add_user(conn, name, "regulator", TEST_PASSWORD, jurisdiction=code)
+    with serving(cities) as server, chromium_page() as (page, problems):
+        sign_in(page, server, "cn-browser")
+        page.wait_for_selector(".riskmap-legend .legend-row")
+        assert page.locator("path[class*='district-5301']").count() == 14
+        groups = page.eval_on_selector_all(
+            "#city-choice optgroup", "gs => gs.map(g => [g.label, "
+            "[...g.querySelectorAll('option')].map(o => o.textContent)])")
+        assert groups == [["湖北省", ["随州市"]], ["云南省", ["昆明市", "曲靖市"]]]
+        # the nation's provinces, one of them opens its cities, one city opens its map
+        page.click("#areas-link")
+        page.wait_for_selector("#areas tbody tr")
+        assert page.eval_on_selector_all("#areas tbody tr", "rs => rs.map(r => r.dataset.code)"
+                                         ) == ["420000", "530000"]
+        assert page.inner_text("#area-trail") == "全国"
+        page.click("#areas tr[data-code='420000'] a.area-open")
+        page.wait_for_selector("#areas tr[data-code='421300']")
+        assert page.inner_text("#area-trail") == "全国 › 湖北省"
+        page.click("#areas tr[data-code='421300'] form.area-open button")
+        page.wait_for_url(server + "/?layer=premium_total", wait_until="networkidle")
+        page.wait_for_selector("path[class*='district-4213']")
+        assert page.eval_on_selector("#city-choice", "s => s.value") == SUIZHOU
+        assert page.locator("path[class*='district-5301']").count() == 0
+        assert "随州市" in page.title()
+        page.locator("path[class*='district-421303']").first.click(force=True)
+        page.wait_for_selector("#riskmap-summary ol li a")
+        assert page.inner_text("#riskmap-summary h2") == "曾都区"
+        name = page.inner_text("#riskmap-summary ol li a >> nth=0")
+        with page.context.expect_page() as opened:  # the summary opens projects in a new tab
+            page.click("#riskmap-summary ol li a >> nth=0")
+        project = opened.value
+        project.wait_for_load_state("networkidle")
+        assert "/projects/" in project.url
+        assert name in project.inner_text("main") and "曾都区" in project.inner_text("main")
+        assert problems == []
+    with serving(cities) as server, chromium_page() as (page, problems):
+        sign_in(page, server, "km-browser")
+        assert page.locator("#city-choice").count() == 0
+        assert problems == []
+
+
+def test_a_province_demo_spreads_one_programme_over_its_cities(make_database):
+    """`riskmap demo --city 530000`: Yunnan's districts loaded, projects in many of its cities
+    with Kunming (the capital) building the most, a provincial regulator who switches between
+    them, and the public map of the CITY setting's city."""
+    from webmap.cli import main
+
+    engine = make_database()
+    app = create_app({"TESTING": True, "DATABASE_URL": engine.url.render_as_string(
+        hide_password=False)})
+    result = app.test_cli_runner().invoke(main, ["demo", "--city", YUNNAN, "--projects", "800"])
+    assert result.exit_code == 0, result.output
+    with engine.connect() as conn:
+        by_city = dict(conn.execute(text(
+            "SELECT left(district_code, 4), count(*) FROM project GROUP BY 1")).all())
+        staff = conn.execute(text("SELECT DISTINCT jurisdiction FROM app_user "
+                                  "WHERE jurisdiction IS NOT NULL")).scalars().all()
+        public = conn.execute(text("SELECT count(*) FROM layer_publication "
+                                   "WHERE status = 'approved'")).scalar_one()
+    assert sum(by_city.values()) == 800 and len(by_city) >= 8
+    assert all(code.startswith("53") for code in by_city)
+    assert max(by_city, key=by_city.get) == "5301"
+    assert staff == [YUNNAN] and public == 3
+    client = app.test_client()
+    with engine.connect() as conn:
+        user_id = conn.execute(text("SELECT id FROM app_user WHERE username = 'demo-regulator'")
+                               ).scalar_one()
+    with client.session_transaction() as session:
+        session.update(sessions.signed_in_fields(user_id, app))
+    page = client.get("/statistics").get_data(as_text=True)
+    assert page.count('<option value="53') >= 8 and "昆明市" in page
