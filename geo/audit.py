@@ -23,7 +23,7 @@ ACTIONS_ZH = {
     "claim.rate": "理赔服务评价", "exposure_limit.set": "设置累积限额",
     "exposure_limit.delete": "删除累积限额", "import.forbidden": "越权上传被拒",
     "password.change": "修改密码", "user.password": "设置密码", "user.reset": "重置密码",
-    "demo": "生成演示数据",
+    "demo": "生成演示数据", "user.jurisdiction": "变更辖区",
 }
 ACTORS_ZH = {"anonymous": "匿名（公众）", "cli": "命令行", "demo": "演示数据", "test": "测试",
              "system": "系统（平台自动）"}
@@ -38,6 +38,7 @@ DETAIL_ZH = {
     "unchanged": "未变", "rejected": "拒收行数", "errors": "错误数", "result": "结果",
     "claim_no": "报案号", "rule": "承保判定", "score": "评分", "measure": "指标",
     "max_wan": "限额（万元）", "changes": "变更", "partial": "部分导入",
+    "jurisdiction": "辖区",
 }
 
 # values of a few keys that are the code's own words, as the page names them

@@ -61,9 +61,10 @@ def cities_for(conn: Connection, tenant: Tenant) -> list[City]:
     return [City(row.city_code.strip(), row.name, row.province) for row in rows]
 
 
-def first_city(cities: list[City], tenant: Tenant, configured: str) -> str:
+def first_city(cities: list[City], tenant: Tenant, configured: str) -> str | None:
     """The city a tenant's pages open on: its own city when it oversees one (or a district
-    of one), else the configured city when it may open it, else its first.
+    of one), else the configured city when it may open it, else its first; None for staff
+    whose jurisdiction holds no city of the store (they may open none).
 
     >>> km, qj = City("530100", "昆明市", "云南省"), City("530300", "曲靖市", "云南省")
     >>> first_city([km, qj], Tenant("regulator", jurisdiction="530302"), "530100")
@@ -74,13 +75,17 @@ def first_city(cities: list[City], tenant: Tenant, configured: str) -> str:
     '530300'
     >>> first_city([], Tenant.public(), "530100")
     '530100'
+    >>> first_city([], Tenant("regulator", jurisdiction="440300"), "530100") is None
+    True
     """
     codes = [city.code for city in cities]
     own = city_of(tenant.jurisdiction) if tenant.jurisdiction else None
     for choice in (own, configured):
         if choice in codes:
             return choice
-    return codes[0] if codes else configured
+    if codes:
+        return codes[0]
+    return None if tenant.role in CITY_ROLES else configured
 
 
 def overview_area(tenant: Tenant, asked: str | None) -> str | None:
@@ -96,11 +101,16 @@ def overview_area(tenant: Tenant, asked: str | None) -> str | None:
     True
     >>> overview_area(Tenant("insurer", 3), "420000")
     '420000'
+    >>> overview_area(Tenant("regulator", jurisdiction="530102"), None)
+    '530100'
     """
     own = tenant.jurisdiction if tenant.role in CITY_ROLES else NATION
-    area = asked or own
+    # a district's staff look at their city's row (holding their district only)
+    area = asked or city_of(own) or own
     if area != NATION and not (len(area) == 6 and area.isdigit() and area.endswith("00")):
         return None
+    if area == city_of(own):
+        return area
     return area if code_prefix(area).startswith(code_prefix(own)) else None
 
 

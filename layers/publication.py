@@ -45,8 +45,9 @@ def publishable_layers() -> list[catalogue.Layer]:
 
 
 def draft(conn: Connection, tenant: Tenant, layer_id: str, filters: Filters,
-          title: str = "") -> int:
-    """A new draft publication of ``layer_id`` with ``filters``; returns its id."""
+          title: str = "", city: str | None = None) -> int:
+    """A new draft publication of ``layer_id`` with ``filters`` for ``city``'s public map
+    (None: the city its approval names); returns its id."""
     if tenant.role not in CITY_ROLES:
         raise PublicationError("only the city's staff (regulator, planner, admin) draft "
                                "public layers")
@@ -58,10 +59,10 @@ def draft(conn: Connection, tenant: Tenant, layer_id: str, filters: Filters,
     if len(title) > 200:
         raise PublicationError("the title may have at most 200 characters")
     pub_id = conn.execute(text(
-        "INSERT INTO layer_publication (layer_id, filters, title, created_by) "
-        "VALUES (:layer, CAST(:filters AS jsonb), :title, :user) RETURNING id"),
+        "INSERT INTO layer_publication (layer_id, filters, title, created_by, city) "
+        "VALUES (:layer, CAST(:filters AS jsonb), :title, :user, :city) RETURNING id"),
         {"layer": layer_id, "filters": json.dumps(filters.query()), "title": title,
-         "user": tenant.user_id}).scalar_one()
+         "user": tenant.user_id, "city": city}).scalar_one()
     _record_step(conn, tenant, pub_id, "draft", None)
     return pub_id
 
@@ -175,7 +176,7 @@ def list_all(conn: Connection, status: str | None = None) -> list[dict]:
     """Every publication the connection's tenant may see, newest first."""
     rows = conn.execute(text(
         "SELECT lp.id, lp.layer_id, lp.title, lp.filters, lp.status, lp.created_at, "
-        "lp.decided_at, lp.reason FROM layer_publication lp "
+        "lp.decided_at, lp.reason, trim(lp.city) AS city FROM layer_publication lp "
         "WHERE CAST(:status AS text) IS NULL OR lp.status = :status ORDER BY lp.id DESC"),
         {"status": status})
     return [{**row._mapping, "status_zh": STATUS_ZH[row.status],
@@ -211,10 +212,14 @@ def move(conn: Connection, tenant: Tenant, pub_id: int, to: str, *, reason: str 
 
 
 def _freeze(conn: Connection, pub_id: int, city: str | None, rules: disclosure.Rules) -> None:
-    row = conn.execute(text("SELECT layer_id, filters FROM layer_publication WHERE id = :id"),
-                       {"id": pub_id}).one()
+    row = conn.execute(text("SELECT layer_id, filters, city FROM layer_publication "
+                            "WHERE id = :id"), {"id": pub_id}).one()
+    # a draft's own city wins: it is the city whose staff may see and decide it
+    city = row.city.strip() if row.city else city
     if city is None:
         raise PublicationError("approval needs the city whose districts are published")
+    conn.execute(text("UPDATE layer_publication SET city = :c WHERE id = :id"),
+                 {"c": city, "id": pub_id})
     filters = Filters.from_args(row.filters)
     shown = preview(conn, city, row.layer_id, filters, rules, exclude=pub_id)
     for item in shown["districts"]:
@@ -248,11 +253,13 @@ def _keep_contributions(conn: Connection, pub_id: int, city: str, basis: str,
                       for (d, i), m in merged.items()])
 
 
-def public_layers(conn: Connection) -> list[dict]:
-    """The approved publications, as the public map lists them."""
+def public_layers(conn: Connection, city: str | None = None) -> list[dict]:
+    """The approved publications (of ``city``'s public map when given), as the public map
+    lists them."""
     return [{"id": p["id"], "title": p["title"], "layer_title": p["layer_title"],
              "group_zh": catalogue.GROUPS[catalogue.BY_ID[p["layer_id"]].group]}
-            for p in list_all(conn, "approved")]
+            for p in list_all(conn, "approved")
+            if city is None or p["city"] in (None, city)]
 
 
 def public_layer(conn: Connection, pub_id: int) -> dict | None:

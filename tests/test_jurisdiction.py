@@ -246,14 +246,16 @@ def test_a_city_regulator_is_shown_its_city_only_through_the_service(cities):
     assert km.get(f"/projects/{kunming}").status_code == 200
     assert sz.get(f"/projects/{suizhou}").status_code == 200
     assert sz.get(f"/projects/{kunming}").status_code == 404
-    # the same URL, cached per jurisdiction: each regulator gets its own figures
+    # the same URL, cached per jurisdiction and city: each regulator gets its city's figures,
+    # and the nation's regulator each city's as that city's regulator sees it
     counts = {}
-    for name, client in (("km", km), ("sz", sz), ("cn", nation), ("km again", km)):
-        answer = client.get("/api/statistics")
+    for name, client, city in (("km", km, ""), ("sz", sz, ""), ("cn", nation, ""),
+                               ("cn in sz", nation, f"?city={SUIZHOU}"), ("km again", km, "")):
+        answer = client.get("/api/statistics" + city)
         assert answer.status_code == 200, name
-        counts[name] = answer.get_json()
-    assert counts["km"] == counts["km again"]
-    assert len({repr(counts[n]) for n in ("km", "sz", "cn")}) == 3
+        counts[name] = answer.get_json()["sections"]
+    assert counts["km"] == counts["km again"] == counts["cn"] != counts["sz"]
+    assert counts["cn in sz"] == counts["sz"]
 
 
 def test_the_city_switcher_offers_only_the_users_cities_and_stays_on_this_site(cities):
@@ -422,3 +424,94 @@ def test_a_province_demo_spreads_one_programme_over_its_cities(make_database):
         session.update(sessions.signed_in_fields(user_id, app))
     page = client.get("/statistics").get_data(as_text=True)
     assert page.count('<option value="53') >= 8 and "昆明市" in page
+
+
+def test_a_citys_regulator_imports_into_its_city_only(cities, tmp_path):
+    """Imports run as the store's owner, so the jurisdiction is enforced by the import's own
+    checks: a Qujing regulator's file may neither rewrite Kunming's project by its permit
+    number nor move a project out of Qujing; a new Qujing project imports."""
+    import importing
+    from test_import import HEADERS, project_row
+
+    from loaders.imports.run import import_file
+    with cities.connect() as conn:
+        kunming_permit = conn.execute(text("SELECT permit_no FROM project WHERE "
+                                           "starts_with(district_code, '5301') LIMIT 1")).scalar()
+        site = conn.execute(text("""SELECT code, name, ST_X(p), ST_Y(p) FROM (SELECT code, name,
+            ST_PointOnSurface(boundary) AS p FROM district WHERE city_code = :c
+            ORDER BY code LIMIT 1) s"""), {"c": QUJING}).one()
+        before = conn.execute(text("SELECT district_code FROM project WHERE permit_no = :p"),
+                              {"p": kunming_permit}).scalar()
+    qujing = Tenant("regulator", username="qj", jurisdiction=QUJING)
+
+    def run(rows):
+        path = importing.write_csv(tmp_path / "projects.csv", HEADERS, rows)
+        with cities.begin() as conn:
+            return import_file(conn, "projects", path, city=QUJING, actor="qj", tenant=qujing)
+
+    taken = run([project_row(site, kunming_permit), project_row(site, "QJ-NEW-1")])
+    assert (taken.inserted, taken.updated) == (0, 0)
+    assert [(p.row, p.value) for p in taken.errors] == [(2, kunming_permit)]
+    assert "辖区以外" in taken.errors[0].reason and taken.errors[0].column == "报建号"
+    with cities.connect() as conn:
+        assert conn.execute(text("SELECT district_code FROM project WHERE permit_no = :p"),
+                            {"p": kunming_permit}).scalar() == before
+    made = run([project_row(site, "QJ-NEW-1")])
+    assert made.errors == [] and made.inserted == 1
+
+
+def test_a_citys_staff_keep_to_their_citys_publications_audit_and_complaints(cities):
+    """Public layers belong to a city; an admin reads its own staff's audit lines; a
+    complaint about a district shows to that district's city — all as the web role, in
+    PostgreSQL."""
+    from layers import publication
+
+    kunming_staff = Tenant("regulator", username="km", jurisdiction=KUNMING)
+    with cities.begin() as conn:
+        km_user = accounts.add_user(conn, "km-publisher", "regulator", "a-long-password",
+                                    jurisdiction=KUNMING)
+        kunming_staff = Tenant("regulator", username="km-publisher", user_id=km_user,
+                               jurisdiction=KUNMING)
+        pub = publication.draft(conn, kunming_staff, "projects", Filters(), city=KUNMING)
+        conn.execute(text("INSERT INTO audit_log (user_id, actor, action) "
+                          "VALUES (:u, 'km-publisher', 'login')"), {"u": km_user})
+        conn.execute(text("""INSERT INTO complaint (complaint_no, party_kind, party_name,
+            district_code, category, body, contact, received_on) VALUES ('TS-QJ-1', 'insurer',
+            '某保险', '530302', 'service', '未回访', '138', '2026-06-01')"""))
+    qujing_admin = Tenant("admin", username="qj", jurisdiction=QUJING)
+    with cities.connect() as conn:
+        with as_web(conn, qujing_admin):
+            assert conn.execute(text("SELECT count(*) FROM layer_publication WHERE id = :p"),
+                                {"p": pub}).scalar_one() == 0
+            assert conn.execute(text("UPDATE layer_publication SET status = 'withdrawn' "
+                                     "WHERE id = :p"), {"p": pub}).rowcount == 0
+            with pytest.raises(Exception, match="row-level security"), conn.begin_nested():
+                conn.execute(text("INSERT INTO published_value (publication_id, district_code, "
+                                  "value, suppressed) VALUES (:p, '530102', 1, false)"),
+                             {"p": pub})
+            assert conn.execute(text("SELECT count(*) FROM audit_log WHERE actor = "
+                                     "'km-publisher'")).scalar_one() == 0
+            assert "TS-QJ-1" in conn.execute(text("SELECT complaint_no FROM complaint")
+                                             ).scalars().all()
+        with as_web(conn, Tenant("admin", username="km", jurisdiction=KUNMING)):
+            assert conn.execute(text("SELECT count(*) FROM audit_log WHERE actor = "
+                                     "'km-publisher'")).scalar_one() >= 1  # login, draft
+            assert conn.execute(text("SELECT count(*) FROM layer_publication WHERE id = :p"),
+                                {"p": pub}).scalar_one() == 1
+            assert conn.execute(text("SELECT count(*) FROM complaint WHERE complaint_no = "
+                                     "'TS-QJ-1'")).scalar_one() == 0
+        conn.rollback()
+
+
+def test_pages_answer_404_in_chinese_for_a_city_out_of_reach(cities):
+    nation = signed_in(cities, "cn-regulator", NATION)
+    refused = nation.get("/statistics?city=999900")
+    assert refused.status_code == 404 and "没有该城市" in refused.get_data(as_text=True)
+    page = nation.get("/statistics").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)[1]
+    for away in ("/\t/evil.example", "/ /evil.example", "http:/evil.example"):
+        answer = nation.post("/city", data={"city": KUNMING, "next": away, "csrf_token": token})
+        assert answer.location == "/", away
+    nowhere = signed_in(cities, "gd-regulator", "440300")  # Shenzhen: no district loaded
+    assert nowhere.get("/statistics").status_code == 404
+    assert nowhere.get("/api/statistics").status_code == 404

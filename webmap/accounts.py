@@ -92,8 +92,8 @@ def add_user(conn: Connection, username: str, role: str, password: str, *,
         RETURNING id"""),
         {"u": username, "d": display_name or username, "r": role, "o": org_id,
          "h": generate_password_hash(password, method="scrypt"), "j": area}).scalar_one()
-    store.record_audit(conn, actor, "user.add", username,
-                       json.dumps({"role": role, "jurisdiction": area}))
+    store.record_audit(conn, actor, "user.add", username, json.dumps(
+        {"role": role, **({"jurisdiction": area} if area else {})}))
     return user_id
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from flask import request, url_for
 from flask_login import current_user
 
-from webmap.scope import current_city, open_cities
+from webmap.scope import CityRefused, current_city, open_cities
 
 CITY = ("regulator", "planner", "admin")
 BOOKS = (*CITY, "insurer")  # roles with a portfolio and a service rating to read
@@ -72,12 +72,16 @@ def city_switch() -> dict | None:
     cities = open_cities()
     if len(cities) < 2:
         return None
+    try:
+        shown = current_city()
+    except CityRefused:  # the page says so (the error page has this bar too)
+        shown = None
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "city"]
     back = request.path + ("?" + urlencode(args) if args else "")
     # by code: a province's cities share its first two digits, so each province is one run
     provinces = [(name, list(group)) for name, group in
                  groupby(sorted(cities, key=lambda c: c.code), key=lambda c: c.province)]
-    return {"provinces": provinces, "current": current_city(), "next": back}
+    return {"provinces": provinces, "current": shown, "next": back}
 
 
 def register(app) -> None:

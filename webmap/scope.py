@@ -84,7 +84,16 @@ def current_city() -> str:
             raise CityRefused(asked)
         return asked
     chosen = session.get(CITY_KEY)
-    return chosen if chosen in codes else first_city(open_cities(), tenant, configured)
+    if chosen in codes:
+        return chosen
+    first = first_city(open_cities(), tenant, configured)
+    if first is None:  # staff of a jurisdiction the store holds no district of
+        with connection() as conn:
+            # a store with no districts yet (a new install) has nothing to keep them from
+            if conn.execute(text("SELECT EXISTS (SELECT 1 FROM district)")).scalar_one():
+                raise CityRefused(tenant.jurisdiction)
+        return configured
+    return first
 
 
 def city_of_district(code: str) -> str:

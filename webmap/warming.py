@@ -19,6 +19,7 @@ from flask import Flask
 from rq import Queue
 from sqlalchemy import text
 
+from geo.jurisdiction import cities_for, first_city
 from geo.tenancy import CITY_ROLES, NATION, Tenant
 from layers.exposure import Choice
 from layers.filters import Filters
@@ -33,17 +34,21 @@ def warm(app: Flask, roles: tuple[str, ...] = WARMED_ROLES) -> list[tuple[str, s
     from webmap.work.portfolio import shown_portfolio
     from webmap.work.statistics import statistics_for
 
-    city = app.config["CITY"]
-    views = (("statistics", lambda tenant: statistics_for(city, Filters(), tenant)),
-             ("portfolio", lambda tenant: shown_portfolio(city, Choice(), tenant)))
+    views = (("statistics", lambda tenant, city: statistics_for(city, Filters(), tenant)),
+             ("portfolio", lambda tenant, city: shown_portfolio(city, Choice(), tenant)))
     done = []
     # a request context of no one's: the tenant is given to each computation explicitly
     with app.test_request_context("/"):
         for role, area in _staff_jurisdictions(roles):
             tenant = Tenant(role, username="riskmap-warm", jurisdiction=area)
+            with get_engine().connect() as conn:
+                # the city its staff's pages open on (the one their first look computes)
+                city = first_city(cities_for(conn, tenant), tenant, app.config["CITY"])
+            if city is None:
+                continue
             for what, compute in views:
                 started = time.perf_counter()
-                compute(tenant)
+                compute(tenant, city)
                 done.append((what, role, time.perf_counter() - started))
     return done
 

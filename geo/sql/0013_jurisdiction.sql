@@ -61,6 +61,12 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp ROWS 1000
   SELECT po.id FROM policy po WHERE po.project_id IN (SELECT riskmap_area_projects())
 $$;
 
+-- A public layer is a city's: its staff draft, decide and publish it (0004 had one city).
+-- Publications made before are the store's one city's where it holds one.
+ALTER TABLE layer_publication ADD COLUMN city char(6) CHECK (city IS NULL OR is_gb2260(city));
+UPDATE layer_publication SET city = (SELECT min(city_code) FROM district)
+  WHERE (SELECT count(DISTINCT city_code) FROM district) = 1;
+
 -- Every policy that let the city's staff through lets staff through within their jurisdiction:
 -- by the row's own district, its project or its policy. Tables of neither (the publications,
 -- exposure limits) stay the staff's; rows reached through another record (a claim's disputes,
@@ -77,6 +83,15 @@ BEGIN
     term := CASE
       WHEN p.tablename = 'project' THEN
         'starts_with(district_code::text, (SELECT riskmap_area()))'
+      WHEN p.tablename = 'layer_publication' THEN
+        'starts_with(city::text, (SELECT riskmap_area()))'
+      WHEN p.tablename IN ('layer_publication_step', 'published_value') THEN
+        'EXISTS (SELECT 1 FROM layer_publication lp WHERE lp.id = publication_id '
+        'AND starts_with(lp.city::text, (SELECT riskmap_area())))'
+      WHEN p.tablename = 'complaint' THEN
+        -- a complaint names its district or its project, or both, or (anonymous) neither
+        'starts_with(district_code::text, (SELECT riskmap_area())) '
+        'OR project_id IN (SELECT v FROM riskmap_area_projects() v)'
       WHEN EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'public'
                    AND table_name = p.tablename AND column_name = 'project_id') THEN
         'project_id IN (SELECT v FROM riskmap_area_projects() v)'
@@ -98,6 +113,16 @@ BEGIN
     END IF;
   END LOOP;
 END $$;
+
+-- An admin reads the audit log of the staff of its jurisdiction; the rest of it (tenants,
+-- the public, the command line) only one whose jurisdiction holds the whole store.
+ALTER POLICY audit_log_read ON audit_log USING ((SELECT riskmap_role()) = 'admin' AND (
+  (SELECT riskmap_sees_all()) OR user_id IN (SELECT u.id FROM app_user u
+    WHERE starts_with(riskmap_jurisdiction_prefix(u.jurisdiction), (SELECT riskmap_area())))));
+
+-- 0003's per-row checks, unused since 0004: they let any staff member through.
+DROP FUNCTION IF EXISTS visible_policy(int);
+DROP FUNCTION IF EXISTS visible_project(int);
 
 -- The kept summaries answer staff for their jurisdiction's districts (map_project and
 -- district_day are keyed by district); nothing for anyone else. riskmap_district_days's

@@ -1,11 +1,39 @@
 -- Back to one programme the city's staff see whole: the jurisdiction terms come out of every
 -- policy again (as 0013 put them in, in the form PostgreSQL keeps them), then their functions.
+ALTER POLICY audit_log_read ON audit_log USING ((SELECT riskmap_role()) = 'admin');
+CREATE OR REPLACE FUNCTION visible_project(pid int) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT CASE riskmap_role()
+    WHEN 'regulator' THEN true
+    WHEN 'planner' THEN true
+    WHEN 'admin' THEN true
+    WHEN 'insurer' THEN EXISTS (
+      SELECT 1 FROM policy po JOIN policy_share s ON s.policy_id = po.id
+      WHERE po.project_id = pid AND s.insurer_id = riskmap_org())
+    WHEN 'tis' THEN EXISTS (
+      SELECT 1 FROM policy po WHERE po.project_id = pid AND po.tis_id = riskmap_org())
+    WHEN 'developer' THEN EXISTS (
+      SELECT 1 FROM project p WHERE p.id = pid AND p.developer_id = riskmap_org())
+    WHEN 'contractor' THEN EXISTS (
+      SELECT 1 FROM project p WHERE p.id = pid AND p.contractor_id = riskmap_org())
+    WHEN 'supervisor' THEN EXISTS (
+      SELECT 1 FROM project p WHERE p.id = pid AND p.supervisor_id = riskmap_org())
+    ELSE false
+  END
+$$;
+CREATE OR REPLACE FUNCTION visible_policy(policy_id int) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT visible_project((SELECT po.project_id FROM policy po WHERE po.id = policy_id))
+$$;
+
 DO $$
 DECLARE
   p record;
   terms CONSTANT text := '\s*OR\s*(\(project_id IN \( SELECT v\.v\s+FROM riskmap_area_projects\(\) v\(v\)\)\)'
     || '|\(policy_id IN \( SELECT v\.v\s+FROM riskmap_area_policies\(\) v\(v\)\)\)'
-    || '|starts_with\(\(district_code\)::text, \( SELECT riskmap_area\(\) AS riskmap_area\)\)'
+    || '|starts_with\(\((district_code|city)\)::text, \( SELECT riskmap_area\(\) AS riskmap_area\)\)'
+    || '|\(EXISTS \( SELECT 1\s+FROM layer_publication lp\s+WHERE \(\(lp\.id = \w+\.publication_id\) '
+    || 'AND starts_with\(\(lp\.city\)::text, \( SELECT riskmap_area\(\) AS riskmap_area\)\)\)\)\)'
     || '|\(\( SELECT riskmap_area\(\) AS riskmap_area\) IS NOT NULL\))';
 BEGIN
   FOR p IN SELECT tablename, policyname, qual, with_check FROM pg_policies
@@ -51,5 +79,6 @@ DROP FUNCTION riskmap_area_policies();
 DROP FUNCTION riskmap_area_projects();
 DROP FUNCTION riskmap_area();
 DROP FUNCTION riskmap_jurisdiction_prefix(text);
+ALTER TABLE layer_publication DROP COLUMN IF EXISTS city;
 ALTER TABLE app_user DROP CONSTRAINT IF EXISTS app_user_staff_jurisdiction;
 ALTER TABLE app_user DROP COLUMN IF EXISTS jurisdiction;

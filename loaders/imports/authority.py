@@ -1,6 +1,7 @@
 """Who may import what, and what an upload may decide.
 
-The city's staff (and the command line, which passes no tenant) import any kind. An insurer
+The city's staff (and the command line, which passes no tenant) import any kind, staff within
+their jurisdiction (`OUTSIDE_AREA`). An insurer
 imports the policies it leads and their claims; a TIS the risk events of the projects whose
 policy names it. The import runs as the store's owner (it needs temp tables and writes many
 tables), so row-level security does not guard it: these rules do, inside the import's own
@@ -29,7 +30,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from geo.tenancy import ROLE_ZH, Tenant
+from geo.jurisdiction import code_prefix
+from geo.tenancy import CITY_ROLES, ROLE_ZH, Tenant
 from loaders.imports.pipeline import Checked, Problem
 from loaders.imports.registry import KINDS
 from loaders.imports.sql import read_sql
@@ -84,6 +86,52 @@ REACH: dict[tuple[str, str], Reach] = {
 }
 
 
+# The city's staff of a jurisdiction short of the store (a city's regulator in a province's
+# store): a key of the file naming a stored row of a project outside the jurisdiction refuses
+# the whole file, before the write and after it (a project moved out, a policy put on another
+# city's project). Organisations are one register for every city: one that also works outside
+# the jurisdiction is changed only by staff whose jurisdiction holds all its work.
+_ORG_OUTSIDE = (
+    "SELECT o.name, false FROM organisation o WHERE o.name = ANY(:keys) AND ("
+    "EXISTS (SELECT 1 FROM project p WHERE o.id IN (p.developer_id, p.contractor_id, "
+    "p.designer_id, p.surveyor_id, p.supervisor_id) "
+    "AND NOT starts_with(p.district_code, :prefix)) "
+    "OR EXISTS (SELECT 1 FROM policy po JOIN project p ON p.id = po.project_id "
+    "LEFT JOIN policy_share s ON s.policy_id = po.id "
+    "LEFT JOIN reinsurance_share r ON r.policy_id = po.id "
+    "WHERE o.id IN (po.lead_insurer_id, po.tis_id, s.insurer_id, r.reinsurer_id) "
+    "AND NOT starts_with(p.district_code, :prefix)) "
+    "OR EXISTS (SELECT 1 FROM claim c JOIN policy po ON po.id = c.policy_id "
+    "JOIN project p ON p.id = po.project_id WHERE c.repairer_id = o.id "
+    "AND NOT starts_with(p.district_code, :prefix)))")
+OUTSIDE_AREA = {
+    "projects": "SELECT p.permit_no, false FROM project p WHERE p.permit_no = ANY(:keys) "
+                "AND NOT starts_with(p.district_code, :prefix)",
+    "policies": "SELECT po.policy_no, false FROM policy po JOIN project p "
+                "ON p.id = po.project_id WHERE po.policy_no = ANY(:keys) "
+                "AND NOT starts_with(p.district_code, :prefix)",
+    "claims": "SELECT c.claim_no, false FROM claim c JOIN policy po ON po.id = c.policy_id "
+              "JOIN project p ON p.id = po.project_id WHERE c.claim_no = ANY(:keys) "
+              "AND NOT starts_with(p.district_code, :prefix)",
+    "risk-events": "SELECT e.event_no, false FROM risk_event e JOIN project p "
+                   "ON p.id = e.project_id WHERE e.event_no = ANY(:keys) "
+                   "AND NOT starts_with(p.district_code, :prefix)",
+    "organisations": _ORG_OUTSIDE,
+}
+OUTSIDE_AREA_REASON = ("该记录属于您辖区以外的项目（或该单位也在辖区以外承担业务），"
+                       "整个文件未导入 — this row belongs to a project outside your "
+                       "jurisdiction (or the organisation also works outside it); nothing "
+                       "was imported")
+
+
+def _staff_prefix(tenant: Tenant | None) -> str | None:
+    """The district-code prefix an uploading staff member's jurisdiction covers; None for
+    the command line, tenants of an organisation, and the nation."""
+    if tenant is None or tenant.role not in CITY_ROLES or not tenant.jurisdiction:
+        return None
+    return code_prefix(tenant.jurisdiction) or None
+
+
 def kinds_for(tenant: Tenant | None) -> tuple[str, ...]:
     """The kinds ``tenant`` may import (every kind for the command line's owner)."""
     if tenant is None:
@@ -110,9 +158,14 @@ def outside_reach(conn: Connection, tenant: Tenant | None, kind: str,
                   records: list[dict]) -> list[Problem]:
     """Rows of the file whose stored counterpart lies outside ``tenant``'s reach, each as a
     problem naming its row, the file's key column and the key; none for full reach."""
-    org = reach_org(tenant, kind)
+    org, prefix = reach_org(tenant, kind), _staff_prefix(tenant)
     key = KINDS[kind].key
     rows = {r[key]: r for r in records if r.get(key) is not None}
+    if prefix is not None and rows:
+        found = conn.execute(text(OUTSIDE_AREA[kind]),  # the code's own SQL, values bound
+                             {"keys": sorted(rows), "prefix": prefix}).all()
+        return sorted((_problem(kind, key, rows[k], OUTSIDE_AREA_REASON) for k, _ in found),
+                      key=lambda p: p.row or 0)
     if org is None or not rows:
         return []
     rule = REACH[(tenant.role, kind)]

@@ -22,7 +22,7 @@ from layers import disclosure, publication
 from layers.filters import FilterError, Filters
 from layers.overview import map_context
 from webmap.auth import audit, roles_only
-from webmap.scope import connection, current_tenant
+from webmap.scope import connection, current_city, current_tenant
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -49,7 +49,7 @@ def _publication_form() -> PublicationForm:
     form.layer.choices = [(la.id, f"{la.title_zh}（{la.unit}）")
                           for la in publication.publishable_layers()]
     with connection() as conn:
-        stages = map_context(conn, current_app.config["CITY"])["stages"]
+        stages = map_context(conn, current_city())["stages"]
     form.stage.choices = [("", "全部")] + [(s["code"], s["name"]) for s in stages]
     return form
 
@@ -64,7 +64,7 @@ def publications():
                                          "stage": form.stage.data or ""})
             with connection(write=True) as conn:
                 pub_id = publication.draft(conn, current_tenant(), form.layer.data, filters,
-                                           form.title.data)
+                                           form.title.data, city=current_city())
         except (FilterError, publication.PublicationError) as exc:
             flash(str(exc))
         else:
@@ -84,7 +84,8 @@ def publication_page(pub_id: int):
             abort(404)
         shown = None
         if pub["status"] in ("draft", "submitted"):
-            shown = publication.preview(conn, current_app.config["CITY"], pub["layer_id"],
+            shown = publication.preview(conn, (pub["city"] or "").strip() or current_city(),
+                                        pub["layer_id"],
                                         Filters.from_args(pub["filters"]), rules())
         frozen = publication.public_layer(conn, pub_id) if pub["status"] == "approved" else None
     steps = [to for (f, to), roles in publication.TRANSITIONS.items()
@@ -105,7 +106,7 @@ def publication_step(pub_id: int, to: str):
     try:
         with connection(write=True) as conn:
             publication.move(conn, current_tenant(), pub_id, to, reason=form.reason.data,
-                             city=current_app.config["CITY"], rules=rules())
+                             city=current_city(), rules=rules())
     except publication.PublicationError as exc:
         flash(str(exc))
         return redirect(url_for("admin.publication_page", pub_id=pub_id)), 303

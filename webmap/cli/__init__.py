@@ -245,7 +245,7 @@ def _demo_publications(conn, city: str) -> list[str]:
     regulator = Tenant("regulator", username="demo-regulator", user_id=user_id,
                        jurisdiction=city)
     for layer_id, title in DEMO_PUBLICATIONS:
-        pub = publication.draft(conn, regulator, layer_id, Filters(), title)
+        pub = publication.draft(conn, regulator, layer_id, Filters(), title, city=city)
         publication.move(conn, regulator, pub, "submitted")
         publication.move(conn, regulator, pub, "approved", city=city, rules=rules())
     return [title for _, title in DEMO_PUBLICATIONS]

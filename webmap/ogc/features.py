@@ -54,14 +54,15 @@ _FRAME = "riskmap.ogc.frame"
 
 
 def city_frame() -> tuple[list[float] | None, int]:
-    """The city's extent and its Gauss-Krüger zone (EPSG), looked up once per process."""
-    frame = current_app.extensions.get(_FRAME)
-    if frame is None:
+    """The request's city's extent and its Gauss-Krüger zone (EPSG), looked up once per
+    process and city."""
+    city, frames = current_city(), current_app.extensions.setdefault(_FRAME, {})
+    if city not in frames:
         with connection() as conn:
-            bounds = ogc_features.extent(conn, current_city())
+            bounds = ogc_features.extent(conn, city)
         centre = (bounds[0] + bounds[2]) / 2 if bounds else 102.7
-        frame = current_app.extensions[_FRAME] = (bounds, ogc_crs.city_zone(centre))
-    return frame
+        frames[city] = (bounds, ogc_crs.city_zone(centre))
+    return frames[city]
 
 
 def landing() -> Response:

@@ -39,7 +39,7 @@ def public_map() -> str:
     """The page anonymous visitors get at ``/``."""
     with connection() as conn:
         context = map_context(conn, current_app.config["CITY"])
-        layers = publication.public_layers(conn)
+        layers = publication.public_layers(conn, current_app.config["CITY"])
     title = f"{context['city_name']}住宅工程质量潜在缺陷保险公开地图"
     options = {
         "title": str(escape(title)), "heading": title,
@@ -58,7 +58,7 @@ def public_map() -> str:
 def layers():
     def build():
         with connection(tenant=Tenant.public()) as conn:
-            items = publication.public_layers(conn)
+            items = publication.public_layers(conn, current_app.config["CITY"])
         return jsonify(layers=[{**item, "data_url": url_for("public.layer", pub_id=item["id"])}
                                for item in items],
                        approval_number=current_app.config["MAP_APPROVAL_NUMBER"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -197,8 +198,11 @@ def choose_city():
         raise CityRefused(code)
     session[CITY_KEY] = code
     back = request.form.get("next", "")
-    # only a page of this service: a path, never another host ("//evil", "/\\evil")
-    if not back.startswith("/") or back.startswith("//") or "\\" in back:
+    # only a page of this service: a plain path, never another host ("//evil", "/\\evil",
+    # "/\t/evil", which browsers read as "//evil" once they drop the tab)
+    parts = urlsplit(back)
+    if (parts.scheme or parts.netloc or not back.startswith("/") or back.startswith("//")
+            or any(c in back for c in "\\ \t\r\n") or not back.isprintable()):
         back = url_for("pages.risk_map")
     return redirect(back, 303)
 
