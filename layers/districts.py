@@ -120,7 +120,11 @@ def rollup_metrics(conn: Connection, area: str, level: str, filters: Filters,
     the nation's code — with its base sums and every layer's value over them: the district
     metrics rolled up one level in one query (from district_day where that answers), so a
     city's ratio is its total premium ÷ its total area, as for a district."""
-    sql, params = rollup_query(conn, area, level, filters, parts)
+    return _coded_rows(conn, *rollup_query(conn, area, level, filters, parts))
+
+
+def _coded_rows(conn: Connection, sql: str, params: dict) -> list[dict]:
+    """The rows as JSON-ready dicts, their codes without char(6)'s padding."""
     out = []
     for row in conn.execute(text(sql), params):
         item = plain_row(row)
@@ -138,14 +142,8 @@ def rollup_layer(conn: Connection, layer_id: str, area: str, level: str,
     values = [row[layer.id] for row in rows]
     breaks = classify.class_breaks(layer, values)
     legend = classify.legend(layer, breaks)
-    shown = []
-    for row, value in zip(rows, values, strict=True):
-        klass = classify.class_of(value, breaks)
-        shown.append({"code": row["code"], "name": row["name"], "value": value,
-                      "value_text": "无数据" if value is None
-                      else f"{value:,.{layer.decimals}f}", "class": klass,
-                      "colour": catalogue.NO_DATA_COLOUR if klass is None
-                      else legend["colours"][klass]})
+    shown = [{"code": row["code"], "name": row["name"], **_shown(layer, value, breaks, legend)}
+             for row, value in zip(rows, values, strict=True)]
     return {"layer": layer.as_json(), "legend": legend, "area": area, "level": level,
             "filters": filters.query(), "rows": shown}
 
@@ -155,28 +153,24 @@ def district_metrics(conn: Connection, city: str, filters: Filters,
                      parts: frozenset[str] | None = None) -> list[dict]:
     """Every district of the city with its base aggregates and every district layer's value;
     with ``parts``, only those parts' columns (the others 0) and the layers they make."""
-    sql, params = metrics_query(conn, city, filters, with_geometry, parts)
-    out = []
-    for row in conn.execute(text(sql), params):
-        item = plain_row(row)
-        item["code"] = item["code"].strip()
-        out.append(item)
-    return out
+    return _coded_rows(conn, *metrics_query(conn, city, filters, with_geometry, parts))
 
 
 def district_feature(layer: catalogue.Layer, code: str, name: str, value, geometry: str,
                      breaks, legend: dict) -> dict:
     """One district as a GeoJSON feature of ``layer``: its value, text, class and colour."""
+    return {"type": "Feature", "id": code, "geometry": json.loads(geometry),
+            "properties": {"code": code, "name": name,
+                           **_shown(layer, value, breaks, legend)}}
+
+
+def _shown(layer: catalogue.Layer, value, breaks, legend: dict) -> dict:
+    """A value as a layer shows it: itself, its text, its class and its colour."""
     klass = classify.class_of(value, breaks)
-    return {
-        "type": "Feature", "id": code, "geometry": json.loads(geometry),
-        "properties": {
-            "code": code, "name": name, "value": value,
+    return {"value": value,
             "value_text": "无数据" if value is None else f"{value:,.{layer.decimals}f}",
             "class": klass,
-            "colour": catalogue.NO_DATA_COLOUR if klass is None else legend["colours"][klass],
-        },
-    }
+            "colour": catalogue.NO_DATA_COLOUR if klass is None else legend["colours"][klass]}
 
 
 def district_layer(conn: Connection, layer_id: str, city: str, filters: Filters) -> dict:
