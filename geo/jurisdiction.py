@@ -135,3 +135,15 @@ def area_name(conn: Connection, area: str) -> str | None:
     return conn.execute(text(f"SELECT min({column}) FROM district "  # noqa: S608
                              "WHERE starts_with(code, :prefix)"),
                         {"prefix": code_prefix(area)}).scalar()
+
+
+def district_city(conn: Connection, code: str) -> str | None:
+    """The city of district ``code``; None for a code the store does not hold."""
+    city = conn.execute(text("SELECT city_code FROM district WHERE code = :c"),
+                        {"c": code}).scalar()
+    return city.strip() if city else None
+
+
+def holds_districts(conn: Connection) -> bool:
+    """Whether the store holds any district yet (a new install holds none)."""
+    return conn.execute(text("SELECT EXISTS (SELECT 1 FROM district)")).scalar_one()

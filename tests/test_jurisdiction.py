@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 from test_row_security import PROTECTED
+from test_tiles import tile_of
 
 from conftest import as_web
 from geo.tenancy import NATION, Tenant, set_tenant
@@ -195,21 +196,13 @@ def test_a_tile_over_suizhou_is_empty_for_kunmings_regulator(cities):
             SELECT ST_X(location), ST_Y(location) FROM project
             WHERE starts_with(district_code, '4213') LIMIT 1""")).one()
     z = 12
-    tx, ty = tiles_xy(x, y, z)
+    tx, ty = tile_of(x, y, z)
     with cities.connect() as conn:
         with as_web(conn, Tenant("regulator", jurisdiction=KUNMING)):
             kunming_tile = tiles.project_tile(conn, z, tx, ty, Filters())
         with as_web(conn, Tenant("regulator", jurisdiction=SUIZHOU)):
             suizhou_tile = tiles.project_tile(conn, z, tx, ty, Filters())
     assert not kunming_tile and suizhou_tile
-
-
-def tiles_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
-    import math
-    n = 2 ** z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return x, y
 
 
 def signed_in(engine, username: str, jurisdiction: str):

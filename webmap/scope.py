@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from geo.jurisdiction import City, cities_for, first_city
+from geo.jurisdiction import City, cities_for, district_city, first_city, holds_districts
 from geo.tenancy import Tenant, set_tenant
 from layers.filters import Filters
 from webmap import readpool
@@ -90,7 +90,7 @@ def current_city() -> str:
     if first is None:  # staff of a jurisdiction the store holds no district of
         with connection() as conn:
             # a store with no districts yet (a new install) has nothing to keep them from
-            if conn.execute(text("SELECT EXISTS (SELECT 1 FROM district)")).scalar_one():
+            if holds_districts(conn):
                 raise CityRefused(tenant.jurisdiction)
         return configured
     return first
@@ -100,7 +100,5 @@ def city_of_district(code: str) -> str:
     """The city of district ``code`` when the tenant may open it (a link to a district of
     another city opens in that city), else the request's city."""
     with connection() as conn:
-        city = conn.execute(text("SELECT city_code FROM district WHERE code = :c"),
-                            {"c": code}).scalar()
-    city = city.strip() if city else None
+        city = district_city(conn, code)
     return city if city in {c.code for c in open_cities()} else current_city()
