@@ -59,16 +59,27 @@ def write_programme(conn: Connection, programme: Programme) -> dict[str, int]:
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
+def _copy_text(value: str) -> str:
+    return value.translate(_COPY_ESCAPES)
+
+
+# one lookup by the value's exact type instead of a chain of isinstance tests: the demo
+# formats tens of millions of fields
+_COPY_FORMATS = {
+    type(None): lambda value: "\\N", bool: lambda value: "t" if value else "f",
+    np.bool_: lambda value: "t" if value else "f", str: _copy_text,
+    dt.date: dt.date.isoformat, dt.datetime: dt.datetime.isoformat,
+}
+
+
 def _copy_field(value) -> str:
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool | np.bool_):
-        return "t" if value else "f"
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
+    r"""A value in COPY's text format.
+
+    >>> [_copy_field(v) for v in (None, True, "a\tb", dt.date(2026, 1, 2), 1.5)]
+    ['\\N', 't', 'a\\tb', '2026-01-02', '1.5']
+    """
+    format_value = _COPY_FORMATS.get(type(value), str)
+    return format_value(value)
 
 
 def copy_rows(conn: Connection, programme: Programme) -> None:
@@ -93,34 +104,81 @@ def copy_rows(conn: Connection, programme: Programme) -> None:
 
 @contextlib.contextmanager
 def row_triggers_off(conn: Connection) -> Iterator[None]:
-    """Bulk writing without the tables' own triggers (foreign keys stay checked), then what
-    the triggers would have done, once for all rows.
+    """Bulk writing without the tables' own triggers, then what the triggers would have done,
+    once for all rows.
 
     Per row, the triggers cost more than the COPY itself (1.3 ms a project for its owner
     lookup keys alone): they check what the generator makes right by construction (party
     kinds, shares summing to 100 %, cover periods; tests/test_demo.py checks the data), bump
-    the data version, fill project.owner_keys and keep map_project, done here set-wise. Needs
-    the tables' owner, as the migrations and `riskmap demo` run; ALTER TABLE is transactional,
-    so a failed demo leaves the triggers on.
+    the data version, fill project.owner_keys and keep map_project, done here set-wise. The
+    foreign keys too, where the connection may skip their per-row checks (a superuser, as in
+    the private cluster: they took half the COPY's time): every key is then checked once by an
+    anti-join before the triggers go back on. Needs the tables' owner, as the migrations and
+    `riskmap demo` run; ALTER TABLE is transactional, so a failed demo leaves the triggers on.
     """
     for name in PROGRAMME_TABLES:
         conn.execute(text(f"ALTER TABLE {name} DISABLE TRIGGER USER"))  # own names
+    keys_deferred = conn.execute(text(
+        "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar_one()
+    if keys_deferred:
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
     yield
+    if keys_deferred:
+        conn.execute(text("SET LOCAL session_replication_role = origin"))
+        check_foreign_keys(conn, PROGRAMME_TABLES)
+    # the planner sees the new rows before the set-wise work below (and the demo's own queries
+    # after it) plans over them: without, at a million projects, it planned for empty tables
+    conn.execute(text(f"ANALYZE {', '.join(PROGRAMME_TABLES)}"))  # own names
+    conn.execute(text(DERIVED_PROJECT_SQL))
     for name in PROGRAMME_TABLES:
         conn.execute(text(f"ALTER TABLE {name} ENABLE TRIGGER USER"))  # own names
-    conn.execute(text(OWNER_KEYS_SQL))
     conn.execute(text("SELECT riskmap_rebuild_map_projects()"))  # geo/sql/0010_map_project.sql
     conn.execute(text("UPDATE data_version SET version = version + 1, changed_at = now()"))
 
 
+class BrokenKey(RuntimeError):
+    """Rows written in bulk that point at no row (a generator's bug: the demo is rolled back)."""
+
+
+def check_foreign_keys(conn: Connection, tables: tuple[str, ...]) -> None:
+    """Every foreign key of ``tables``, checked once for all rows (what the per-row checks
+    would have refused), naming the first key broken."""
+    for child, parent, columns, targets in conn.execute(text(FOREIGN_KEYS_SQL),
+                                                        {"tables": list(tables)}):
+        quote = conn.dialect.identifier_preparer.quote
+        match = " AND ".join(f"p.{quote(t)} = c.{quote(c)}" for c, t in zip(
+            columns, targets, strict=True))
+        present = " AND ".join(f"c.{quote(c)} IS NOT NULL" for c in columns)
+        broken = conn.execute(text(
+            f"SELECT count(*) FROM {quote(child)} c WHERE {present} AND NOT EXISTS "  # noqa: S608
+            f"(SELECT 1 FROM {quote(parent)} p WHERE {match})")).scalar_one()
+        if broken:
+            raise BrokenKey(f"{broken} rows of {child} point at no {parent} "
+                            f"({', '.join(columns)})")
+
+
+# the database's own catalogue of the tables' foreign keys: names quoted before use
+FOREIGN_KEYS_SQL = """
+SELECT c.conrelid::regclass::text, c.confrelid::regclass::text,
+       array_agg(a.attname::text ORDER BY k.i), array_agg(b.attname::text ORDER BY k.i)
+FROM pg_constraint c
+CROSS JOIN LATERAL unnest(c.conkey, c.confkey) WITH ORDINALITY k(child_key, parent_key, i)
+JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.child_key
+JOIN pg_attribute b ON b.attrelid = c.confrelid AND b.attnum = k.parent_key
+WHERE c.contype = 'f' AND c.conrelid::regclass::text = ANY(:tables)
+GROUP BY c.oid, c.conrelid, c.confrelid ORDER BY c.conrelid::regclass::text, c.oid"""
+
 # project.owner_keys as the project_owner_keys trigger (geo/sql/0008_boundaries.sql) makes
-# them, for all projects at once (tests/test_demo.py holds the two equal)
-OWNER_KEYS_SQL = """
+# them (tests/test_demo.py holds the two equal), and units sold (pre-sale begins during
+# construction; all are sold once delivered), for all projects in one pass
+DERIVED_PROJECT_SQL = """
 UPDATE project p SET owner_keys = ARRAY(
   SELECT DISTINCT k FROM unnest(ARRAY[
     riskmap_normal(p.name), riskmap_normal(p.community), riskmap_normal(p.permit_no),
     riskmap_address_core(p.address, d.name, d.city_name)]) k
-  WHERE k IS NOT NULL AND length(k) >= 2)
+  WHERE k IS NOT NULL AND length(k) >= 2),
+  units_sold = floor(p.units * CASE p.stage WHEN 'delivered' THEN 1.0 WHEN 'completed' THEN 0.8
+    WHEN 'finishing' THEN 0.5 WHEN 'main_structure' THEN 0.2 ELSE 0 END)
 FROM district d WHERE d.code = p.district_code"""
 
 
@@ -132,12 +190,7 @@ def restart_sequences(conn: Connection) -> None:
 
 
 def derive_lifecycles(conn: Connection) -> int:
-    """Each demo project's risk management, where its TIS's reports say it stands, and its
-    units sold (pre-sale begins during construction; all are sold once delivered)."""
-    conn.execute(text("""
-        UPDATE project SET units_sold = floor(units * CASE stage WHEN 'delivered' THEN 1.0
-            WHEN 'completed' THEN 0.8 WHEN 'finishing' THEN 0.5 WHEN 'main_structure' THEN 0.2
-            ELSE 0 END)"""))
+    """Each demo project's risk management: where its TIS's reports say it stands."""
     return conn.execute(text("""
         INSERT INTO risk_management (project_id, tis_id, status)
         SELECT r.project_id, min(r.tis_id),

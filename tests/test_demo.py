@@ -160,3 +160,22 @@ def test_the_triggers_are_back_on_after_the_demo(kunming):
                          {"d": developer})
         conn.rollback()
     assert off == 0 and version > 1
+
+
+def test_the_bulk_writes_keys_are_checked_once_and_checked_again_after(kunming):
+    """The demo writes without the per-row key checks where it may, then checks every foreign
+    key at once: a row pointing nowhere stops it, naming the table; and afterwards the
+    per-row checks are on again."""
+    with kunming.connect() as conn:
+        demo_load.check_foreign_keys(conn, demo_load.PROGRAMME_TABLES)  # the demo's own rows
+        assert conn.execute(text("SHOW session_replication_role")).scalar_one() == "origin"
+        with pytest.raises(DBAPIError, match="foreign key"):
+            with conn.begin_nested():
+                conn.execute(text("UPDATE policy_share SET policy_id = 99999999 WHERE "
+                                  "policy_id = 1"))
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text("UPDATE policy_share SET policy_id = 99999999 WHERE policy_id = 1"))
+        conn.execute(text("SET LOCAL session_replication_role = origin"))
+        with pytest.raises(demo_load.BrokenKey, match="policy_share point at no policy"):
+            demo_load.check_foreign_keys(conn, demo_load.PROGRAMME_TABLES)
+        conn.rollback()
