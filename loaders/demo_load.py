@@ -102,38 +102,47 @@ def copy_rows(conn: Connection, programme: Programme) -> None:
         cursor.copy_expert(f"COPY {name} ({quoted}) FROM STDIN", buffer)  # own names
 
 
+# the programme's tables and the grades computed from them, written in bulk by the demo
+BULK_TABLES = (*PROGRAMME_TABLES, "project_grade")
+
+
 @contextlib.contextmanager
 def row_triggers_off(conn: Connection) -> Iterator[None]:
     """Bulk writing without the tables' own triggers, then what the triggers would have done,
-    once for all rows.
+    once for all rows (the body ends with ``settle_bulk_rows``).
 
     Per row, the triggers cost more than the COPY itself (1.3 ms a project for its owner
     lookup keys alone): they check what the generator makes right by construction (party
     kinds, shares summing to 100 %, cover periods; tests/test_demo.py checks the data), bump
     the data version, fill project.owner_keys and keep map_project, done here set-wise. The
     foreign keys too, where the connection may skip their per-row checks (a superuser, as in
-    the private cluster: they took half the COPY's time): every key is then checked once by an
-    anti-join before the triggers go back on. Needs the tables' owner, as the migrations and
-    `riskmap demo` run; ALTER TABLE is transactional, so a failed demo leaves the triggers on.
+    the private cluster: they took half the COPY's time). Needs the tables' owner, as the
+    migrations and `riskmap demo` run; ALTER TABLE is transactional, so a failed demo leaves
+    the triggers on.
     """
-    for name in PROGRAMME_TABLES:
+    for name in BULK_TABLES:
         conn.execute(text(f"ALTER TABLE {name} DISABLE TRIGGER USER"))  # own names
-    keys_deferred = conn.execute(text(
-        "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar_one()
-    if keys_deferred:
+    if conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+                    ).scalar_one():
         conn.execute(text("SET LOCAL session_replication_role = replica"))
     yield
-    if keys_deferred:
+    conn.execute(text("SET LOCAL session_replication_role = origin"))
+    for name in BULK_TABLES:
+        conn.execute(text(f"ALTER TABLE {name} ENABLE TRIGGER USER"))  # own names
+    conn.execute(text("SELECT riskmap_rebuild_map_projects()"))  # geo/sql/0010_map_project.sql
+    conn.execute(text("UPDATE data_version SET version = version + 1, changed_at = now()"))
+
+
+def settle_bulk_rows(conn: Connection) -> None:
+    """After the COPY: every foreign key checked once by an anti-join where the per-row checks
+    were skipped, the tables analysed, the projects' derived columns filled."""
+    if conn.execute(text("SHOW session_replication_role")).scalar_one() == "replica":
         conn.execute(text("SET LOCAL session_replication_role = origin"))
         check_foreign_keys(conn, PROGRAMME_TABLES)
     # the planner sees the new rows before the set-wise work below (and the demo's own queries
     # after it) plans over them: without, at a million projects, it planned for empty tables
     conn.execute(text(f"ANALYZE {', '.join(PROGRAMME_TABLES)}"))  # own names
     conn.execute(text(DERIVED_PROJECT_SQL))
-    for name in PROGRAMME_TABLES:
-        conn.execute(text(f"ALTER TABLE {name} ENABLE TRIGGER USER"))  # own names
-    conn.execute(text("SELECT riskmap_rebuild_map_projects()"))  # geo/sql/0010_map_project.sql
-    conn.execute(text("UPDATE data_version SET version = version + 1, changed_at = now()"))
 
 
 class BrokenKey(RuntimeError):
@@ -212,12 +221,15 @@ def run_demo(conn: Connection, options: DemoOptions) -> dict[str, int]:
     clear_programme(conn)
     with row_triggers_off(conn):
         counts = generate(districts, options, write=lambda chunk: copy_rows(conn, chunk)).counts()
+        settle_bulk_rows(conn)
+        # graded (from projects, inspections and risk events) before the map is rebuilt: with
+        # the grades' triggers on, a million grades refreshed the map of every project again
+        counts["project_grade"] = grades.recompute(conn)
     restart_sequences(conn)
     counts["risk_management"] = derive_lifecycles(conn)
     demo_life.add_ratings(conn, options.seed)
     demo_life.add_complaints(conn, options.seed, options.as_of)
     demo_life.add_policy_submissions(conn, options.seed, options.as_of)
-    counts["project_grade"] = grades.recompute(conn)
     store.set_as_of(conn, options.as_of)
     store.record_audit(conn, "cli", "demo", options.city,
                        f'{{"seed": {options.seed}, "projects": {options.projects}}}')
