@@ -47,6 +47,12 @@ VALUE_ZH = {
     "via": {"web": "网页上传", "api": "接口上传", "cli": "命令行"},
     "kind": {"organisations": "参与单位", "projects": "项目", "policies": "保单",
              "risk-events": "风险事件", "claims": "理赔案件"},
+    # an accumulation limit's, in the portfolio page's words (layers/portfolio.py, exposure.py)
+    "basis": {"gross": "总保额", "own": "自留额", "net": "净自留额"},
+    "measure": {"circle": "任一圆内", "cell": "任一网格内", "district": "单个区县",
+                "developer": "单个建设单位", "contractor": "单个施工单位",
+                "supervisor": "单个监理单位", "tis": "单个风险管理机构",
+                "completion_year": "单个竣工年份"},
 }
 
 
@@ -73,14 +79,19 @@ def action_zh(action: str) -> str:
 def detail_zh(detail) -> list[tuple[str, str]]:
     """An entry's details as (Chinese key, value) pairs.
 
-    >>> detail_zh({"role": "admin", "x": 1, "result": "dry-run"})
-    [('角色', 'admin'), ('x', '1'), ('结果', '试导入')]
+    >>> detail_zh({"role": "admin", "x": 1, "result": "dry-run", "basis": "net", "size_m": None})
+    [('角色', 'admin'), ('x', '1'), ('结果', '试导入'), ('口径', '净自留额'), ('大小（米）', '—')]
     """
     if not isinstance(detail, dict):
         return [("", str(detail))] if detail else []
     labels = {**_step_field_labels(), **DETAIL_ZH}
-    return [(labels.get(k, k), VALUE_ZH.get(k, {}).get(v, v) if isinstance(v, str) else str(v))
-            for k, v in detail.items()]
+    return [(labels.get(k, k), _value_zh(k, v)) for k, v in detail.items()]
+
+
+def _value_zh(key: str, value) -> str:
+    if value is None:
+        return "—"
+    return VALUE_ZH.get(key, {}).get(value, value) if isinstance(value, str) else str(value)
 
 
 def _step_field_labels() -> dict[str, str]:

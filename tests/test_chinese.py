@@ -172,3 +172,17 @@ def test_the_audit_page_names_imports_as_the_upload_form_does():
     from loaders.imports.registry import KINDS
 
     assert VALUE_ZH["kind"] == {name: kind.title for name, kind in KINDS.items()}
+
+
+def test_the_audit_log_names_every_limit_an_insurer_can_set_in_chinese():
+    """An accumulation limit's measure and basis, as the audit page shows them: every one the
+    portfolio page offers has its Chinese name there (an entry once read 'net None district')."""
+    from geo.audit import VALUE_ZH, detail_zh
+    from layers.exposure import BASES
+    from layers.portfolio import MEASURES
+
+    assert set(VALUE_ZH["measure"]) == set(MEASURES)
+    assert set(VALUE_ZH["basis"]) == set(BASES)
+    shown = detail_zh({"measure": "district", "basis": "net", "size_m": None, "max_wan": 500})
+    assert shown == [("指标", "单个区县"), ("口径", "净自留额"), ("大小（米）", "—"),
+                     ("限额（万元）", "500")]
