@@ -9,7 +9,8 @@ os.environ.setdefault("RISKMAP_ACCESS_LOG", "")
 def pytest_sessionfinish(session, exitstatus):
     """A run that skips a test or executes none is a failure: CI must prove the store works."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None:
+    # with workers (pytest -n), the controller sees every worker's results and judges the run
+    if reporter is None or hasattr(session.config, "workerinput"):
         return
     skipped = reporter.stats.get("skipped", [])
     ran = sum(len(reporter.stats.get(k, [])) for k in ("passed", "failed", "error"))

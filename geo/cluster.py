@@ -9,6 +9,8 @@ user (``postgres`` by default, created by Debian's package).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
 import hashlib
 import os
@@ -17,6 +19,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,13 +198,23 @@ def _ensure_database(cluster: Cluster, database: str) -> None:
 def up(cluster: Cluster, database: str = DATABASE) -> str:
     """Create (first time) and start the cluster; return the URL of its database."""
     _prepare_dirs(cluster)
-    if not is_initialised(cluster):
-        _initdb(cluster)
-    if not is_running(cluster):
-        _start(cluster)
-        _wait_for_socket(cluster)
-    _ensure_database(cluster, database)
+    with one_at_a_time(cluster.root / "starting.lock"):
+        if not is_initialised(cluster):
+            _initdb(cluster)
+        if not is_running(cluster):
+            _start(cluster)
+            _wait_for_socket(cluster)
+        _ensure_database(cluster, database)
     return cluster.url(database)
+
+
+@contextlib.contextmanager
+def one_at_a_time(lock: Path) -> Iterator[None]:
+    """Processes that start the same private service at once (the test suite's workers, a
+    server's) take turns: the first initialises and starts it, the next finds it running."""
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _wait_for_socket(cluster: Cluster, seconds: float = 30) -> None:

@@ -102,7 +102,9 @@ case "$mode" in
     ;;
   test)
     export RISKMAP_DB_UNSAFE_FAST="${RISKMAP_DB_UNSAFE_FAST:-1}"
-    exec python -m pytest "$@"
+    # two workers, each taking a whole test file at a time: their waits on Chromium, served
+    # processes and the database overlap (README, Tests)
+    exec python -m pytest -n "${RISKMAP_TEST_WORKERS:-2}" --dist loadfile "$@"
     ;;
   *)
     echo "usage: bash scripts/bootstrap.sh map|test [args]" >&2

@@ -21,7 +21,7 @@ from pathlib import Path
 import redis
 from flask import Flask, current_app
 
-from geo.cluster import reachable_root
+from geo.cluster import one_at_a_time, reachable_root
 
 _SOCKET_PATH_MAX = 100
 _CLIENT = "riskmap.redis"
@@ -119,6 +119,14 @@ def is_running(server: PrivateRedis) -> bool:
 
 def up(server: PrivateRedis, wait_seconds: float = 20) -> str:
     """Start the private Redis unless it runs; return its URL."""
+    if is_running(server):
+        return server.url
+    server.folder.parent.mkdir(parents=True, exist_ok=True)
+    with one_at_a_time(server.folder.parent / ".redis-starting.lock"):
+        return _start(server, wait_seconds)
+
+
+def _start(server: PrivateRedis, wait_seconds: float) -> str:
     if is_running(server):
         return server.url
     conf = _prepare(server)
