@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -14,8 +16,10 @@ def _pytest(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_a_skipped_test_fails_the_run():
-    result = _pytest("tests/probes/skipping.py")
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["one process", "two workers"])
+def test_a_skipped_test_fails_the_run(workers):
+    """Alone, and with the README's workers (each worker's skip reaches the controller)."""
+    result = _pytest(*workers, "tests/probes/skipping.py")
     assert result.returncode != 0
     assert "every test must run against the real" in result.stdout
 
