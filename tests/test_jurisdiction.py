@@ -385,6 +385,16 @@ def test_the_browser_drills_from_the_nation_to_a_project_of_another_city(cities)
         sign_in(page, server, "km-browser")
         assert page.locator("#city-choice").count() == 0
         assert problems == []
+    # on a 390 px phone the overview pages and the map with its switcher fit the screen
+    with serving(cities) as server, chromium_page() as (page, problems):
+        page.set_viewport_size({"width": 390, "height": 844})
+        sign_in(page, server, "cn-browser")
+        for path in ("/areas", "/areas?area=420000", "/"):
+            page.goto(server + path, wait_until="networkidle")
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= 391, f"{path} is {wide}px wide on a 390px phone"
+        assert page.locator("#city-choice").count() == 1
+        assert problems == []
 
 
 def test_a_province_demo_spreads_one_programme_over_its_cities(make_database):
