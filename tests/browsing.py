@@ -101,3 +101,15 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / name
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def assert_fits_a_phone(page, server: str, paths) -> None:
+    """Each page, opened on a 390 px phone (the viewport set by the caller), is no wider than
+    the screen."""
+    for path in paths:
+        page.goto(server + path, wait_until="networkidle")
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= PHONE["width"] + 1, f"{path} is {wide}px wide on a 390px phone"

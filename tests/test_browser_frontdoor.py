@@ -5,7 +5,7 @@ grouped navigation on every page, the map included."""
 from __future__ import annotations
 
 import pytest
-from browsing import chromium_page, screenshot, serving, sign_in
+from browsing import PHONE, assert_fits_a_phone, chromium_page, screenshot, serving, sign_in
 from importing import demo_store
 
 from conftest import account
@@ -114,12 +114,9 @@ def test_the_staffs_analysis_pages_fit_a_phone(server):
     """On a 390 px phone the portfolio, a district's page and the statistics are no wider than
     the screen: charts stack and wide tables scroll in their own box."""
     with chromium_page() as (page, problems):
-        page.set_viewport_size({"width": 390, "height": 844})
+        page.set_viewport_size(PHONE)
         sign_in(page, server, "t-regulator")
-        for path in ("/portfolio", "/districts/530102", "/statistics"):
-            page.goto(server + path, wait_until="networkidle")
-            wide = page.evaluate("document.documentElement.scrollWidth")
-            assert wide <= 391, f"{path} is {wide}px wide on a 390px phone"
+        assert_fits_a_phone(page, server, ("/portfolio", "/districts/530102", "/statistics"))
         page.goto(server + "/portfolio", wait_until="networkidle")
         screenshot(page, "portfolio-390.png")
     assert problems == [], problems

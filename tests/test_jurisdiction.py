@@ -339,7 +339,7 @@ def test_the_browser_drills_from_the_nation_to_a_project_of_another_city(cities)
     """A national regulator opens the map on the configured city, goes from the nation's
     provinces to Hubei's cities to Suizhou's map, clicks a district and opens its riskiest
     project; a city regulator is offered no switch."""
-    from browsing import chromium_page, serving, sign_in
+    from browsing import PHONE, assert_fits_a_phone, chromium_page, serving, sign_in
 
     from conftest import TEST_PASSWORD
     with cities.begin() as conn:
@@ -387,12 +387,9 @@ def test_the_browser_drills_from_the_nation_to_a_project_of_another_city(cities)
         assert problems == []
     # on a 390 px phone the overview pages and the map with its switcher fit the screen
     with serving(cities) as server, chromium_page() as (page, problems):
-        page.set_viewport_size({"width": 390, "height": 844})
+        page.set_viewport_size(PHONE)
         sign_in(page, server, "cn-browser")
-        for path in ("/areas", "/areas?area=420000", "/"):
-            page.goto(server + path, wait_until="networkidle")
-            wide = page.evaluate("document.documentElement.scrollWidth")
-            assert wide <= 391, f"{path} is {wide}px wide on a 390px phone"
+        assert_fits_a_phone(page, server, ("/areas", "/areas?area=420000", "/"))
         assert page.locator("#city-choice").count() == 1
         assert problems == []
 
