@@ -287,6 +287,33 @@ def cgcs2000_gk_epsg(lon: float) -> int:
     return _GK_FIRST_EPSG + zone - _GK_FIRST_ZONE
 
 
+# An equal-area conic for all of China (standard parallels 25° and 47° N, central meridian
+# 105° E, the GRS80 ellipsoid CGCS2000 uses): points spread over several Gauss-Krüger zones (a
+# wide province, the nation) have no one zone. Areas stay exact, so a circle drawn in it covers
+# as much ground as on the earth; its radius is off by at most ~3.5 % (2.6 % at 18° N, 3.4 %
+# at 53° N, under 2 % in between).
+CHINA_ALBERS = ("+proj=aea +lat_0=0 +lat_1=25 +lat_2=47 +lon_0=105 +x_0=0 +y_0=0 "
+                "+ellps=GRS80 +units=m +no_defs")
+# longitudes one Gauss-Krüger zone serves (its own 3°, and as much again beyond: ~0.5 %)
+WIDEST_ZONE_SPAN = 6.0
+
+
+def metric_crs(lon) -> int | str:
+    """The CRS in metres for points at these longitudes: the 3-degree Gauss-Krüger zone of
+    their median while they span at most WIDEST_ZONE_SPAN degrees (a city, most provinces),
+    else CHINA_ALBERS.
+
+    >>> metric_crs([102.1, 102.7, 103.4])
+    4543
+    >>> metric_crs([97.5, 102.7, 106.2]) == CHINA_ALBERS
+    True
+    """
+    lon = np.asarray(lon, dtype=float)
+    if lon.size and float(lon.max() - lon.min()) > WIDEST_ZONE_SPAN:
+        return CHINA_ALBERS
+    return cgcs2000_gk_epsg(float(np.median(lon)) if lon.size else 102.0)
+
+
 @functools.lru_cache(maxsize=256)
 def _check_epsg(code: int) -> int:
     try:

@@ -41,6 +41,20 @@ def city_of(code: str) -> str | None:
     return prefix[:4] + "00" if len(prefix) >= 4 else None
 
 
+def area_params(area: str) -> dict[str, str | None]:
+    """Bound parameters of SQL that keeps to an area, ``(d.city_code = :city OR
+    starts_with(d.code, :prefix))``: a city by its code, a province or the nation by their
+    districts' code prefix (None for a city, so only its code counts).
+
+    >>> area_params("530100")["prefix"], area_params("530000")["prefix"]
+    (None, '53')
+    >>> area_params("100000")
+    {'city': '100000', 'prefix': ''}
+    """
+    prefix = code_prefix(area)
+    return {"city": area, "prefix": prefix if len(prefix) < 4 else None}
+
+
 @dataclass(frozen=True)
 class City:
     code: str

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from geo.complaints import PARTY_KINDS
+from geo.jurisdiction import area_params
 from layers.filters import Filters
 from layers.statistics import Chart, _scalar, figure
 
@@ -27,7 +28,7 @@ WITH stat_complaint AS (
          to_char(c.received_on, 'YYYY-MM') AS month
   FROM complaint c LEFT JOIN district d ON d.code = c.district_code
   LEFT JOIN project p ON p.id = c.project_id
-  WHERE (c.district_code IS NULL OR d.city_code = :city)
+  WHERE (c.district_code IS NULL OR d.city_code = :city OR starts_with(d.code, :prefix))
     AND (CAST(:date_from AS date) IS NULL OR c.received_on >= :date_from)
     AND (CAST(:date_to AS date) IS NULL OR c.received_on <= :date_to)
     AND (CAST(:district AS text) IS NULL OR c.district_code = :district)
@@ -75,7 +76,7 @@ def _sql() -> str:
 
 def complaints_section(conn: Connection, city: str, filters: Filters) -> dict:
     """The complaints section, in the shape of `layers.statistics.section_statistics`."""
-    row = conn.execute(text(_sql()), {**filters.params(), "city": city,
+    row = conn.execute(text(_sql()), {**filters.params(), **area_params(city),
                                       "no_building": NO_BUILDING}).one()._mapping
     charts = []
     for chart in CHARTS:

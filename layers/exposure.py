@@ -19,7 +19,8 @@ from pyproj import Transformer
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from geo.coords import cgcs2000_gk_epsg
+from geo.coords import metric_crs
+from geo.jurisdiction import area_params
 from layers.circles import worst_circles
 from layers.sql import read_sql
 
@@ -61,7 +62,8 @@ class Choice:
 def policy_exposures(conn: Connection, city: str, choice: Choice) -> pd.DataFrame:
     """Every live policy in the reader's sight with its gross, own and net exposure."""
     rows = conn.execute(text(read_sql("exposure.sql")),
-                        {"city": city, "insurer": choice.insurer, "district": choice.district,
+                        {**area_params(city), "insurer": choice.insurer,
+                         "district": choice.district,
                          **dict.fromkeys(("west", "south", "east", "north"))})
     # plain tuples: pandas probes each SQLAlchemy Row for attributes (a second at 200,000)
     frame = pd.DataFrame([tuple(row) for row in rows], columns=list(rows.keys()))
@@ -80,16 +82,23 @@ def project_exposures(policies: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index()
 
 
-def local_metres(lon, lat, epsg: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
-    """Coordinates in metres in the CGCS2000 3-degree Gauss-Krüger zone of the points' centre.
+def local_metres(lon, lat, epsg: int | str | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, int | str]:
+    """Coordinates in metres in the CGCS2000 3-degree Gauss-Krüger zone of the points' centre,
+    or for points over many zones (a province's, the nation's portfolio) in an equal-area
+    conic for China (`geo.coords.metric_crs`).
 
     >>> x, y, epsg = local_metres([102.70, 102.71], [25.04, 25.04])
     >>> epsg, round(float(x[1] - x[0]))
     (4543, 1009)
+    >>> from geo.coords import CHINA_ALBERS
+    >>> x, y, crs = local_metres([87.6, 116.4, 116.41], [43.8, 39.9, 39.9])
+    >>> crs == CHINA_ALBERS, round(float(x[2] - x[1]))  # 854 m on the ground at 39.9° N
+    (True, 835)
     """
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     if epsg is None:
-        epsg = cgcs2000_gk_epsg(float(np.median(lon)) if lon.size else 102.0)
+        epsg = metric_crs(lon)
     x, y = _transformer(4326, epsg).transform(lon, lat)
     return np.asarray(x), np.asarray(y), epsg
 
@@ -129,12 +138,12 @@ def _sums(groups, **counted) -> pd.DataFrame:
 
 
 @cache
-def _transformer(source: int, target: int) -> Transformer:
+def _transformer(source: int | str, target: int | str) -> Transformer:
     # building one costs ~50 ms: once per zone, not once per cell
     return Transformer.from_crs(source, target, always_xy=True)
 
 
-def cell_ring(i: int, j: int, size: float, epsg: int) -> list[list[float]]:
+def cell_ring(i: int, j: int, size: float, epsg: int | str) -> list[list[float]]:
     """The lon/lat ring of grid cell (i, j) of ``size`` metres in zone ``epsg``.
 
     >>> cell_ring(500, 2770, 1000, 4543)[:2]  # x = 500 km is the zone's central meridian
@@ -163,7 +172,8 @@ def by_cell(projects: pd.DataFrame, basis: str, size_m: int) -> list[dict]:
     return sorted(out, key=lambda r: -r[f"{basis}_wan"])
 
 
-def _cell_rings(i: np.ndarray, j: np.ndarray, size: float, epsg: int) -> list[list[list[float]]]:
+def _cell_rings(i: np.ndarray, j: np.ndarray, size: float, epsg: int | str
+                ) -> list[list[list[float]]]:
     """cell_ring of many cells, transformed in one call.
 
     >>> _cell_rings(np.array([500]), np.array([2770]), 1000, 4543)[0] == cell_ring(500, 2770,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from geo.jurisdiction import area_params
 from geo.tenancy import Tenant
 from layers import catalogue, publication
 from layers.districts import BASE_COLUMNS, SIMPLIFY_DEGREES
@@ -147,7 +148,7 @@ def concentration(tenant: Tenant, city: str, zone: int, cell_m: int = CELL_M) ->
                ("own_wan", "number", "自留额（万元，按共保份额）"),
                ("net_wan", "number", "净自留额（万元，扣除再保）")),
         sql, id_column="cell", geometry_type="Polygon", tiles=True,
-        params={"city": city, "insurer": insurer, "district": None, "cell_m": cell_m,
+        params={**area_params(city), "insurer": insurer, "district": None, "cell_m": cell_m,
                 "epsg": zone, **dict.fromkeys(("west", "south", "east", "north"))})
 
 

@@ -1,10 +1,12 @@
-"""What the map page needs besides layer data: the city, its extent and the filter choices."""
+"""What the map page needs besides layer data: the city (or the province, or the nation, whose
+statistics a page shows), its extent and the filter choices."""
 
 from __future__ import annotations
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from geo.jurisdiction import area_name, area_params, city_of
 from geo.tenancy import Tenant
 
 
@@ -16,8 +18,10 @@ def map_context(conn: Connection, city: str, tenant: Tenant | None = None) -> di
     extent = conn.execute(text(
         "SELECT min(city_name), ST_XMin(ST_Extent(boundary)), ST_YMin(ST_Extent(boundary)), "
         "ST_XMax(ST_Extent(boundary)), ST_YMax(ST_Extent(boundary)) FROM district "
-        "WHERE city_code = :city"), {"city": city}).one()
+        "WHERE city_code = :city OR starts_with(code, :prefix)"), area_params(city)).one()
     name, xmin, ymin, xmax, ymax = extent
+    if name and city_of(city) is None:  # a province's or the nation's statistics
+        name = area_name(conn, city)
     choices = {}
     for kind in ("insurer", "tis"):
         choices[kind] = [{"id": r.id, "name": r.name} for r in conn.execute(text(
@@ -26,7 +30,8 @@ def map_context(conn: Connection, city: str, tenant: Tenant | None = None) -> di
         choices[tenant.role] = [c for c in choices[tenant.role]
                                 if c["id"] == tenant.organisation_id]
     districts = [{"code": r.code.strip(), "name": r.name} for r in conn.execute(text(
-        "SELECT code, name FROM district WHERE city_code = :city ORDER BY code"), {"city": city})]
+        "SELECT code, name FROM district WHERE city_code = :city OR starts_with(code, :prefix) "
+        "ORDER BY code"), area_params(city))]
     stages = [{"code": r.code, "name": r.name_zh} for r in conn.execute(text(
         "SELECT code, name_zh FROM project_stage ORDER BY ord"))]
     first, last = conn.execute(text(

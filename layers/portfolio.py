@@ -17,7 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from geo import store
-from geo.tenancy import Tenant
+from geo.jurisdiction import area_params
+from geo.tenancy import NATION, Tenant
 from layers import exposure
 from layers.districts import SIMPLIFY_DEGREES
 from layers.exposure import BASES, PARTIES, WAN, Choice, ExposureError
@@ -141,17 +142,21 @@ def _insurer_name(conn: Connection, insurer: int | None) -> str:
 
 def market_by_insurer(conn: Connection, city: str, district: str | None) -> list[dict]:
     rows = conn.execute(text(read_sql("exposure_by_insurer.sql")),
-                        {"city": city, "district": district})
+                        {**area_params(city), "district": district})
     return [{"id": r.id, "name": r.name, "projects": r.projects,
              **{f"{b}_wan": float(getattr(r, f"{b}_yuan")) / WAN for b in BASES}} for r in rows]
 
 
 def district_outlines(conn: Connection, city: str) -> list[dict]:
-    """The city's district boundaries, simplified, to give the accumulation map its bearings."""
+    """The city's (or province's) district boundaries, simplified, to give the accumulation
+    map its bearings; none for the nation (its 2,800 districts would outweigh the map: the
+    basemap gives its bearings)."""
+    if city == NATION:
+        return []
     rows = conn.execute(text(
         "SELECT name, ST_AsGeoJSON(ST_SimplifyPreserveTopology(boundary, :tolerance), 5) AS g "
-        "FROM district WHERE city_code = :city ORDER BY code"),
-        {"city": city, "tolerance": SIMPLIFY_DEGREES})
+        "FROM district WHERE city_code = :city OR starts_with(code, :prefix) ORDER BY code"),
+        {**area_params(city), "tolerance": SIMPLIFY_DEGREES})
     return [{"name": r.name, "geometry": json.loads(r.g)} for r in rows]
 
 

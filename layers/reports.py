@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from geo import store
+from geo.jurisdiction import area_params
 from geo.tenancy import ROLE_ZH, Tenant
 from layers import basemap, indicators
 from layers.districts import district_metrics, district_summary, plain_row
@@ -156,7 +157,8 @@ def chart_links(conn: Connection, city: str) -> dict:
     """What a chart's category names filter by: a district's code, an insurer's or a TIS's id
     (charts name organisations by their short name)."""
     districts = {r.name: r.code.strip() for r in conn.execute(text(
-        "SELECT name, code FROM district WHERE city_code = :city"), {"city": city})}
+        "SELECT name, code FROM district WHERE city_code = :city OR starts_with(code, :prefix)"),
+        area_params(city))}
     orgs: dict[str, dict] = {"insurer": {}, "tis": {}}
     for r in conn.execute(text("SELECT kind, id, COALESCE(short_name, name) AS name "
                                "FROM organisation WHERE kind IN ('insurer', 'tis')")):
@@ -180,7 +182,7 @@ def district_report(conn: Connection, city: str, code: str, filters: Filters, te
     if summary is None:
         return None
     local = replace(filters, district=code)
-    params = {**local.params(), "city": city, "code": code}
+    params = {**local.params(), **area_params(city), "code": code}
     projects = _rows(conn, "report_projects.sql", params, hash_joins=True)
     boundary = conn.execute(text("SELECT ST_AsGeoJSON(boundary, 6) FROM district "
                                  "WHERE code = :code"), {"code": code}).scalar_one()

@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from geo.jurisdiction import area_params
 from layers.filters import Filters
 from layers.sql import read_sql
 from layers.statistics import Chart, Section, figure
@@ -53,7 +54,7 @@ def _base() -> str:
 
 
 def _params(city: str, filters: Filters) -> dict:
-    return {**filters.params(), "city": city}
+    return {**filters.params(), **area_params(city)}
 
 
 def service_section(conn: Connection, city: str, filters: Filters) -> dict:

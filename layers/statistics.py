@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from geo import programme
+from geo.jurisdiction import area_params
 from layers import indicators
 from layers.filters import Filters
 from layers.sql import read_sql
@@ -387,11 +388,11 @@ def statistics(conn: Connection, city: str, filters: Filters,
     # 128 MB 16.0 s; the hash really takes ~50 MB)
     conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
     row = conn.execute(text(_sections_sql(sections, cubed)),
-                       {**filters.params(), "city": city}).one()._mapping
+                       {**filters.params(), **area_params(city)}).one()._mapping
     return [_section_json(s, row) for s in sections]
 
 
 def statistics_query(city: str, filters: Filters) -> tuple[str, dict]:
     """The SQL and parameters statistics() runs (after SET LOCAL work_mem = WORK_MEM), for
     the benchmark's plans."""
-    return _sections_sql(SECTIONS), {**filters.params(), "city": city}
+    return _sections_sql(SECTIONS), {**filters.params(), **area_params(city)}

@@ -515,3 +515,68 @@ def test_pages_answer_404_in_chinese_for_a_city_out_of_reach(cities):
     nowhere = signed_in(cities, "gd-regulator", "440300")  # Shenzhen: no district loaded
     assert nowhere.get("/statistics").status_code == 404
     assert nowhere.get("/api/statistics").status_code == 404
+
+
+ADDITIVE = {"underwriting": ("policies", "projects", "premium", "sum_insured"),
+            "risk": ("risk_events", "severe_risk_events", "open_risk_events"),
+            "claims": ("claims", "filed_claims", "paid")}
+
+
+def _figures(answer) -> dict[tuple[str, str], float]:
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return {(s["id"], f["id"]): f["value"] or 0 for s in answer.get_json()["sections"]
+            for f in s["indicators"] if f["id"] in ADDITIVE.get(s["id"], ())}
+
+
+def test_statistics_of_a_province_and_the_nation_add_up_their_cities(cities):
+    """The province's and the nation's regulator ask for their whole area (?area=): every
+    count and sum is its cities' added up; a city's regulator is refused a wider area, in
+    Chinese, and the province's the nation."""
+    nation, yunnan = (signed_in(cities, "cn-regulator", NATION),
+                      signed_in(cities, "yn-regulator", YUNNAN))
+    km = signed_in(cities, "km-regulator", KUNMING)
+    by_city = {city: _figures(nation.get(f"/api/statistics?city={city}"))
+               for city in (KUNMING, QUJING, SUIZHOU)}
+    province = _figures(yunnan.get(f"/api/statistics?area={YUNNAN}"))
+    whole = _figures(nation.get(f"/api/statistics?area={NATION}"))
+    assert whole[("underwriting", "policies")] > province[("underwriting", "policies")] > 0
+    for key in whole:
+        assert province[key] == pytest.approx(by_city[KUNMING][key] + by_city[QUJING][key]
+                                              ), key
+        assert whole[key] == pytest.approx(sum(c[key] for c in by_city.values())), key
+    assert _figures(nation.get(f"/api/statistics?area={YUNNAN}")) == province
+    refused = km.get(f"/api/statistics?area={YUNNAN}")
+    assert refused.status_code == 404 and "辖区代码 530000 不在您的管辖范围内" in refused.get_data(
+        as_text=True)
+    assert yunnan.get(f"/api/statistics?area={NATION}").status_code == 404
+    assert yunnan.get("/api/statistics?area=420000").status_code == 404
+    assert nation.get(f"/api/statistics?area={WUHUA}").status_code == 404  # a district
+    page = yunnan.get(f"/statistics?area={YUNNAN}&period=2024").get_data(as_text=True)
+    assert "云南省" in page and f'name="area" value="{YUNNAN}"' in page
+    overview = yunnan.get("/areas").get_data(as_text=True)
+    assert f"/statistics?area={YUNNAN}" in overview and f"/portfolio?area={YUNNAN}" in overview
+
+
+def test_an_insurers_portfolio_over_the_nation_holds_every_citys(cities):
+    """An insurer's accumulation across all its cities (?area=100000): totals are its cities'
+    added up; the worst circles are measured in China's equal-area conic (Kunming to Suizhou
+    spans more than one Gauss-Krüger zone), each inside one city."""
+    with cities.connect() as conn:
+        insurer = conn.execute(text("SELECT insurer_id FROM policy_share GROUP BY 1 "
+                                    "ORDER BY count(*) DESC LIMIT 1")).scalar_one()
+    client = signed_in_as(cities, "insurer", insurer)
+    each = [client.get(f"/api/portfolio?city={city}&basis=gross").get_json()
+            for city in (KUNMING, QUJING, SUIZHOU)]
+    whole = client.get(f"/api/portfolio?area={NATION}&basis=gross")
+    assert whole.status_code == 200, whole.get_data(as_text=True)
+    whole = whole.get_json()
+    for key in ("policies", "projects", "gross_wan", "net_wan"):
+        assert whole["totals"][key] == pytest.approx(sum(c["totals"][key] for c in each)), key
+    assert len(whole["districts"]) == sum(len(c["districts"]) for c in each)
+    worst = max(c["circles"][0]["gross_wan"] for c in each)
+    assert whole["circles"][0]["gross_wan"] == pytest.approx(worst, rel=0.05)
+    # Kunming to Suizhou is more than one Gauss-Krüger zone: China's equal-area conic
+    from geo.coords import CHINA_ALBERS, metric_crs
+    assert metric_crs([c["lon"] for c in whole["circles"]] + [102.7, 113.4]) == CHINA_ALBERS
+    page = client.get(f"/portfolio?area={NATION}").get_data(as_text=True)
+    assert "全国" in page and f'name="area" value="{NATION}"' in page

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from geo import store
+from geo.jurisdiction import area_params
 from geo.tenancy import Tenant, set_tenant
 from layers import statistics
 from layers.districts import city_values
@@ -289,7 +290,7 @@ def test_each_written_out_cube_has_the_columns_it_declares(kunming):
 
     prefix = (read_sql("scope.sql") + read_sql("stats_base.sql")
               + "".join(c.sql() for c in statistics.CUBES.values()))
-    params = {**Filters().params(), "city": CITY}
+    params = {**Filters().params(), **area_params(CITY)}
     with kunming.connect() as conn:
         for cube in statistics.CUBES.values():
             got = list(conn.execute(text(f"{prefix} SELECT * FROM {cube.name} LIMIT 0"),

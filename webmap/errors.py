@@ -20,7 +20,7 @@ from geo.lifecycle import LifecycleError
 from layers.exposure import ExposureError
 from layers.filters import FilterError
 from webmap.reports.jobs import ReportFolderError
-from webmap.scope import CityRefused
+from webmap.scope import AreaRefused, CityRefused
 
 TITLES = {400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "未找到", 405: "不支持的操作",
           413: "文件过大", 429: "尝试过于频繁", 500: "服务器内部错误", 502: "服务暂时不可用",
@@ -185,6 +185,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(ExposureError, bad_filter)
     app.register_error_handler(AuditQueryError, bad_filter)
     app.register_error_handler(LifecycleError, lambda e: _answer(400, "无法办理", str(e)))
+    app.register_error_handler(AreaRefused, lambda e: _answer(
+        404, "没有该辖区", f"辖区代码 {e} 不在您的管辖范围内，或本系统尚未载入该辖区的区县。"))
     app.register_error_handler(CityRefused, lambda e: _answer(
         404, "没有该城市", f"城市代码 {e} 不在您的管辖范围内，或本系统尚未载入该城市。"))
     app.register_error_handler(CSRFError, bad_form)

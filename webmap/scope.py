@@ -15,7 +15,15 @@ from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from geo.jurisdiction import City, cities_for, district_city, first_city, holds_districts
+from geo.jurisdiction import (
+    City,
+    area_name,
+    cities_for,
+    district_city,
+    first_city,
+    holds_districts,
+    overview_area,
+)
 from geo.tenancy import Tenant, set_tenant
 from layers.filters import Filters
 from webmap import readpool
@@ -94,6 +102,27 @@ def current_city() -> str:
                 raise CityRefused(tenant.jurisdiction)
         return configured
     return first
+
+
+class AreaRefused(CityRefused):
+    """A request named an area (?area=) beyond its tenant's jurisdiction, or none the store
+    holds."""
+
+
+def current_area() -> str:
+    """The area whose statistics or portfolio a request shows: ``?area=`` (a city, a province
+    or the nation: 100000) when the tenant's jurisdiction covers it and the store holds its
+    districts (AreaRefused otherwise), else the request's city (`current_city`)."""
+    asked = request.args.get("area")
+    if asked is None or asked == "":
+        return current_city()
+    area = overview_area(current_tenant(), asked) if not current_tenant().is_public else None
+    if area is None or area != asked:
+        raise AreaRefused(asked)
+    with connection() as conn:
+        if area_name(conn, area) is None:
+            raise AreaRefused(asked)
+    return area
 
 
 def city_of_district(code: str) -> str:

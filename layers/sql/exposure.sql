@@ -22,7 +22,8 @@ SELECT po.id AS policy_id, p.id AS project_id, p.permit_no, p.name, p.district_c
 FROM policy po
 CROSS JOIN clock k
 JOIN project p ON p.id = po.project_id
-JOIN district d ON d.code = p.district_code AND d.city_code = :city
+JOIN district d ON d.code = p.district_code
+  AND (d.city_code = :city OR starts_with(d.code, :prefix))
 JOIN organisation dev ON dev.id = p.developer_id
 LEFT JOIN organisation con ON con.id = p.contractor_id
 LEFT JOIN organisation sup ON sup.id = p.supervisor_id

@@ -12,7 +12,8 @@ SELECT o.id, o.name, count(DISTINCT po.project_id) AS projects,
 FROM policy po
 CROSS JOIN clock k
 JOIN project p ON p.id = po.project_id
-JOIN district d ON d.code = p.district_code AND d.city_code = :city
+JOIN district d ON d.code = p.district_code
+  AND (d.city_code = :city OR starts_with(d.code, :prefix))
 JOIN policy_share s ON s.policy_id = po.id
 JOIN organisation o ON o.id = s.insurer_id
 LEFT JOIN ceded c ON c.policy_id = po.id

@@ -4,7 +4,8 @@
 , city_project AS (
   SELECT p.*, d.name AS district_name,
          p.construction_cost_yuan / p.gross_floor_area_m2 AS cost_per_m2
-  FROM scoped_project p JOIN district d ON d.code = p.district_code AND d.city_code = :city
+  FROM scoped_project p JOIN district d ON d.code = p.district_code
+    AND (d.city_code = :city OR starts_with(d.code, :prefix))
 ), stat_policy AS (
   -- a policy's premium is its rate times its project's cost: both at the same share
   SELECT sp.*, p.district_code, p.district_name, p.cost_per_m2, p.construction_cost_yuan,

@@ -10,6 +10,7 @@ from flask_login import login_required
 from geo.jurisdiction import NATION, area_name, code_prefix, overview_area, overview_level
 from layers import catalogue, districts
 from webmap.scope import connection, current_tenant, request_filters
+from webmap.work.portfolio import READERS as portfolio_readers
 
 bp = Blueprint("areas", __name__)
 
@@ -43,6 +44,7 @@ def overview():
         trail = _trail(conn, area)
     choices = [item for item in catalogue.DISTRICT_LAYERS if tenant.role in item.visible_to]
     return render_template("areas.html", shown=shown, trail=trail, layers=choices,
+                           can_portfolio=tenant.role in portfolio_readers,
                            layer=layer, level=level, area=area, args=request.args,
                            api_url=url_for("api.area_layer", layer_id=layer_id, area=area,
                                            level=level, **filters.query()))

@@ -32,7 +32,7 @@ from layers.reports import CHINA
 from webmap.auth import roles_only
 from webmap.caching import shared_data, with_etag
 from webmap.reports.formats import FORMATS
-from webmap.scope import connection, current_city, current_tenant
+from webmap.scope import connection, current_area, current_tenant
 
 bp = Blueprint("portfolio", __name__)
 READERS = ("insurer", *CITY_ROLES)
@@ -56,7 +56,7 @@ def request_choice() -> Choice:
 
 def _data() -> dict:
     """The whole portfolio for the request's choice (every cell and project: the exports)."""
-    city, tenant = current_city(), current_tenant()
+    city, tenant = current_area(), current_tenant()
     with connection() as conn:
         return portfolio.portfolio(conn, city, request_choice(), tenant,
                                    circles=_kept_circles(city, tenant))
@@ -88,7 +88,7 @@ def _kept_circles(city: str, tenant: Tenant):
 
 
 def _shown() -> dict:
-    return shown_portfolio(current_city(), request_choice())
+    return shown_portfolio(current_area(), request_choice())
 
 
 @bp.get("/portfolio")
@@ -96,8 +96,8 @@ def _shown() -> dict:
 def portfolio_page():
     data = _shown()
     with connection() as conn:
-        choices = map_context(conn, current_city(), current_tenant())
-        outlines = portfolio.district_outlines(conn, current_city())
+        choices = map_context(conn, current_area(), current_tenant())
+        outlines = portfolio.district_outlines(conn, current_area())
     return render_template("portfolio.html", data=data, choices=choices, args=request.args,
                            bases=BASES, parties=PARTIES, measures=portfolio.MEASURES,
                            map_data={"circles": data["circles"], "cells": data["cells"][:400],

@@ -21,6 +21,7 @@ from webmap.reports.formats import DISTRICT_FORMATS, FORMATS
 from webmap.scope import (
     city_of_district,
     connection,
+    current_area,
     current_city,
     current_tenant,
     request_filters,
@@ -48,18 +49,23 @@ def statistics_for(city: str, filters: Filters, tenant: Tenant | None = None) ->
 @bp.get("/statistics")
 @login_required
 def statistics_page():
-    city = current_city()
+    area = current_area()  # the city, or ?area= a province or the nation
     filters = request_filters()
-    sections = statistics_for(city, filters)
+    sections = statistics_for(area, filters)
     with connection() as conn:
-        choices = _choices(conn)
+        choices = map_context(conn, area, current_tenant())
         labels = reports.filter_labels(conn, filters)
-        links = reports.chart_links(conn, city)
+        links = reports.chart_links(conn, area)
     return render_template("statistics.html", sections=sections, choices=choices,
                            args=request.args, labels=labels, links=links,
                            kpis=reports.kpis({"sections": sections}),
                            glossary=reports.glossary({"sections": sections}),
-                           api_url=url_for("statistics.api_statistics", **filters.query()))
+                           api_url=url_for("statistics.api_statistics", **filters.query(),
+                                           **_area_args()))
+
+
+def _area_args() -> dict:
+    return {"area": request.args["area"]} if request.args.get("area") else {}
 
 
 @bp.get("/api/statistics")
@@ -67,10 +73,11 @@ def api_statistics():
     refused = signed_in_only()
     if refused is not None:
         return refused
-    filters, city = request_filters(), current_city()
+    filters, area = request_filters(), current_area()
 
     def build():
-        return jsonify(filters=filters.query(), sections=statistics_for(city, filters))
+        return jsonify(filters=filters.query(), area=area,
+                       sections=statistics_for(area, filters))
 
     return with_etag(build)
 
