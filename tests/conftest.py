@@ -211,3 +211,23 @@ def kunming_published(make_database) -> Engine:
         publication.move(conn, regulator, pub, "approved", city="530100",
                          rules=disclosure.Rules())
     return engine
+
+
+@pytest.fixture(scope="module")
+def cities(make_database):
+    """Kunming's demo programme (300 projects) with every tenth project moved to Suizhou
+    (Hubei) and every tenth but one to Qujing (Yunnan, like Kunming), policies, risk events
+    and claims with them: three cities of two provinces in one store."""
+    engine = make_database()
+    with engine.begin() as conn:
+        for city in ("530100", "530300", "421300"):  # Kunming, Qujing, Suizhou
+            districts.load_districts(conn, districts.district_records(city=city))
+        demo_load.run_demo(conn, demo.DemoOptions(city="530100"))
+        for city, remainder in (("421300", 1), ("530300", 2)):
+            conn.execute(text("""
+                UPDATE project p SET district_code = d.code,
+                  location = ST_PointOnSurface(d.boundary), footprint = NULL
+                FROM (SELECT code, boundary FROM district WHERE city_code = :city
+                      ORDER BY code LIMIT 1) d
+                WHERE p.id % 10 = :r"""), {"city": city, "r": remainder})
+    return engine
