@@ -76,6 +76,21 @@ def action_zh(action: str) -> str:
     return f"{machine.label} · {label}" if label else action
 
 
+def actor_zh(actor: str) -> str:
+    """Who acted, as the page names them; a command run on the server is named with the
+    server account that ran it (``cli:<account>``), which is data and kept as it is.
+
+    >>> actor_zh("anonymous"), actor_zh("cli:deploy"), actor_zh("t-admin")
+    ('匿名（公众）', '命令行（服务器账户 deploy）', 't-admin')
+    """
+    if actor in ACTORS_ZH:
+        return ACTORS_ZH[actor]
+    via, _, account = actor.partition(":")
+    if via == "cli" and account:
+        return f"命令行（服务器账户 {account}）"
+    return actor
+
+
 def detail_zh(detail) -> list[tuple[str, str]]:
     """An entry's details as (Chinese key, value) pairs.
 
@@ -159,5 +174,5 @@ def entries(conn: Connection, query: AuditQuery) -> tuple[list[dict], int]:
         "ORDER BY at DESC, id DESC LIMIT :limit OFFSET :offset"),
         {**params, "limit": PAGE_SIZE, "offset": (query.page - 1) * PAGE_SIZE})
     return [{**row._mapping, "action_zh": action_zh(row.action),
-             "actor_zh": ACTORS_ZH.get(row.actor, row.actor), "detail_zh": detail_zh(row.detail)}
+             "actor_zh": actor_zh(row.actor), "detail_zh": detail_zh(row.detail)}
             for row in rows], total

@@ -68,7 +68,13 @@ DO $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'riskmap_web') THEN
     IF (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) THEN
-      CREATE ROLE riskmap_web LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+      -- Two databases of one cluster migrated at once (the test suite's workers) both find the
+      -- role missing; the second CREATE waits for the first and then finds it taken.
+      BEGIN
+        CREATE ROLE riskmap_web LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+      EXCEPTION WHEN duplicate_object OR unique_violation THEN
+        NULL;
+      END;
     ELSE
       RAISE NOTICE 'role riskmap_web is missing and cannot be created by %', current_user;
       RETURN;
