@@ -7,11 +7,13 @@ parties see their own business wherever it is, so every city of the store is the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from geo.sql import read_sql
 from geo.tenancy import CITY_ROLES, NATION, Tenant
 
 
@@ -161,3 +163,12 @@ def district_city(conn: Connection, code: str) -> str | None:
 def holds_districts(conn: Connection) -> bool:
     """Whether the store holds any district yet (a new install holds none)."""
     return conn.execute(text("SELECT EXISTS (SELECT 1 FROM district)")).scalar_one()
+
+
+def refresh_area_outlines(conn: Connection, cities: Iterable[str] | None = None) -> None:
+    """Write the outlines of ``cities`` (every city when None) and of their provinces from
+    their districts as they are now (`area_outline`, migration 0014)."""
+    cities = None if cities is None else sorted(set(cities))
+    provinces = None if cities is None else sorted({code[:2] + "0000" for code in cities})
+    conn.execute(text(read_sql("area_outline_refresh.sql")),
+                 {"cities": cities, "provinces": provinces})

@@ -148,6 +148,23 @@ def rollup_layer(conn: Connection, layer_id: str, area: str, level: str,
             "filters": filters.query(), "rows": shown}
 
 
+def rollup_outlines(conn: Connection, shown: dict) -> dict:
+    """A rolled-up layer (`rollup_layer`) as GeoJSON for its map: each city's or province's
+    outline (`area_outline`) with the row the table shows; an area without an outline stays
+    in the table only."""
+    rows = shown["rows"]
+    outlines = {r.code: r for r in conn.execute(text(
+        "SELECT code, outline_geojson, ST_Y(p) AS lat, ST_X(p) AS lon FROM area_outline, "
+        "ST_PointOnSurface(boundary) AS p WHERE code = ANY(:codes)"),
+        {"codes": [row["code"] for row in rows]})}
+    return {"type": "FeatureCollection", "level": shown["level"],
+            "features": [{"type": "Feature", "id": row["code"],
+                          "properties": {**row, "label": [round(outlines[row["code"]].lat, 4),
+                                                          round(outlines[row["code"]].lon, 4)]},
+                          "geometry": json.loads(outlines[row["code"]].outline_geojson)}
+                         for row in rows if row["code"] in outlines]}
+
+
 def district_metrics(conn: Connection, city: str, filters: Filters,
                      with_geometry: bool = False,
                      parts: frozenset[str] | None = None) -> list[dict]:

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from geo import codes, coords
+from geo.jurisdiction import refresh_area_outlines
 
 COUNTY_LEVEL = "区县"
 
@@ -107,7 +108,7 @@ def load_districts(
 
     Runs in the caller's transaction, so a failure part-way leaves nothing written.
     """
-    count = 0
+    count, cities = 0, set()
     for record in progress(list(records)):
         conn.execute(_UPSERT, {
             "code": record.code, "name": record.name, "city_code": record.city_code,
@@ -116,4 +117,7 @@ def load_districts(
             "wkb": shapely.to_wkb(boundary_wgs84(record)),
         })
         count += 1
+        cities.add(record.city_code)
+    if cities:
+        refresh_area_outlines(conn, cities)
     return count

@@ -76,6 +76,28 @@ def test_cities_and_provinces_rolled_up_equal_each_citys_own_totals(cities):
     check()
 
 
+def test_cities_and_provinces_are_outlined_by_their_districts(cities):
+    """The overview's map draws each city and province as the union of its districts (kept by
+    the districts' loader), and shows each with the colour and figure of its table row."""
+    with cities.connect() as conn:
+        rows = conn.execute(text("""
+            SELECT o.code, o.level, ST_Area(o.boundary::geography) AS drawn,
+                   (SELECT ST_Area(ST_Union(d.boundary)::geography) FROM district d
+                    WHERE d.city_code = o.code OR d.province_code = o.code) AS districts
+            FROM area_outline o""")).all()
+        shown = districts.rollup_layer(conn, "premium_total", NATION, "province", Filters())
+        outlines = districts.rollup_outlines(conn, shown)
+    assert {r.code: r.level for r in rows} == {KUNMING: "city", QUJING: "city", SUIZHOU: "city",
+                                               YUNNAN: "province", "420000": "province"}
+    for row in rows:
+        assert row.drawn == pytest.approx(row.districts, rel=1e-3), row.code
+    assert [f["id"] for f in outlines["features"]] == ["420000", YUNNAN]
+    for feature, row in zip(outlines["features"], shown["rows"], strict=True):
+        assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
+        assert feature["properties"]["colour"] == row["colour"]
+        assert feature["properties"]["value_text"] == row["value_text"]
+
+
 def test_the_overview_rolls_the_jurisdiction_up_by_province_and_city(cities):
     nation, km = signed_in(cities, "cn-regulator", NATION), signed_in(cities, "km-regulator",
                                                                          KUNMING)
@@ -138,10 +160,13 @@ def test_the_browser_drills_from_the_nation_to_a_project_of_another_city(cities)
         assert page.eval_on_selector_all("#areas tbody tr", "rs => rs.map(r => r.dataset.code)"
                                          ) == ["420000", "530000"]
         assert page.inner_text("#area-trail") == "全国"
-        page.click("#areas tr[data-code='420000'] a.area-open")
+        # on the map as in the table: a province opens its cities, a city its risk map
+        assert page.get_attribute("#area-map", "data-areas") == "2"
+        page.locator("path.area-420000").click(force=True)
         page.wait_for_selector("#areas tr[data-code='421300']")
         assert page.inner_text("#area-trail") == "全国 › 湖北省"
-        page.click("#areas tr[data-code='421300'] form.area-open button")
+        page.wait_for_selector("path.area-421300")
+        page.locator("path.area-421300").click(force=True)
         page.wait_for_url(server + "/?layer=premium_total", wait_until="networkidle")
         page.wait_for_selector("path[class*='district-4213']")
         assert page.eval_on_selector("#city-choice", "s => s.value") == SUIZHOU

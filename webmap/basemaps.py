@@ -78,7 +78,7 @@ def chosen(config: Mapping, offered: list[dict]) -> str:
     return ids[0] if wanted == "auto" else "outline"
 
 
-def page_options(config: Mapping, outline_url: str) -> dict:
+def page_options(config: Mapping, outline_url: str | None) -> dict:
     """What static/basemap.js needs: the sources, the first one, the outline's data and the
     map approval number (审图号) to print."""
     offered = sources(config)

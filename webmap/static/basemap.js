@@ -91,6 +91,10 @@
 
   function outlineLayers(state) {
     const outline = L.layerGroup();
+    if (!state.options.outline_url) {  // a map above the city draws its own areas
+      state.container.dataset.outline = "none";
+      return outline;
+    }
     fetch(state.options.outline_url, { credentials: "same-origin" }).then(function (r) {
       if (!r.ok) throw new Error("服务器错误 " + r.status);
       return r.json();

@@ -41,9 +41,11 @@ def overview():
         if area_name(conn, area) is None:
             abort(404)
         shown = districts.rollup_layer(conn, layer_id, area, level, filters)
+        outlines = districts.rollup_outlines(conn, shown)
         trail = _trail(conn, area)
     choices = [item for item in catalogue.DISTRICT_LAYERS if tenant.role in item.visible_to]
-    return render_template("areas.html", shown=shown, trail=trail, layers=choices,
+    return render_template("areas.html", shown=shown, outlines=outlines, trail=trail,
+                           layers=choices,
                            can_portfolio=tenant.role in portfolio_readers,
                            layer=layer, level=level, area=area, args=request.args,
                            api_url=url_for("api.area_layer", layer_id=layer_id, area=area,

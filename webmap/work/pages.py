@@ -48,10 +48,12 @@ bp.add_app_template_global(vendor_url)
 
 
 @bp.app_template_global("basemap_options")
-def basemap_options() -> dict:
-    """The basemaps every map of the service offers (webmap/basemaps.py)."""
+def basemap_options(city_outline: bool = True) -> dict:
+    """The basemaps every map of the service offers (webmap/basemaps.py); without the city's
+    outline for a map above the city, which draws its own cities or provinces."""
     return basemaps.page_options(current_app.config,
-                                 url_for("public.outline", city=current_city()))
+                                 url_for("public.outline", city=current_city())
+                                 if city_outline else None)
 
 
 @bp.app_template_filter("role_zh")
