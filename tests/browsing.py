@@ -86,12 +86,15 @@ def chromium_page() -> Iterator[tuple[object, list[str]]]:
         context.close()
 
 
-def sign_in(page, server: str, username: str, timeout: float = 30_000) -> None:
+def sign_in(page, server: str, username: str, timeout: float = 30_000,
+            landing: str = "/") -> None:
+    """Sign in and wait for the page a sign-in lands on (the overview, for staff over many
+    cities of the store) with its basemap."""
     page.goto(server + "/login", wait_until="networkidle")
     page.fill("input[name='username']", username)
     page.fill("input[name='password']", TEST_PASSWORD)
     page.click("button[type='submit']")
-    page.wait_for_url(server + "/", wait_until="networkidle", timeout=timeout)
+    page.wait_for_url(server + landing, wait_until="networkidle", timeout=timeout)
     # the map's basemap outline has come too: a test that moves on would abort it
     page.wait_for_selector(".leaflet-container[data-outline]", timeout=timeout)
 

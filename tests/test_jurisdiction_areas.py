@@ -135,9 +135,10 @@ def test_an_insurers_overview_is_its_own_business_in_every_city(cities):
 
 
 def test_the_browser_drills_from_the_nation_to_a_project_of_another_city(cities):
-    """A national regulator opens the map on the configured city, goes from the nation's
-    provinces to Hubei's cities to Suizhou's map, clicks a district and opens its riskiest
-    project; a city regulator is offered no switch."""
+    """A national regulator lands on the nation's map of provinces, finds the map of the
+    configured city with its switcher, goes from the nation's provinces to Hubei's cities to
+    Suizhou's map, clicks a district and opens its riskiest project; a city regulator lands
+    on its city's map and is offered no switch."""
     from browsing import PHONE, assert_fits_a_phone, chromium_page, serving, sign_in
 
     from conftest import TEST_PASSWORD
@@ -147,7 +148,10 @@ def test_the_browser_drills_from_the_nation_to_a_project_of_another_city(cities)
                                 {"u": name}).first():
                 accounts.add_user(conn, name, "regulator", TEST_PASSWORD, jurisdiction=code)
     with serving(cities) as server, chromium_page() as (page, problems):
-        sign_in(page, server, "cn-browser")
+        # over three cities, the national regulator lands on the nation's overview
+        sign_in(page, server, "cn-browser", landing="/areas")
+        assert page.get_attribute("#area-map", "data-areas") == "2"
+        page.goto(server + "/", wait_until="networkidle")
         page.wait_for_selector(".riskmap-legend .legend-row")
         assert page.locator("path[class*='district-5301']").count() == 14
         groups = page.eval_on_selector_all(
@@ -190,7 +194,7 @@ def test_the_browser_drills_from_the_nation_to_a_project_of_another_city(cities)
     # on a 390 px phone the overview pages and the map with its switcher fit the screen
     with serving(cities) as server, chromium_page() as (page, problems):
         page.set_viewport_size(PHONE)
-        sign_in(page, server, "cn-browser")
+        sign_in(page, server, "cn-browser", landing="/areas")
         assert_fits_a_phone(page, server, ("/areas", "/areas?area=420000", "/"))
         assert page.locator("#city-choice").count() == 1
         assert problems == []

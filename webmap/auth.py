@@ -38,9 +38,9 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from geo import store
-from geo.tenancy import Tenant
+from geo.tenancy import CITY_ROLES, Tenant
 from webmap import accounts, keystore, sessions
-from webmap.scope import connection, current_tenant
+from webmap.scope import connection, current_tenant, open_cities
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -147,6 +147,14 @@ def _safe_next(target: str | None) -> str:
     # only a path of this site: never an open redirect to another host
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return request.script_root + target  # a path of the app, wherever it is mounted
+    return _landing()
+
+
+def _landing() -> str:
+    """Where a sign-in with no page to go back to lands: the map of the jurisdiction — the
+    overview of its cities when it holds more than one city of the store, else the city's."""
+    if current_tenant().role in CITY_ROLES and len(open_cities()) > 1:
+        return url_for("areas.overview")
     return url_for("pages.risk_map")
 
 
