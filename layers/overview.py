@@ -29,9 +29,11 @@ def map_context(conn: Connection, city: str, tenant: Tenant | None = None) -> di
     if tenant is not None and tenant.role in choices:
         choices[tenant.role] = [c for c in choices[tenant.role]
                                 if c["id"] == tenant.organisation_id]
-    districts = [{"code": r.code.strip(), "name": r.name} for r in conn.execute(text(
-        "SELECT code, name FROM district WHERE city_code = :city OR starts_with(code, :prefix) "
-        "ORDER BY code"), area_params(city))]
+    districts = [{"code": r.code.strip(), "name": r.name, "city": r.city_code,
+                  "city_name": r.city_name} for r in conn.execute(text(
+        "SELECT code, name, city_code, city_name FROM district "
+        "WHERE city_code = :city OR starts_with(code, :prefix) ORDER BY code"),
+        area_params(city))]
     stages = [{"code": r.code, "name": r.name_zh} for r in conn.execute(text(
         "SELECT code, name_zh FROM project_stage ORDER BY ord"))]
     first, last = conn.execute(text(

@@ -236,6 +236,9 @@ def test_statistics_of_a_province_and_the_nation_add_up_their_cities(cities):
     assert nation.get(f"/api/statistics?area={WUHUA}").status_code == 404  # a district
     page = yunnan.get(f"/statistics?area={YUNNAN}&period=2024").get_data(as_text=True)
     assert "云南省" in page and f'name="area" value="{YUNNAN}"' in page
+    # a province's districts are offered under their cities' names, a city's plainly
+    assert '<optgroup label="昆明市">' in page and '<optgroup label="曲靖市">' in page
+    assert "<optgroup" not in km.get("/statistics").get_data(as_text=True)
     overview = yunnan.get("/areas").get_data(as_text=True)
     assert f"/statistics?area={YUNNAN}" in overview and f"/portfolio?area={YUNNAN}" in overview
 
