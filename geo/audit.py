@@ -174,5 +174,7 @@ def entries(conn: Connection, query: AuditQuery) -> tuple[list[dict], int]:
         "ORDER BY at DESC, id DESC LIMIT :limit OFFSET :offset"),
         {**params, "limit": PAGE_SIZE, "offset": (query.page - 1) * PAGE_SIZE})
     return [{**row._mapping, "action_zh": action_zh(row.action),
-             "actor_zh": actor_zh(row.actor), "detail_zh": detail_zh(row.detail)}
+             # a failed sign-in's actor is whatever was typed: shown as it is
+             "actor_zh": row.actor if row.action == "login.failed" else actor_zh(row.actor),
+             "detail_zh": detail_zh(row.detail)}
             for row in rows], total

@@ -168,7 +168,22 @@ def holds_districts(conn: Connection) -> bool:
 def refresh_area_outlines(conn: Connection, cities: Iterable[str] | None = None) -> None:
     """Write the outlines of ``cities`` (every city when None) and of their provinces from
     their districts as they are now (`area_outline`, migration 0014)."""
+    postgis, geos = conn.execute(text(
+        "SELECT postgis_lib_version(), postgis_geos_version()")).one()
+    if version_of(postgis) < (3, 1) or version_of(geos) < (3, 9):
+        raise RuntimeError(
+            f"城市和省份的轮廓需要 PostGIS 3.1 及以上、GEOS 3.9 及以上（本库为 PostGIS {postgis}、"
+            f"GEOS {geos}）。Outlines union on a grid: PostGIS >= 3.1 with GEOS >= 3.9.")
     cities = None if cities is None else sorted(set(cities))
     provinces = None if cities is None else sorted({code[:2] + "0000" for code in cities})
     conn.execute(text(read_sql("area_outline_refresh.sql")),
                  {"cities": cities, "provinces": provinces})
+
+
+def version_of(text_: str) -> tuple[int, ...]:
+    """A library's version as numbers to compare.
+
+    >>> version_of("3.11.1-CAPI-1.17.1"), version_of("3.3.2") >= (3, 1)
+    ((3, 11, 1), True)
+    """
+    return tuple(int(part) for part in text_.split("-")[0].split(".") if part.isdigit())

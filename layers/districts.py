@@ -154,8 +154,8 @@ def rollup_outlines(conn: Connection, shown: dict) -> dict:
     in the table only."""
     rows = shown["rows"]
     outlines = {r.code: r for r in conn.execute(text(
-        "SELECT code, outline_geojson, ST_Y(p) AS lat, ST_X(p) AS lon FROM area_outline, "
-        "ST_PointOnSurface(boundary) AS p WHERE code = ANY(:codes)"),
+        "SELECT code, outline_geojson, ST_Y(label) AS lat, ST_X(label) AS lon "
+        "FROM area_outline WHERE code = ANY(:codes)"),
         {"codes": [row["code"] for row in rows]})}
     return {"type": "FeatureCollection", "level": shown["level"],
             "features": [{"type": "Feature", "id": row["code"],

@@ -203,3 +203,9 @@ def test_the_audit_page_names_a_command_run_on_the_server_in_chinese(app, kunmin
     shown = " ".join(parser.parts)
     assert "命令行（服务器账户 root）" in shown and "停用用户" in shown
     assert english(shown) == []
+    # but a failed sign-in's actor is what somebody typed, shown as typed
+    from geo.audit import AuditQuery, entries
+    with kunming.begin() as conn:
+        store.record_audit(conn, "cli:root", "login.failed", "", "{}")
+        failed = entries(conn, AuditQuery(action="login.failed", actor="cli:root"))[0]
+    assert failed[0]["actor_zh"] == "cli:root"

@@ -22,7 +22,7 @@ from test_jurisdiction import (
 
 from conftest import as_web
 from geo.tenancy import NATION, Tenant
-from layers import catalogue, districts
+from layers import catalogue, districts, statistics
 from layers.filters import Filters
 from webmap import accounts
 
@@ -238,14 +238,19 @@ def test_statistics_of_a_province_and_the_nation_add_up_their_cities(cities):
     assert "云南省" in page and f'name="area" value="{YUNNAN}"' in page
     # a district is named with its city over a province (many districts share a name), so
     # a chart by district never adds two together; a city's keep their own names
-    def by_district(client, query):
+    def by_district(client, query, chart):
         answer = client.get(f"/api/statistics?{query}").get_json()
         return next(c["categories"] for s in answer["sections"] for c in s["charts"]
-                    if c["id"] == "premium_by_district")
-    over_yunnan, over_kunming = by_district(yunnan, f"area={YUNNAN}"), by_district(km, "")
-    assert over_yunnan and all(name.startswith(("昆明市", "曲靖市")) for name in over_yunnan)
-    assert over_kunming and not any(name.startswith("昆明市") for name in over_kunming)
-    assert {"昆明市" + name for name in over_kunming} <= set(over_yunnan)
+                    if c["id"] == chart)
+    for chart in ("premium_by_district", "claims_by_district"):  # rows, and a cube's
+        over_yunnan = by_district(yunnan, f"area={YUNNAN}", chart)
+        over_kunming = by_district(km, "", chart)
+        assert over_yunnan and all(name.startswith(("昆明市", "曲靖市")) for name in over_yunnan)
+        assert over_kunming and not any(name.startswith("昆明市") for name in over_kunming)
+        assert {"昆明市" + name for name in over_kunming} <= set(over_yunnan), chart
+    with cities.connect() as conn, as_web(conn, Tenant("regulator", jurisdiction=YUNNAN)):
+        args = (conn, YUNNAN, Filters())
+        assert statistics.statistics(*args) == statistics.statistics(*args, cubed=False)
     # a province's districts are offered under their cities' names, a city's plainly
     assert '<optgroup label="昆明市">' in page and '<optgroup label="曲靖市">' in page
     assert "<optgroup" not in km.get("/statistics").get_data(as_text=True)

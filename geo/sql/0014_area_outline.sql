@@ -9,7 +9,9 @@ CREATE TABLE area_outline (
   -- simplified for the view it is drawn in: a province's cities (~500 m), the nation's
   -- provinces (~2 km)
   outline_geojson text GENERATED ALWAYS AS (ST_AsGeoJSON(ST_SimplifyPreserveTopology(
-    boundary, CASE level WHEN 'city' THEN 0.005 ELSE 0.02 END), 4)) STORED
+    boundary, CASE level WHEN 'city' THEN 0.005 ELSE 0.02 END), 4)) STORED,
+  -- where its name is written on the map: inside it, computed once
+  label geometry(Point, 4326) GENERATED ALWAYS AS (ST_PointOnSurface(boundary)) STORED
 );
 
 CREATE TRIGGER area_outline_ins_bump AFTER INSERT ON area_outline REFERENCING NEW TABLE AS changed
