@@ -119,6 +119,23 @@ def test_the_demo_leaves_map_project_equal_to_the_programme(kunming):
     assert len(held) > 250
 
 
+def test_rebuilding_the_whole_programme_gives_each_projects_own_rows(rollback):
+    """The bulk rebuild (after the demo's load, triggers off) writes the rows the per-write
+    refresh writes for every project, in map_project and district_day alike, after writes
+    that leave closed events, claims, grades and a cancelled policy behind."""
+    conn = rollback
+    for name in sorted(WRITES):
+        conn.execute(text(WRITES[name]), {"n": 7})
+    kept = ("SELECT * FROM map_project ORDER BY project_id",
+            "SELECT * FROM district_day ORDER BY district_code, day")
+    conn.execute(text("SELECT riskmap_rebuild_map_projects()"))
+    rebuilt = [conn.execute(text(q)).all() for q in kept]
+    conn.execute(text("TRUNCATE map_project, district_day"))
+    conn.execute(text("SELECT riskmap_refresh_map_projects(ARRAY(SELECT id FROM project))"))
+    assert rebuilt == [conn.execute(text(q)).all() for q in kept]
+    assert len(rebuilt[0]) > 250 and len(rebuilt[1]) > 250
+
+
 def test_any_mix_of_writes_keeps_map_project_and_the_tiles_exact(rollback):
     conn = rollback
 
