@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from geo import store
-from geo.jurisdiction import area_params
+from geo.jurisdiction import area_params, city_of
 from geo.tenancy import NATION, Tenant
 from layers import exposure
 from layers.districts import SIMPLIFY_DEGREES
@@ -147,17 +147,24 @@ def market_by_insurer(conn: Connection, city: str, district: str | None) -> list
              **{f"{b}_wan": float(getattr(r, f"{b}_yuan")) / WAN for b in BASES}} for r in rows]
 
 
-def district_outlines(conn: Connection, city: str) -> list[dict]:
-    """The city's (or province's) district boundaries, simplified, to give the accumulation
-    map its bearings; none for the nation (its 2,800 districts would outweigh the map: the
-    basemap gives its bearings)."""
-    if city == NATION:
-        return []
-    rows = conn.execute(text(
-        "SELECT name, ST_AsGeoJSON(ST_SimplifyPreserveTopology(boundary, :tolerance), 5) AS g "
-        "FROM district WHERE city_code = :city OR starts_with(code, :prefix) ORDER BY code"),
-        {**area_params(city), "tolerance": SIMPLIFY_DEGREES})
-    return [{"name": r.name, "geometry": json.loads(r.g)} for r in rows]
+def map_outlines(conn: Connection, city: str) -> list[dict]:
+    """The outlines that give the accumulation map its bearings: a city's districts,
+    simplified; a province's cities and the nation's provinces (`area_outline`), whose
+    thousands of districts would outweigh the map."""
+    if city == NATION:  # Hong Kong, Macao and Taiwan are kept as cities of their own
+        rows = conn.execute(text("SELECT code, outline_geojson AS g FROM area_outline "
+                                 "WHERE right(code, 4) = '0000' ORDER BY code"))
+    elif city_of(city) is None:
+        rows = conn.execute(text(
+            "SELECT code, outline_geojson AS g FROM area_outline WHERE level = 'city' "
+            "AND starts_with(code, :prefix) AND code <> :city ORDER BY code"),
+            area_params(city))
+    else:
+        rows = conn.execute(text(
+            "SELECT code, ST_AsGeoJSON(ST_SimplifyPreserveTopology(boundary, :tolerance), 5) "
+            "AS g FROM district WHERE city_code = :city ORDER BY code"),
+            {"city": city, "tolerance": SIMPLIFY_DEGREES})
+    return [{"code": r.code.strip(), "geometry": json.loads(r.g)} for r in rows]
 
 
 def worst_circles(choice: Choice, projects) -> list[dict]:

@@ -276,6 +276,13 @@ def test_an_insurers_portfolio_over_the_nation_holds_every_citys(cities):
     assert len(whole["districts"]) == sum(len(c["districts"]) for c in each)
     worst = max(c["circles"][0]["gross_wan"] for c in each)
     assert whole["circles"][0]["gross_wan"] == pytest.approx(worst, rel=0.05)
+    # the map's bearings: the nation's provinces, a province's cities, a city's districts
+    from layers.portfolio import map_outlines
+    with cities.connect() as conn:
+        drawn = {area: [o["code"] for o in map_outlines(conn, area)]
+                 for area in (NATION, YUNNAN, KUNMING)}
+    assert drawn[NATION] == ["420000", YUNNAN] and drawn[YUNNAN] == [KUNMING, QUJING]
+    assert len(drawn[KUNMING]) == 14 and all(c.startswith("5301") for c in drawn[KUNMING])
     # Kunming to Suizhou is more than one Gauss-Krüger zone: China's equal-area conic
     from geo.coords import CHINA_ALBERS, metric_crs
     assert metric_crs([c["lon"] for c in whole["circles"]] + [102.7, 113.4]) == CHINA_ALBERS

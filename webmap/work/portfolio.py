@@ -97,7 +97,7 @@ def portfolio_page():
     data = _shown()
     with connection() as conn:
         choices = map_context(conn, current_area(), current_tenant())
-        outlines = portfolio.district_outlines(conn, current_area())
+        outlines = portfolio.map_outlines(conn, current_area())
     return render_template("portfolio.html", data=data, choices=choices, args=request.args,
                            bases=BASES, parties=PARTIES, measures=portfolio.MEASURES,
                            map_data={"circles": data["circles"], "cells": data["cells"][:400],
