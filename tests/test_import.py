@@ -262,7 +262,7 @@ def test_the_command_prints_each_error_and_writes_the_report(app, sites, tmp_pat
     from webmap.cli import main
 
     rows = [project_row(sites[0], "T-C-1", 开工日期="2023-02-30")]
-    path = write_csv(tmp_path / "cli.csv", rows)
+    path = write_csv(tmp_path / "项目（命令行）.csv", rows)  # names shown to the admin: no English
     report = tmp_path / "errors.xlsx"
     result = app.test_cli_runner().invoke(main, ["import", "projects", str(path), "--errors",
                                                  str(report)])
