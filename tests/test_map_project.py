@@ -127,13 +127,21 @@ def test_rebuilding_the_whole_programme_gives_each_projects_own_rows(rollback):
     for name in sorted(WRITES):
         conn.execute(text(WRITES[name]), {"n": 7})
     kept = ("SELECT * FROM map_project ORDER BY project_id",
-            "SELECT * FROM district_day ORDER BY district_code, day")
+            "SELECT * FROM district_day ORDER BY district_code, day",
+            "SELECT * FROM district_month ORDER BY district_code, month")
     conn.execute(text("SELECT riskmap_rebuild_map_projects()"))
     rebuilt = [conn.execute(text(q)).all() for q in kept]
     conn.execute(text("TRUNCATE map_project, district_day"))
     conn.execute(text("SELECT riskmap_refresh_map_projects(ARRAY(SELECT id FROM project))"))
     assert rebuilt == [conn.execute(text(q)).all() for q in kept]
-    assert len(rebuilt[0]) > 250 and len(rebuilt[1]) > 250
+    assert len(rebuilt[0]) > 250 and len(rebuilt[1]) > 250 and len(rebuilt[2]) > 100
+    # and the months are the days added up
+    assert rebuilt[2] == conn.execute(text("""
+        SELECT district_code, date_trunc('month', day)::date, sum(premium_yuan),
+               sum(sum_insured_yuan), sum(rated_cost_yuan), sum(rated_area_m2),
+               sum(risk_events), sum(severe_risk_events), sum(open_risk_events),
+               sum(closed_risk_events)
+        FROM district_day GROUP BY 1, 2 ORDER BY 1, 2""")).all()
 
 
 def test_any_mix_of_writes_keeps_map_project_and_the_tiles_exact(rollback):
@@ -211,22 +219,27 @@ def test_a_dense_tile_holds_cells_not_points(rollback, monkeypatch):
     assert counted == len(inside) > 0
 
 
+# whole months, partial months at either end or both, none whole, open at either end
+# (district_month holds the whole months, district_day the rest)
 _PERIODS = st.sampled_from([(None, None), ("2022-01-01", "2022-12-31"),
                             ("2023-04-01", "2023-06-30"), ("2024-03-17", "2024-03-17"),
-                            ("2019-05-02", None), (None, "2023-08-31")])
+                            ("2019-05-02", None), (None, "2023-08-31"),
+                            ("2022-01-15", "2023-02-10"), ("2023-03-02", "2023-03-30"),
+                            ("2022-12-31", "2023-01-01"), ("2023-05-01", "2023-07-14"),
+                            (None, "2023-08-30"), ("2021-02-01", None)])
 _PARTS = st.sampled_from([frozenset({"written"}), frozenset({"risk"}),
                           frozenset({"written", "risk"})])
 
 
 def test_district_layers_from_district_day_equal_the_scope_after_any_writes(rollback):
-    """The regulator's district layers come from district_day: after any mix of writes, in the
-    writing transaction itself, every district's figures equal the on-the-fly aggregate for
-    any period and district filter."""
+    """The regulator's district layers come from district_day and district_month: after any
+    mix of writes, in the writing transaction itself, every district's figures equal the
+    on-the-fly aggregate for any period and district filter."""
     conn = rollback
     codes = conn.execute(text(
         "SELECT code FROM district WHERE city_code = '530100' ORDER BY code")).scalars().all()
 
-    @settings(max_examples=20, deadline=None, database=None,
+    @settings(max_examples=40, deadline=None, database=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(st.lists(st.tuples(st.sampled_from(sorted(WRITES)), st.integers(0, 10_000)),
                     max_size=5), _PERIODS, st.sampled_from([None, *codes[:3]]), _PARTS)
