@@ -128,7 +128,8 @@ def test_rebuilding_the_whole_programme_gives_each_projects_own_rows(rollback):
         conn.execute(text(WRITES[name]), {"n": 7})
     kept = ("SELECT * FROM map_project ORDER BY project_id",
             "SELECT * FROM district_day ORDER BY district_code, day",
-            "SELECT * FROM district_month ORDER BY district_code, month")
+            "SELECT * FROM district_month ORDER BY district_code, month",
+            "SELECT * FROM district_year ORDER BY district_code, year")
     conn.execute(text("SELECT riskmap_rebuild_map_projects()"))
     rebuilt = [conn.execute(text(q)).all() for q in kept]
     conn.execute(text("TRUNCATE map_project, district_day"))
@@ -142,6 +143,12 @@ def test_rebuilding_the_whole_programme_gives_each_projects_own_rows(rollback):
                sum(risk_events), sum(severe_risk_events), sum(open_risk_events),
                sum(closed_risk_events)
         FROM district_day GROUP BY 1, 2 ORDER BY 1, 2""")).all()
+    assert rebuilt[3] == conn.execute(text("""
+        SELECT district_code, date_trunc('year', month)::date, sum(premium_yuan),
+               sum(sum_insured_yuan), sum(rated_cost_yuan), sum(rated_area_m2),
+               sum(risk_events), sum(severe_risk_events), sum(open_risk_events),
+               sum(closed_risk_events)
+        FROM district_month GROUP BY 1, 2 ORDER BY 1, 2""")).all()
 
 
 def test_any_mix_of_writes_keeps_map_project_and_the_tiles_exact(rollback):
@@ -226,7 +233,9 @@ _PERIODS = st.sampled_from([(None, None), ("2022-01-01", "2022-12-31"),
                             ("2019-05-02", None), (None, "2023-08-31"),
                             ("2022-01-15", "2023-02-10"), ("2023-03-02", "2023-03-30"),
                             ("2022-12-31", "2023-01-01"), ("2023-05-01", "2023-07-14"),
-                            (None, "2023-08-30"), ("2021-02-01", None)])
+                            (None, "2023-08-30"), ("2021-02-01", None),
+                            ("2021-01-01", "2023-12-31"), ("2020-11-20", "2023-02-03"),
+                            ("2020-12-01", "2022-01-31"), ("2022-03-01", None)])
 _PARTS = st.sampled_from([frozenset({"written"}), frozenset({"risk"}),
                           frozenset({"written", "risk"})])
 

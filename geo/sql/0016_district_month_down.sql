@@ -1,9 +1,13 @@
 DROP TRIGGER IF EXISTS district_day_months_ins ON district_day;
 DROP TRIGGER IF EXISTS district_day_months_del ON district_day;
 DROP TRIGGER IF EXISTS district_day_months_trunc ON district_day;
+DROP TRIGGER IF EXISTS district_month_years_ins ON district_month;
+DROP TRIGGER IF EXISTS district_month_years_del ON district_month;
 DROP FUNCTION IF EXISTS riskmap_district_months_changed();
+DROP FUNCTION IF EXISTS riskmap_district_years_changed();
 DROP FUNCTION IF EXISTS riskmap_district_months_truncated();
 DROP INDEX IF EXISTS district_day_day_idx;
+DROP TABLE IF EXISTS district_year;
 DROP TABLE IF EXISTS district_month;
 
 CREATE OR REPLACE FUNCTION riskmap_district_days(city text, date_from date, date_to date)
