@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from layers import catalogue, classify
 from layers.filters import Filters, whole_programme
-from layers.sql import read_sql
+from layers.sql import area_scope, read_sql
 
 # Boundaries are simplified to ~50 m for the map: plenty at city scale, far fewer bytes. The
 # district layers read them simplified so when stored (district.outline_geojson, migration 0012).
@@ -65,7 +65,7 @@ def _base_sql(parts: frozenset[str] | None, daily: bool) -> str:
     metrics = read_sql("district_metrics.sql")
     for part in PARTS.keys() - (parts if parts is not None else PARTS.keys()):
         metrics = metrics.replace(f"/*need:{part}*/", "AND false")  # the code's own words
-    return read_sql("scope.sql") + metrics
+    return area_scope() + metrics
 
 
 def _metrics_sql(with_geometry: bool, parts: frozenset[str] | None = None,

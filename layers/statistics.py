@@ -18,7 +18,7 @@ from geo import programme
 from geo.jurisdiction import area_params
 from layers import indicators
 from layers.filters import Filters
-from layers.sql import read_sql
+from layers.sql import area_scope, read_sql
 
 WAN = 10_000
 WORK_MEM = "128MB"  # for the statistics' one query only (SET LOCAL: its transaction)
@@ -363,7 +363,7 @@ def _sections_sql(sections: tuple[Section, ...], cubed: bool = True) -> str:
     to)."""
     columns = [f"{f.select(cubed)} AS {s.id}__{f.id}" for s in sections for f in s.figures]
     columns += [f"{c.sql(cubed)} AS {s.id}__{c.id}" for s in sections for c in s.charts]
-    return (read_sql("scope.sql") + read_sql("stats_base.sql")
+    return (area_scope() + read_sql("stats_base.sql")
             + "".join(c.sql() for c in CUBES.values())
             + "SELECT " + ",\n  ".join(columns))
 

@@ -20,6 +20,21 @@ _BOX = ("AND p.id = ANY(ARRAY(SELECT riskmap_projects_in_box(CAST(:west AS float
         "CAST(:south AS float8), CAST(:east AS float8), CAST(:north AS float8))))")
 
 
+# The projects of the area :city (a city's, a province's or the nation's code), by the range of
+# their districts' codes (the district index), for the queries that show an area's figures:
+# through row security the scope otherwise read every policy of the store before the area's
+# districts were picked (a city's claims layer took 6 s at the nation's 1,000,000 projects).
+_AREA = ("AND p.district_code BETWEEN "
+         "CAST(rpad(riskmap_jurisdiction_prefix(:city), 6, '0') AS char(6)) "
+         "AND CAST(rpad(riskmap_jurisdiction_prefix(:city), 6, '9') AS char(6))")
+
+
+@cache
+def area_scope() -> str:
+    """scope.sql narrowed to the projects of the area given as :city."""
+    return read_sql("scope.sql").replace("/*area*/", _AREA)
+
+
 @cache
 def boxed_scope() -> str:
     """scope.sql narrowed to the projects inside the box given as parameters."""

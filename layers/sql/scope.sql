@@ -16,11 +16,11 @@ WITH scoped_policy AS (
     AND (CAST(:tis AS int) IS NULL OR po.tis_id = :tis)
     AND (CAST(:district AS text) IS NULL OR p.district_code = :district)
     AND (CAST(:stage AS text) IS NULL OR p.stage = :stage)
-    /*box*/
+    /*box*/ /*area*/
 ), scoped_project AS (
   SELECT p.* FROM project p
   WHERE EXISTS (SELECT 1 FROM scoped_policy sp WHERE sp.project_id = p.id)
-    /*box*/
+    /*box*/ /*area*/
 ), clock AS (
   -- the day the figures are for: the data's as-of day (a demo's), else today
   SELECT COALESCE(as_of, (now() AT TIME ZONE 'Asia/Shanghai')::date) AS today FROM data_version
