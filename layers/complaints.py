@@ -24,8 +24,8 @@ NO_BUILDING = "未指明房屋"
 
 _BASE = """
 WITH stat_complaint AS (
-  SELECT c.*, COALESCE(CASE WHEN CAST(:prefix AS text) IS NULL THEN d.name  -- stats_base.sql
-                            ELSE d.city_name || d.name END, :no_building) AS district_name,
+  SELECT c.*, COALESCE(riskmap_district_label(d.name, d.city_name, CAST(:prefix AS text)),
+                       :no_building) AS district_name,
          to_char(c.received_on, 'YYYY-MM') AS month
   FROM complaint c LEFT JOIN district d ON d.code = c.district_code
   LEFT JOIN project p ON p.id = c.project_id

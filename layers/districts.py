@@ -157,12 +157,15 @@ def rollup_outlines(conn: Connection, shown: dict) -> dict:
         "SELECT code, outline_geojson, ST_Y(label) AS lat, ST_X(label) AS lon "
         "FROM area_outline WHERE code = ANY(:codes)"),
         {"codes": [row["code"] for row in rows]})}
-    return {"type": "FeatureCollection", "level": shown["level"],
-            "features": [{"type": "Feature", "id": row["code"],
-                          "properties": {**row, "label": [round(outlines[row["code"]].lat, 4),
-                                                          round(outlines[row["code"]].lon, 4)]},
-                          "geometry": json.loads(outlines[row["code"]].outline_geojson)}
-                         for row in rows if row["code"] in outlines]}
+    features = []
+    for row in rows:
+        outline = outlines.get(row["code"])
+        if outline is not None:
+            features.append({"type": "Feature", "id": row["code"],
+                             "properties": {**row, "label": [round(outline.lat, 4),
+                                                             round(outline.lon, 4)]},
+                             "geometry": json.loads(outline.outline_geojson)})
+    return {"type": "FeatureCollection", "level": shown["level"], "features": features}
 
 
 def district_metrics(conn: Connection, city: str, filters: Filters,

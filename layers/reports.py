@@ -156,11 +156,10 @@ def kpis(report: dict) -> list[dict]:
 def chart_links(conn: Connection, city: str) -> dict:
     """What a chart's category names filter by: a district's code, an insurer's or a TIS's id
     (charts name organisations by their short name)."""
-    params = area_params(city)
-    districts = {r.name: r.code.strip() for r in conn.execute(text(  # named as stats_base.sql
-        "SELECT CASE WHEN CAST(:prefix AS text) IS NULL THEN name ELSE city_name || name END "
-        "AS name, code FROM district WHERE city_code = :city OR starts_with(code, :prefix)"),
-        params)}
+    districts = {r.name: r.code.strip() for r in conn.execute(text(
+        "SELECT riskmap_district_label(name, city_name, CAST(:prefix AS text)) AS name, code "
+        "FROM district WHERE city_code = :city OR starts_with(code, :prefix)"),
+        area_params(city))}
     orgs: dict[str, dict] = {"insurer": {}, "tis": {}}
     for r in conn.execute(text("SELECT kind, id, COALESCE(short_name, name) AS name "
                                "FROM organisation WHERE kind IN ('insurer', 'tis')")):

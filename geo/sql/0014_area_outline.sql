@@ -23,6 +23,14 @@ CREATE TRIGGER area_outline_del_bump AFTER DELETE ON area_outline REFERENCING OL
 CREATE TRIGGER area_outline_trunc_bump AFTER TRUNCATE ON area_outline
   FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version_always();
 
+-- A district as the pages name it within an area (area_prefix: a province's or the nation's
+-- code prefix, NULL for a city): with its city above the city, as many districts share a name
+-- (朝阳区 of Beijing and of Changchun) that a chart by district would otherwise add together.
+CREATE FUNCTION riskmap_district_label(name text, city_name text, area_prefix text)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN area_prefix IS NULL THEN name ELSE city_name || name END
+$$;
+
 DO $$
 BEGIN
   IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'riskmap_web') THEN

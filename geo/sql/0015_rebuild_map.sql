@@ -1,7 +1,9 @@
 -- Rebuilding the kept summaries of the whole programme (after a bulk load with the triggers
 -- off, loaders/demo_load.py) in plain statements over whole tables. Through
 -- riskmap_refresh_map_projects with every project's id, the nation's 1,000,000 projects took
--- more than 15 minutes: every step carried a million ids. The rows are the same as that
+-- more than 15 minutes: every step carried a million ids; its district days alone, through
+-- riskmap_refresh_district_days with every district and day, take 137 s where this whole
+-- rebuild takes 66 s. So the days' sums are written here again, as the same rows as that
 -- function's for every project (tests/test_map_project.py holds the two equal).
 CREATE OR REPLACE FUNCTION riskmap_rebuild_map_projects() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET jit = off AS $$

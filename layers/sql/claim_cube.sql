@@ -3,8 +3,7 @@
 -- first and named after, as the planner sorts the named rows (it cannot tell how few cells
 -- they make) and sorting 580,000 claims by Chinese names took seconds.
 , claim_cube AS (
-  SELECT CASE WHEN CAST(:prefix AS text) IS NULL THEN d.name ELSE d.city_name || d.name END
-           AS district_name, COALESCE(o.short_name, o.name) AS lead_insurer_name,
+  SELECT riskmap_district_label(d.name, d.city_name, CAST(:prefix AS text)) AS district_name, COALESCE(o.short_name, o.name) AS lead_insurer_name,
          g.reported_on, g.status, g.filed, g.survey_late, g.decision_late, g.settlement_late,
          g.refusal_notice_late, sum(g.n) AS n, sum(g.paid_share_yuan) AS paid_share_yuan
   FROM (

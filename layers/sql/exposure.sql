@@ -10,8 +10,7 @@ WITH clock AS (
   SELECT policy_id, sum(share) AS share FROM reinsurance_share GROUP BY policy_id
 )
 SELECT po.id AS policy_id, p.id AS project_id, p.permit_no, p.name, p.district_code,
-       -- over a province or the nation named with its city, as the statistics name it
-       CASE WHEN CAST(:prefix AS text) IS NULL THEN d.name ELSE d.city_name || d.name END AS district,
+       riskmap_district_label(d.name, d.city_name, CAST(:prefix AS text)) AS district,
        ST_X(p.location) AS lon, ST_Y(p.location) AS lat,
        -- as float8 here: the accumulations add floats, and 200,000 Decimals cost a second
        CAST(po.sum_insured_yuan AS float8) AS gross_yuan,

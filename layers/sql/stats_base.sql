@@ -2,10 +2,7 @@
 -- Each source applies the period to its own date: policy issue, report submitted, risk event
 -- found, claim reported. Money counts at the filtered insurer's share (scope.sql).
 , city_project AS (
-  -- over a province or the nation a district is named with its city: many share a name
-  -- (朝阳区 in Beijing and in Changchun), which the charts by district would add together
-  SELECT p.*, CASE WHEN CAST(:prefix AS text) IS NULL THEN d.name ELSE d.city_name || d.name END
-                AS district_name,
+  SELECT p.*, riskmap_district_label(d.name, d.city_name, CAST(:prefix AS text)) AS district_name,
          p.construction_cost_yuan / p.gross_floor_area_m2 AS cost_per_m2
   FROM scoped_project p JOIN district d ON d.code = p.district_code
     AND (d.city_code = :city OR starts_with(d.code, :prefix))
