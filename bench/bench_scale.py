@@ -203,6 +203,7 @@ def tipg(engine: Engine):
     dsn = f"postgresql://{url.username}:{url.password or 'x'}@{host}:{port}/{url.database}"
     env = {**os.environ, "DATABASE_URL": dsn, "TIPG_DB_TABLES": '["public.project"]',
            "TIPG_MAX_FEATURES_PER_TILE": "100000"}
+    OUT.mkdir(exist_ok=True)
     log = open(OUT / "tipg.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen([str(uvicorn), "tipg.main:app", "--port", str(TIPG_PORT),
                                 "--log-level", "warning"], env=env, stdout=log, stderr=log)
@@ -266,7 +267,7 @@ def write_plans(engine: Engine, database_url: str, projects: int, z14: tuple) ->
         layer = catalogue.get(DISTRICT_URL.split("/")[3])
         queries = [("district layer", *districts.metrics_query(
             c, bm.CITY, filters, True, districts.parts_of(layer)))]
-        queries.append((f"tile {z}/{x}/{y}", *tiles.tile_query(c, z, x, y, filters)))
+        queries.append((f"tile {z}/{x}/{y}", *tiles.tile_query(c, z, x, y, filters, points=True)))
         queries.append(("statistics, every section in one query",
                         *stats_layer.statistics_query(bm.CITY, filters)))
         for title, sql, params in queries:

@@ -153,7 +153,8 @@ def test_the_browser_drills_from_the_nation_to_a_project_of_another_city(cities)
         assert page.get_attribute("#area-map", "data-areas") == "2"
         # the provinces are the map's bearings: no city outline fetched under them, their names
         assert page.get_attribute("#area-map", "data-outline") == "none"
-        assert sorted(page.locator("#area-map .map-label").all_inner_texts()) == ["云南省", "湖北省"]
+        labels = page.locator("#area-map .map-label").all_inner_texts()
+        assert sorted(labels) == ["云南省", "湖北省"]
         page.goto(server + "/", wait_until="networkidle")
         page.wait_for_selector(".riskmap-legend .legend-row")
         assert page.locator("path[class*='district-5301']").count() == 14
