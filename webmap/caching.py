@@ -22,7 +22,7 @@ from geo.tenancy import Tenant
 from layers import catalogue
 from webmap import keystore
 from webmap.db import get_web_engine
-from webmap.scope import connection, current_city, current_tenant
+from webmap.scope import connection, current_city, current_tenant, one_read
 from webmap.setting_checks import origin_list
 
 _BUILD = "riskmap.build"
@@ -111,9 +111,9 @@ def _shared(tag: str, build: Callable[[], Response | dict | bytes | str]) -> Res
 
 def with_etag(build: Callable[[], Response | dict | bytes | str]) -> Response:
     """Answer 304 when the client's If-None-Match is current, otherwise build the response."""
-    with connection() as conn:
+    with one_read() as conn:
         tag = etag_for(*store.data_state(conn))
-    response = _answer(tag, build)
+        response = _answer(tag, build)
     # always revalidate (data can change); a tenant's answers stay out of shared caches
     private = "" if current_tenant().is_public else "private, "
     response.headers["Cache-Control"] = private + "no-cache"
@@ -127,9 +127,9 @@ def with_public_etag(build: Callable[[], Response | dict | bytes | str]) -> Resp
     browsers and shared caches for PUBLIC_MAX_AGE seconds, then revalidated by ETag. It reads
     as the public and never touches the session, so no cookie can change or key the answer."""
     public = Tenant.public()
-    with connection(tenant=public) as conn:
+    with one_read(tenant=public) as conn:
         tag = etag_for(*store.data_state(conn), tenant=public)
-    response = _answer(tag, build)
+        response = _answer(tag, build)
     max_age = int(current_app.config["PUBLIC_MAX_AGE"])
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     origins = origin_list(current_app.config["CORS_ORIGINS"])

@@ -24,6 +24,7 @@ from geo.jurisdiction import (
     holds_districts,
     overview_area,
 )
+from geo.store import data_state
 from geo.tenancy import Tenant, set_tenant
 from layers.filters import Filters
 from webmap import readpool
@@ -51,10 +52,36 @@ def connection(write: bool = False, tenant: Tenant | None = None,
             set_tenant(conn, tenant or current_tenant())
             yield conn
         return
+    tenant = tenant or current_tenant()
+    held = g.get(_HELD_READ)
+    if held is not None and held[0] == tenant:
+        yield held[1]
+        return
     with readpool.read_connection(get_web_engine()) as conn, conn.begin():
         conn.execute(text("SET TRANSACTION READ ONLY"))
-        set_tenant(conn, tenant or current_tenant())
+        set_tenant(conn, tenant)
         yield conn
+
+
+_HELD_READ = "riskmap_held_read"
+
+
+@contextmanager
+def one_read(tenant: Tenant | None = None) -> Iterator[Connection]:
+    """One reading transaction for ``tenant`` that every `connection()` reading for it inside
+    the block shares: an answer and the ETag of its data version come from one snapshot, and a
+    small answer (a map tile) pays for one transaction, not three or four."""
+    tenant = tenant or current_tenant()
+    if g.get(_HELD_READ) is not None:  # already inside one: nothing to hold again
+        with connection(tenant=tenant) as conn:
+            yield conn
+        return
+    with connection(tenant=tenant) as conn:
+        g.setdefault(_HELD_READ, (tenant, conn))
+        try:
+            yield conn
+        finally:
+            g.pop(_HELD_READ, None)
 
 
 def request_filters() -> Filters:
@@ -69,11 +96,27 @@ class CityRefused(LookupError):
 CITY_KEY = "city"  # the session's choice of city (the switcher), as ?city= is the URL's
 
 
+_CITIES = "riskmap.cities"
+_CITIES_KEPT = 256  # (database, data version, tenant) lists kept by a process at most
+
+
 def open_cities() -> list[City]:
-    """The cities of the store the request's tenant may open (none for the public)."""
+    """The cities of the store the request's tenant may open (none for the public).
+
+    Kept by the process for the data version: every signed-in request asks (its city is part
+    of each answer's ETag), and the nation's 345 cities took 5 ms of a z12 tile's 22 to read
+    and build again. A write bumps the version, so a new city's districts show at once."""
     if "riskmap_cities" not in g:
+        tenant = current_tenant()
+        kept = current_app.extensions.setdefault(_CITIES, {})
         with connection() as conn:
-            g.riskmap_cities = cities_for(conn, current_tenant())
+            key = (get_web_engine().url.database, data_state(conn)[0], tenant.key())
+            cities = kept.get(key)
+            if cities is None:
+                if len(kept) >= _CITIES_KEPT:
+                    kept.clear()
+                cities = kept[key] = cities_for(conn, tenant)
+        g.riskmap_cities = cities
     return g.riskmap_cities
 
 
