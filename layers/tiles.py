@@ -5,8 +5,8 @@ a tile of the whole city stays small however many projects the programme has; fr
 `POINT_ZOOM` on it holds one point per project ("projects") with what a popup shows, unless
 it would hold more than `MAX_TILE_POINTS` (a dense city core), when it holds cells too.
 A caller who sees the whole programme, unfiltered by insurer, TIS or period, is drawn from
-map_project (geo/sql/0010_map_project.sql), which the writes keep current: a tile then reads
-only its own projects, not every live policy.
+map_project (geo/sql/0010_map_project.sql, 0017_map_tile.sql), which the writes keep current
+with all a point shows: a tile then reads only its own rows, not every live policy.
 """
 
 from __future__ import annotations
@@ -67,39 +67,51 @@ def is_tile(z: int, x: int, y: int) -> bool:
 
 
 def project_tile(conn: Connection, z: int, x: int, y: int, filters: Filters) -> bytes:
-    """The Mapbox Vector Tile z/x/y of the projects in scope; b"" when it has none."""
-    sql, params = tile_query(conn, z, x, y, filters)
-    tile = conn.execute(text(sql), params).scalar_one()
-    return bytes(tile or b"")
+    """The Mapbox Vector Tile z/x/y of the projects in scope; b"" when it has none.
+
+    Up close one statement counts the tile's projects and draws them as points, unless there
+    are more than MAX_TILE_POINTS: then only the count was paid, and the cells are drawn."""
+    if z >= POINT_ZOOM:
+        sql, params = tile_query(conn, z, x, y, filters, points=True)
+        tile, projects = conn.execute(text(sql), params).one()
+        if projects <= MAX_TILE_POINTS:
+            return bytes(tile or b"")
+    sql, params = tile_query(conn, z, x, y, filters, points=False)
+    return bytes(conn.execute(text(sql), params).scalar_one() or b"")
 
 
-def tile_query(conn: Connection, z: int, x: int, y: int, filters: Filters) -> tuple[str, dict]:
-    """The SQL and parameters of tile z/x/y for the connection's tenant (bench/ explains it)."""
+def tile_query(conn: Connection, z: int, x: int, y: int, filters: Filters,
+               points: bool) -> tuple[str, dict]:
+    """The SQL and parameters of tile z/x/y for the connection's tenant, as points (with the
+    count that decides whether they may be drawn) or as cells (bench/ explains them)."""
     if not is_tile(z, x, y):
         raise ValueError(f"no tile {z}/{x}/{y}")
     # the buffer as a share of the tile, plus a little for the 4326 round trip
     margin = BUFFER / EXTENT + 0.01
     params = {**filters.params(), "z": z, "x": x, "y": y, "extent": EXTENT,
-              "buffer": BUFFER, "grid": GRID, "margin": margin}
-    points = z >= POINT_ZOOM and _projects_in(conn, z, x, y, margin) <= MAX_TILE_POINTS
+              "buffer": BUFFER, "grid": GRID, "margin": margin, "max_points": MAX_TILE_POINTS}
+    # the box the projects are counted in, in scope or not: the same for every tenant
+    params.update({f"count_{side}": value
+                   for side, value in tile_box(z, x, y, margin + 0.01).items()})
     if whole_programme(conn, filters, MAP_PROJECT_KEYS):
-        sql = read_sql("map_project_tile.sql" if points else "map_project_clusters.sql")
         params.update(mercator_box(z, x, y, margin))
-    else:
-        # up close, the scope itself narrowed to the tile's box: a tile reads its own
-        # projects' policies (further out a tile covers much of the city, and the whole scope
-        # is as cheap)
-        scope = boxed_scope() if z >= POINT_ZOOM else read_sql("scope.sql")
-        sql = scope + read_sql("period_project.sql") + read_sql(
-            "project_tile.sql" if points else "project_clusters.sql")
-        params.update(tile_box(z, x, y, margin + 0.01))
-    return sql + read_sql("project_points.sql" if points else "cluster_cells.sql"), params
+        if points:
+            return _joined("map_project_tile.sql", "tile_count.sql",
+                           "map_project_points.sql"), params
+        return _joined("map_project_clusters.sql", "cluster_cells.sql"), params
+    # up close, the scope itself narrowed to the tile's box: a tile reads its own projects'
+    # policies (further out a tile covers much of the city, and the whole scope is as cheap)
+    scope = boxed_scope() if z >= POINT_ZOOM else read_sql("scope.sql")
+    params.update(tile_box(z, x, y, margin + 0.01))
+    if points:
+        return scope + _joined("period_project.sql", "project_tile.sql", "tile_count.sql",
+                               "project_points.sql"), params
+    return scope + _joined("period_project.sql", "project_clusters.sql",
+                           "cluster_cells.sql"), params
 
 
-def _projects_in(conn: Connection, z: int, x: int, y: int, margin: float) -> int:
-    """How many projects, in scope or not, lie in the tile with its margin: past
-    MAX_TILE_POINTS the tile holds clusters even up close, so that it stays small."""
-    return projects_in_box(conn, tile_box(z, x, y, margin + 0.01))
+def _joined(*names: str) -> str:
+    return "".join(read_sql(name) for name in names)
 
 
 def projects_in_box(conn: Connection, box: dict[str, float]) -> int:

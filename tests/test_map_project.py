@@ -28,13 +28,21 @@ SELECT p.id, p.district_code, p.stage,
        (SELECT count(*) FROM claim c JOIN policy po ON po.id = c.policy_id
           WHERE po.project_id = p.id AND po.status NOT IN ('returned', 'cancelled')) AS claims,
        (SELECT g.grade FROM project_grade g WHERE g.project_id = p.id
-          ORDER BY g.id DESC LIMIT 1) AS grade
+          ORDER BY g.id DESC LIMIT 1) AS grade,
+       p.name, p.permit_no, p.community,
+       (SELECT string_agg(o.name, '、' ORDER BY s.is_lead DESC, s.share DESC, o.name)
+        FROM (SELECT ps.insurer_id, bool_or(ps.is_lead) AS is_lead, max(ps.share) AS share
+              FROM policy po JOIN policy_share ps ON ps.policy_id = po.id
+              WHERE po.project_id = p.id AND po.status NOT IN ('returned', 'cancelled')
+              GROUP BY ps.insurer_id) s
+        JOIN organisation o ON o.id = s.insurer_id) AS insurers
 FROM project p
 WHERE p.id IN (SELECT project_id FROM policy WHERE status NOT IN ('returned', 'cancelled'))
 ORDER BY p.id"""
 HELD = """
 SELECT project_id, district_code, stage, ST_AsText(ST_SnapToGrid(geom, 0.01)),
-       gross_floor_area_m2, open_risk_events, claims, grade
+       gross_floor_area_m2, open_risk_events, claims, grade, name, permit_no, community,
+       insurers
 FROM map_project ORDER BY project_id"""
 
 # one write each, on the n-th row of its kind (modulo how many there are)
@@ -83,6 +91,27 @@ WRITES = {
         UPDATE policy SET issue_date = issue_date - 1
         WHERE id = (SELECT id FROM policy ORDER BY id
                     OFFSET :n % (SELECT count(*) FROM policy) LIMIT 1)""",
+    "a project renamed": """
+        UPDATE project SET name = name || '（二期）', community = NULL
+        WHERE id = (SELECT id FROM project ORDER BY id
+                    OFFSET :n % (SELECT count(*) FROM project) LIMIT 1)""",
+    "an insurer renamed": """
+        UPDATE organisation SET name = name || '（更名）'
+        WHERE id = (SELECT insurer_id FROM policy_share GROUP BY 1 ORDER BY 1
+                    OFFSET :n % (SELECT count(DISTINCT insurer_id) FROM policy_share) LIMIT 1)""",
+    "a co-insurer's share taken": """
+        INSERT INTO policy_share (policy_id, insurer_id, is_lead, share)
+        SELECT po.id, o.id, false, 0.0001 FROM policy po, organisation o
+        WHERE o.kind = 'insurer' AND po.status NOT IN ('returned', 'cancelled')
+          AND NOT EXISTS (SELECT 1 FROM policy_share s
+                          WHERE s.policy_id = po.id AND s.insurer_id = o.id)
+        -- a policy of one insurer first: its point then names two
+        ORDER BY (SELECT count(*) FROM policy_share s WHERE s.policy_id = po.id), po.id, o.id
+        OFFSET :n % 50 LIMIT 1""",
+    "a share given up": """
+        DELETE FROM policy_share WHERE (policy_id, insurer_id) = (
+            SELECT policy_id, insurer_id FROM policy_share ORDER BY 1, 2
+            OFFSET :n % (SELECT count(*) FROM policy_share) LIMIT 1)""",
     "every open event of a district closed": """
         UPDATE risk_event e SET status = 'closed', closed_on = e.found_on FROM project p
         WHERE p.id = e.project_id AND e.status <> 'closed'
@@ -175,6 +204,23 @@ def test_any_mix_of_writes_keeps_map_project_and_the_tiles_exact(rollback):
             savepoint.rollback()
 
     check()
+
+
+@pytest.mark.parametrize(("write", "shown"), [
+    ("a project renamed", "name LIKE '%（二期）'"),
+    ("an insurer renamed", "insurers LIKE '%（更名）%'"),
+    ("a co-insurer's share taken", "insurers LIKE '%、%'"),
+    ("a share given up", "TRUE"),
+])
+def test_the_words_of_a_point_follow_the_writes(rollback, write, shown):
+    """What a regulator's tile writes beside a point (0017_map_tile.sql) changes with the
+    project, its shares and its insurers' names, in the writing transaction."""
+    conn = rollback
+    before = conn.execute(text(f"SELECT count(*) FROM map_project WHERE {shown}")).scalar_one()
+    conn.execute(text(WRITES[write]), {"n": 3})
+    assert conn.execute(text(HELD)).all() == conn.execute(text(EXPECTED)).all()
+    after = conn.execute(text(f"SELECT count(*) FROM map_project WHERE {shown}")).scalar_one()
+    assert after > before or shown == "TRUE"
 
 
 @pytest.mark.parametrize("z", [8, 10, 12, 13, 14])

@@ -23,8 +23,10 @@
   JOIN project_stage st ON st.code = p.stage
   JOIN district d ON d.code = p.district_code
   LEFT JOIN insurers i ON i.project_id = tp.id
+  WHERE (SELECT projects FROM tile_count) <= :max_points
 )
 -- fid becomes the MVT feature id (for hover state); id stays an attribute
-SELECT ST_AsMVT(feature, 'projects', :extent, 'geom', 'fid')
+SELECT ST_AsMVT(feature, 'projects', :extent, 'geom', 'fid') AS tile,
+       (SELECT projects FROM tile_count) AS projects
 FROM feature
 WHERE geom IS NOT NULL
