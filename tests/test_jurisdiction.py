@@ -205,6 +205,29 @@ def test_the_city_switcher_offers_only_the_users_cities_and_stays_on_this_site(c
     assert "曾都区" in nation.get(opened.location).get_data(as_text=True)
 
 
+def test_a_city_loaded_while_the_service_runs_is_offered_at_once(make_database):
+    """The cities a tenant may open are kept by each process for the data version: loading a
+    city's districts bumps it, so the next page offers the city (no restart, no stale list)."""
+    from loaders import districts as district_loader
+
+    engine = make_database()
+    with engine.begin() as conn:
+        district_loader.load_districts(conn, district_loader.district_records(city=KUNMING))
+    nation = signed_in(engine, "cn-regulator", NATION)
+
+    def opens(city: str) -> int:
+        return nation.get(f"/api/layers/premium_total/districts?city={city}").status_code
+
+    assert opens(KUNMING) == 200 and opens(SUIZHOU) == 404
+    assert opens(KUNMING) == 200 and opens(SUIZHOU) == 404  # now from the kept list
+    with engine.begin() as conn:
+        district_loader.load_districts(conn, district_loader.district_records(city=SUIZHOU))
+    assert opens(SUIZHOU) == 200
+    page = nation.get("/statistics").get_data(as_text=True)
+    assert re.findall(r'<option value="(\d+)"', page.split('id="city-choice"')[1]
+                      .split("</select>")[0]) == [SUIZHOU, KUNMING]
+
+
 def test_accounts_refuse_a_jurisdiction_that_is_none(cities):
     with cities.begin() as conn:
         with pytest.raises(accounts.AccountError, match="GB/T 2260"):

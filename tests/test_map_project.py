@@ -206,21 +206,24 @@ def test_any_mix_of_writes_keeps_map_project_and_the_tiles_exact(rollback):
     check()
 
 
+_SHOWN = "SELECT count(*) FROM map_project WHERE "
+
+
 @pytest.mark.parametrize(("write", "shown"), [
-    ("a project renamed", "name LIKE '%（二期）'"),
-    ("an insurer renamed", "insurers LIKE '%（更名）%'"),
-    ("a co-insurer's share taken", "insurers LIKE '%、%'"),
-    ("a share given up", "TRUE"),
+    ("a project renamed", _SHOWN + "name LIKE '%（二期）'"),
+    ("an insurer renamed", _SHOWN + "insurers LIKE '%（更名）%'"),
+    ("a co-insurer's share taken", _SHOWN + "insurers LIKE '%、%'"),
+    ("a share given up", None),
 ])
 def test_the_words_of_a_point_follow_the_writes(rollback, write, shown):
     """What a regulator's tile writes beside a point (0017_map_tile.sql) changes with the
     project, its shares and its insurers' names, in the writing transaction."""
     conn = rollback
-    before = conn.execute(text(f"SELECT count(*) FROM map_project WHERE {shown}")).scalar_one()
+    before = shown and conn.execute(text(shown)).scalar_one()
     conn.execute(text(WRITES[write]), {"n": 3})
     assert conn.execute(text(HELD)).all() == conn.execute(text(EXPECTED)).all()
-    after = conn.execute(text(f"SELECT count(*) FROM map_project WHERE {shown}")).scalar_one()
-    assert after > before or shown == "TRUE"
+    if shown:
+        assert conn.execute(text(shown)).scalar_one() > before
 
 
 @pytest.mark.parametrize("z", [8, 10, 12, 13, 14])
