@@ -16,8 +16,9 @@ ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 \
     RISKMAP_HOST=0.0.0.0 RISKMAP_PORT=8000
 WORKDIR /src
 # exactly the locked versions and files (refresh the lock with `bash scripts/lock.sh`)
-COPY requirements.lock ./
-RUN pip install --require-hashes --only-binary :all: -r requirements.lock
+COPY requirements.lock scripts/pip.lock ./
+RUN pip install --require-hashes --only-binary :all: -r pip.lock \
+ && pip install --require-hashes --only-binary :all: -r requirements.lock
 COPY pyproject.toml setup.py README.md ./
 COPY geo ./geo
 COPY loaders ./loaders

@@ -56,12 +56,13 @@ system_packages() {
 python_env() {
   local stamp=.venv/.installed
   local want
-  want=$(cat pyproject.toml requirements.lock | sha1sum | cut -d' ' -f1)
+  want=$(cat pyproject.toml requirements.lock scripts/pip.lock | sha1sum | cut -d' ' -f1)
   [ -x .venv/bin/python ] || { say "creating .venv"; python3 -m venv .venv; }
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     # exactly the versions and files of requirements.lock (refresh it: bash scripts/lock.sh);
     # a package missing from the lock, or a file whose hash differs, stops the install
     say "installing the Python packages of requirements.lock from PyPI into .venv"
+    .venv/bin/python -m pip install -q --require-hashes --only-binary :all: -r scripts/pip.lock
     .venv/bin/python -m pip install -q --require-hashes --only-binary :all: \
       -r requirements.lock
     .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
