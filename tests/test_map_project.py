@@ -234,6 +234,21 @@ def test_the_regulators_tiles_are_the_scopes_tiles(kunming, z):
     assert fast, "the centre of Kunming has projects"
 
 
+@pytest.mark.parametrize("role", ["regulator", "planner", "admin"])
+def test_the_kept_words_show_each_staff_role_what_row_security_shows_it(kunming, role):
+    """map_project is read as its owner (a security-definer function): the names and insurers
+    it keeps must be what the same Kunming staff member reads through row security, where a
+    period reaching back to 1900 sends the tile the scoped way."""
+    staff = Tenant(role, jurisdiction="530100")
+    z, x, y = map(int, centre_tile(12).split("/"))
+    with kunming.connect() as conn, as_web(conn, staff):
+        fast = features(tiles.project_tile(conn, z, x, y, Filters()))
+        scoped = features(tiles.project_tile(conn, z, x, y,
+                                             Filters(date_from=dt.date(1900, 1, 1))))
+    assert fast == scoped
+    assert any("保险" in props for _, props in fast["projects"])  # the insurers named
+
+
 def test_an_insurer_is_never_drawn_from_map_project(kunming):
     """map_project holds every insurer's projects: another tenant's tile must not come from it,
     even if asked directly."""
